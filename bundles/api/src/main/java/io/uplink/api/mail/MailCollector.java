@@ -1,0 +1,35 @@
+package io.uplink.api.mail;
+
+import java.util.List;
+
+/**
+ * Collects one POP3/IMAP account into local mailboxes. Registered as a service with the properties
+ * {@link #ID}, {@link #CONNECTIONS} (the connection ids it is linked to), {@link #PRIORITY} and
+ * {@link #ENABLED}.
+ */
+public interface MailCollector {
+
+    /** Service property: the collector's id. */
+    String ID = "uplink.collector.id";
+    /** Service property: the ids of the connections that run it ({@code String[]}). */
+    String CONNECTIONS = "uplink.collector.connections";
+    /** Service property: lower runs first ({@code Integer}). */
+    String PRIORITY = "uplink.collector.priority";
+    /** Service property: whether it runs at all ({@code Boolean}). */
+    String ENABLED = "uplink.collector.enabled";
+
+    /** The collector's id. */
+    String id();
+
+    /** The connections it is linked to. */
+    List<String> connections();
+
+    /** Lower runs first. */
+    int priority();
+
+    /** Whether it runs. */
+    boolean enabled();
+
+    /** Collects while the link is up. Never throws for a mail problem: failures are in the report. */
+    CollectReport collect(TaskContext context) throws InterruptedException;
+}

@@ -1,0 +1,19 @@
+package io.uplink.api.mail;
+
+/**
+ * Empties the outgoing queue through an SMTP relay. Registered as a service with the property
+ * {@link #ID} (the id connections name in {@code sender = <id>}).
+ */
+public interface MailSender {
+
+    /** Service property: the sender's id. */
+    String ID = "uplink.sender.id";
+
+    /** The sender's id. */
+    String id();
+
+    /**
+     * Sends while the link is up. Never throws for a mail problem: failures are in the report.
+     */
+    SendReport send(TaskContext context) throws InterruptedException;
+}

@@ -1,0 +1,42 @@
+package io.uplink.api.mail;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * The outgoing queue. A message is stored durably before {@link #queue} returns and leaves the queue
+ * only after the server accepted it.
+ */
+public interface Outbox {
+
+    /**
+     * Queues an RFC 5322 message.
+     *
+     * @param from the envelope sender, or {@code null} to take it from the Sender/From header
+     * @param recipients the envelope recipients, or empty to take them from To/Cc/Bcc (Bcc is then stripped)
+     */
+    QueuedMessage queue(String from, List<String> recipients, InputStream message) throws IOException;
+
+    /** Messages waiting to be sent. */
+    int size();
+
+    /** The waiting messages, oldest first. */
+    List<QueuedMessage> list();
+
+    /** One waiting message. */
+    Optional<QueuedMessage> get(String id);
+
+    /** The raw message. */
+    InputStream open(String id) throws IOException;
+
+    /** Makes a waiting message due at the next firing; false when there is no such message. */
+    boolean retry(String id);
+
+    /** Makes every waiting message due at the next firing; returns how many. */
+    int retryAll();
+
+    /** Removes a waiting message without sending it; false when there is no such message. */
+    boolean delete(String id);
+}

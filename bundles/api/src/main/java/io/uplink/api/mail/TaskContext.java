@@ -1,0 +1,20 @@
+package io.uplink.api.mail;
+
+/** What a mail task gets from the firing that runs it. */
+public interface TaskContext {
+
+    /** The connection's id. */
+    String connectionId();
+
+    /** The connection's name. */
+    String connectionName();
+
+    /** The firing's id. */
+    String firingId();
+
+    /** Whether the link is still up; a task stops early (keeping everything safe) when it is not. */
+    boolean linkUp();
+
+    /** Reports progress, such as {@code sending} with 3 of 10; shown in the status and as events. */
+    void progress(String message, int done, int total);
+}

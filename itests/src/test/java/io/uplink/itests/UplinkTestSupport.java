@@ -1,0 +1,73 @@
+package io.uplink.itests;
+
+import static org.ops4j.pax.exam.CoreOptions.maven;
+
+import java.io.File;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.ArrayList;
+import java.util.List;
+
+import org.apache.karaf.itests.KarafTestSupport;
+import org.junit.Rule;
+import org.ops4j.pax.exam.Option;
+import org.ops4j.pax.exam.karaf.options.KarafDistributionBaseConfigurationOption;
+import org.ops4j.pax.exam.karaf.options.KarafDistributionOption;
+import org.ops4j.pax.exam.options.MavenArtifactUrlReference;
+
+/**
+ * Runs a test inside the Uplink distribution built by this reactor (the karaf-assembly tar.gz), with
+ * Karaf's test support: random ports, boot finished, shell sessions.
+ */
+public abstract class UplinkTestSupport extends KarafTestSupport {
+
+    /** A failure reads once; no silent second try. */
+    @Rule
+    public Retry noRetry = new Retry(false);
+
+    @Override
+    public MavenArtifactUrlReference getKarafDistribution() {
+        return maven().groupId("io.uplink").artifactId("uplink-karaf")
+                .version(System.getProperty("uplink.project.version")).type("tar.gz");
+    }
+
+    @Override
+    public Option[] config() {
+        List<Option> options = new ArrayList<>();
+        for (Option o : super.config()) {
+            if (o instanceof KarafDistributionBaseConfigurationOption) {
+                options.add(KarafDistributionOption.karafDistributionConfiguration()
+                        .frameworkUrl(System.getProperty("uplink.distribution"))
+                        .karafVersion(System.getProperty("karaf.version"))
+                        .name("Uplink")
+                        .unpackDirectory(new File("target/exam")));
+            } else {
+                options.add(o);
+            }
+        }
+        options.addAll(List.of(extraOptions()));
+        return options.toArray(new Option[0]);
+    }
+
+    /** Options a test class adds. */
+    protected Option[] extraOptions() {
+        return new Option[0];
+    }
+
+    /** The running container's {@code etc/} folder. */
+    protected Path etc() {
+        return Path.of(System.getProperty("karaf.etc"));
+    }
+
+    /** Writes a cfg file into {@code etc/} atomically, so FileInstall never reads half of it. */
+    protected Path writeCfg(String name, String content) throws IOException {
+        Path target = etc().resolve(name);
+        Path tmp = etc().resolve("." + name + ".tmp");
+        Files.writeString(tmp, content, StandardCharsets.UTF_8);
+        Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+        return target;
+    }
+}
