@@ -1,0 +1,2 @@
+/** The connections, the firing engine, status, history, events and JMX. Not exported. */
+package io.uplink.core.internal;

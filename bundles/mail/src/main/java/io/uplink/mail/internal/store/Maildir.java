@@ -1,0 +1,135 @@
+package io.uplink.mail.internal.store;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.InetAddress;
+import java.nio.channels.Channels;
+import java.nio.channels.FileChannel;
+import java.nio.file.AtomicMoveNotSupportedException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * A standard Maildir ({@code tmp/}, {@code new/}, {@code cur/}) that Dovecot, mutt or any Maildir reader
+ * can open. A delivered message is written to {@code tmp/}, forced to disk, renamed into {@code new/},
+ * and {@code new/} itself is forced, so once {@link #deliver} returns the message survives a crash.
+ */
+public final class Maildir {
+
+    private static final AtomicLong COUNTER = new AtomicLong();
+    private static final String HOST = hostName();
+
+    private final Path root;
+    private final Path tmp;
+    private final Path fresh;
+
+    private Maildir(Path root) {
+        this.root = root;
+        this.tmp = root.resolve("tmp");
+        this.fresh = root.resolve("new");
+    }
+
+    /** Opens the Maildir at {@code root}, creating its three folders when missing. */
+    public static Maildir open(Path root) throws IOException {
+        Maildir m = new Maildir(root);
+        boolean created = !Files.isDirectory(m.fresh);
+        Files.createDirectories(m.tmp);
+        Files.createDirectories(m.fresh);
+        Files.createDirectories(root.resolve("cur"));
+        if (created) {
+            force(root);
+            Path parent = root.getParent();
+            if (parent != null) {
+                force(parent);
+            }
+        }
+        return m;
+    }
+
+    /** The Maildir's folder. */
+    public Path root() {
+        return root;
+    }
+
+    /**
+     * Stores one message durably.
+     *
+     * @param message the raw RFC 5322 message; read to its end, not closed
+     * @return the message's file in {@code new/}
+     */
+    public Path deliver(InputStream message) throws IOException {
+        return deliver(out -> message.transferTo(out));
+    }
+
+    /** What writes a message's bytes. */
+    @FunctionalInterface
+    public interface Writer {
+        void writeTo(OutputStream out) throws IOException;
+    }
+
+    /**
+     * Stores one message durably, its bytes written by {@code writer} (for example Jakarta Mail's
+     * {@code Message.writeTo}, which streams without parsing).
+     *
+     * @return the message's file in {@code new/}
+     */
+    public Path deliver(Writer writer) throws IOException {
+        String unique = uniqueName();
+        Path temp = tmp.resolve(unique);
+        long size;
+        try (FileChannel ch = FileChannel.open(temp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
+            OutputStream out = Channels.newOutputStream(ch);
+            writer.writeTo(out);
+            out.flush();
+            ch.force(true);
+            size = ch.size();
+        } catch (IOException | RuntimeException e) {
+            Files.deleteIfExists(temp);
+            throw e;
+        }
+        Path target = fresh.resolve(unique + ",S=" + size);
+        try {
+            Files.move(temp, target, StandardCopyOption.ATOMIC_MOVE);
+        } catch (AtomicMoveNotSupportedException e) {
+            Files.move(temp, target);
+        }
+        force(fresh);
+        return target;
+    }
+
+    /** Forces a directory's entries to disk, so a rename in it survives a crash. */
+    public static void force(Path dir) throws IOException {
+        try (FileChannel ch = FileChannel.open(dir, StandardOpenOption.READ)) {
+            ch.force(true);
+        }
+    }
+
+    /** A name unique per the Maildir convention: {@code <seconds>.M<micros>P<pid>Q<n>.<host>}. */
+    static String uniqueName() {
+        long nanos = System.currentTimeMillis() * 1000L + (System.nanoTime() / 1000L) % 1000L;
+        long seconds = nanos / 1_000_000L;
+        long micros = nanos % 1_000_000L;
+        return seconds + ".M" + micros + "P" + ProcessHandle.current().pid() + "Q" + COUNTER.incrementAndGet()
+                + "." + HOST;
+    }
+
+    private static String hostName() {
+        String h;
+        try {
+            h = InetAddress.getLocalHost().getHostName();
+        } catch (IOException e) {
+            h = "localhost";
+        }
+        // '/' and ':' are not allowed in Maildir names; the convention encodes them
+        return h.replace("/", "\\057").replace(":", "\\072");
+    }
+
+    @Override
+    public String toString() {
+        return root.toString();
+    }
+}
