@@ -13,6 +13,7 @@ import java.util.List;
 
 import org.apache.karaf.itests.KarafTestSupport;
 import org.junit.Rule;
+import org.ops4j.pax.exam.Configuration;
 import org.ops4j.pax.exam.Option;
 import org.ops4j.pax.exam.karaf.options.KarafDistributionBaseConfigurationOption;
 import org.ops4j.pax.exam.karaf.options.KarafDistributionOption;
@@ -35,6 +36,7 @@ public abstract class UplinkTestSupport extends KarafTestSupport {
     }
 
     @Override
+    @Configuration
     public Option[] config() {
         List<Option> options = new ArrayList<>();
         for (Option o : super.config()) {
