@@ -114,7 +114,7 @@ public final class Collection {
         Store store = session.getStore(cfg.protocol.jakartaName());
         store.connect(cfg.host, cfg.port, cfg.username, cfg.password);
         Folder folder = null;
-        boolean expunge = false;
+        boolean expunge;
         try {
             folder = store.getFolder(cfg.folder);
             if (!folder.exists()) {
@@ -130,14 +130,16 @@ public final class Collection {
             ledger.refresh(uids, now, Duration.ofDays(cfg.uidlExpiryDays));
 
             List<Listed> fetch = new ArrayList<>();
-            List<Message> delete = new ArrayList<>();
+            List<Listed> delete = new ArrayList<>();
             Duration keep = Duration.ofDays(cfg.leaveOnServerDays);
             for (Listed l : listed) {
                 UidLedger.Entry e = ledger.get(l.uid);
-                // a known UID with another size is a server reusing UIDs for a new message
-                if (e != null && (e.size() == l.size || l.size < 0)) {
+                // A known UID is ours unless the server already confirmed deleting it or it has another size:
+                // then the server reuses UIDs and this is a new message. Collecting it again risks a duplicate;
+                // deleting it would lose mail.
+                if (e != null && !e.deletedOnServer() && (e.size() == l.size || l.size < 0)) {
                     if (!Instant.ofEpochMilli(e.stored()).plus(keep).isAfter(now)) {
-                        delete.add(l.message);
+                        delete.add(l);
                     }
                 } else if (cfg.maxMessageSize > 0 && l.size > cfg.maxMessageSize) {
                     skipped++;
@@ -165,7 +167,7 @@ public final class Collection {
                 }
                 done++;
                 if (cfg.leaveOnServerDays == 0) {
-                    delete.add(l.message);
+                    delete.add(l);
                 }
                 if (batch.size() >= BATCH) {
                     commit(ledger);
@@ -181,16 +183,25 @@ public final class Collection {
             // only what the ledger holds durably may be deleted; commit() has run for every stored message
             if (!delete.isEmpty() && context.linkUp()) {
                 expunge = delete(folder, delete);
+                if (!expunge) {
+                    confirmDeleted(ledger, delete);
+                } else {
+                    Folder f = folder;
+                    folder = null;
+                    try {
+                        f.close(true);
+                    } catch (MessagingException e) {
+                        throw new MessagingException("the server did not confirm the deletions (" + describe(e)
+                                + "); the messages are stored and will be deleted on the next firing", e);
+                    }
+                    confirmDeleted(ledger, delete);
+                }
             }
         } finally {
             if (folder != null && folder.isOpen()) {
                 try {
-                    folder.close(expunge);
+                    folder.close(false);
                 } catch (MessagingException e) {
-                    if (expunge) {
-                        throw new MessagingException("the server did not confirm the deletions (" + describe(e)
-                                + "); the messages are stored and will be deleted on the next firing", e);
-                    }
                     LOG.debug("collector '{}': closing the folder: {}", cfg.id(), describe(e));
                 }
             }
@@ -200,6 +211,14 @@ public final class Collection {
                 LOG.debug("collector '{}': closing: {}", cfg.id(), describe(e));
             }
         }
+    }
+
+    private void confirmDeleted(UidLedger ledger, List<Listed> deleted) throws IOException {
+        Instant now = clock.instant();
+        for (Listed l : deleted) {
+            ledger.deleted(l.uid, now);
+        }
+        ledger.sync();
     }
 
     private List<Listed> list(Folder folder) throws MessagingException {
@@ -277,8 +296,11 @@ public final class Collection {
     }
 
     /** Marks the messages deleted; returns whether the folder must be closed with expunge. */
-    private boolean delete(Folder folder, List<Message> delete) throws MessagingException {
-        Message[] arr = delete.toArray(new Message[0]);
+    private boolean delete(Folder folder, List<Listed> delete) throws MessagingException {
+        Message[] arr = new Message[delete.size()];
+        for (int i = 0; i < arr.length; i++) {
+            arr[i] = delete.get(i).message;
+        }
         if (folder instanceof IMAPFolder imap) {
             // one STORE for all: a flag change per message makes servers rescan the mailbox each time
             imap.setFlags(arr, new Flags(Flags.Flag.DELETED), true);

@@ -14,7 +14,6 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.Collection;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -26,19 +25,26 @@ import io.uplink.mail.internal.store.Maildir;
  * twice. One text file per collector; each line is one record:
  * <pre>
  * P uid size unique mailbox[,mailbox]    about to deliver uid as Maildir file "unique"
- * S uid size stored-millis lastSeen-millis  uid is stored in the local mailboxes
+ * S uid size stored-millis lastSeen-millis [deleted-millis]  uid is stored in the local mailboxes
+ * D uid millis                           the server confirmed deleting uid
+ * L millis                               when the server's list was last looked at
  * </pre>
  * A {@code P} line is written before the message is delivered, an {@code S} line once the delivery is
  * durable. After a crash a {@code P} without its {@code S} is settled by looking into the mailboxes: the
  * message counts as stored exactly when its file is there. So a kill at any instant neither loses nor
  * duplicates a message. Each run rewrites the file (temp file, fsync, rename), refreshing when each
- * entry was last seen on the server and dropping entries unseen for the expiry time, so a server that
- * reuses UIDs does not block new mail forever.
+ * entry was last seen on the server and dropping entries that have been gone from the server for the
+ * expiry time, so a server that reuses UIDs does not block new mail for ever. "Gone" needs a listing
+ * that did not show the entry: a collector that simply did not run for a month forgets nothing.
  */
 public final class UidLedger implements Closeable {
 
     /** One message the collector has stored. */
-    public record Entry(String uid, long size, long stored, long lastSeen) {
+    public record Entry(String uid, long size, long stored, long lastSeen, long deleted) {
+        /** Whether the server confirmed deleting it (so the UID showing up again is a new message). */
+        public boolean deletedOnServer() {
+            return deleted > 0;
+        }
     }
 
     /** A delivery that was under way when the last run ended. */
@@ -53,11 +59,13 @@ public final class UidLedger implements Closeable {
 
     private final Path file;
     private final Map<String, Entry> entries;
+    private long lastListing;
     private FileChannel append;
 
-    private UidLedger(Path file, Map<String, Entry> entries) {
+    private UidLedger(Path file, Map<String, Entry> entries, long lastListing) {
         this.file = file;
         this.entries = entries;
+        this.lastListing = lastListing;
     }
 
     /**
@@ -67,14 +75,24 @@ public final class UidLedger implements Closeable {
     public static UidLedger open(Path file, Instant now, Settle settle) throws IOException {
         Map<String, Entry> entries = new LinkedHashMap<>();
         Map<String, Pending> pending = new LinkedHashMap<>();
+        long listing = 0;
         if (Files.exists(file)) {
             for (String line : Files.readAllLines(file, StandardCharsets.UTF_8)) {
                 String[] f = line.split(" ");
                 try {
-                    if (f.length == 5 && f[0].equals("S")) {
+                    if ((f.length == 5 || f.length == 6) && f[0].equals("S")) {
                         String uid = unescape(f[1]);
-                        entries.put(uid, new Entry(uid, Long.parseLong(f[2]), Long.parseLong(f[3]), Long.parseLong(f[4])));
+                        entries.put(uid, new Entry(uid, Long.parseLong(f[2]), Long.parseLong(f[3]), Long.parseLong(f[4]),
+                                f.length == 6 ? Long.parseLong(f[5]) : 0));
                         pending.remove(uid);
+                    } else if (f.length == 3 && f[0].equals("D")) {
+                        String uid = unescape(f[1]);
+                        Entry e = entries.get(uid);
+                        if (e != null) {
+                            entries.put(uid, new Entry(uid, e.size(), e.stored(), e.lastSeen(), Long.parseLong(f[2])));
+                        }
+                    } else if (f.length == 2 && f[0].equals("L")) {
+                        listing = Long.parseLong(f[1]);
                     } else if (f.length == 5 && f[0].equals("P")) {
                         String uid = unescape(f[1]);
                         pending.put(uid, new Pending(uid, Long.parseLong(f[2]), f[3], Arrays.asList(f[4].split(","))));
@@ -87,10 +105,10 @@ public final class UidLedger implements Closeable {
         }
         for (Pending p : pending.values()) {
             if (settle.delivered(p)) {
-                entries.put(p.uid(), new Entry(p.uid(), p.size(), now.toEpochMilli(), now.toEpochMilli()));
+                entries.put(p.uid(), new Entry(p.uid(), p.size(), now.toEpochMilli(), now.toEpochMilli(), 0));
             }
         }
-        UidLedger ledger = new UidLedger(file, entries);
+        UidLedger ledger = new UidLedger(file, entries, listing);
         ledger.rewrite();
         return ledger;
     }
@@ -122,19 +140,26 @@ public final class UidLedger implements Closeable {
     }
 
     /**
-     * Marks the UIDs now on the server as seen, drops entries not seen for {@code expiry}, and rewrites
-     * the file.
+     * Takes in the server's current list: forgets UIDs that were missing from the last listing and are
+     * back (the server reuses them for new messages), drops entries gone from the server for longer than
+     * {@code expiry}, marks the listed ones as seen, and rewrites the file.
      */
-    public void refresh(Collection<String> onServer, Instant now, Duration expiry) throws IOException {
+    public void refresh(java.util.Collection<String> onServer, Instant now, Duration expiry) throws IOException {
         long t = now.toEpochMilli();
-        for (String uid : onServer) {
+        long limit = t - expiry.toMillis();
+        long previous = lastListing;
+        java.util.Set<String> present = new java.util.HashSet<>(onServer);
+        // A UID that was missing from the last listing and is back is the server reusing it: new mail.
+        // Entries gone for the expiry time are forgotten.
+        entries.values().removeIf(e -> e.lastSeen() < previous && present.contains(e.uid())
+                || e.lastSeen() < limit && (e.lastSeen() < previous || !present.contains(e.uid())));
+        for (String uid : present) {
             Entry e = entries.get(uid);
             if (e != null) {
-                entries.put(uid, new Entry(uid, e.size(), e.stored(), t));
+                entries.put(uid, new Entry(uid, e.size(), e.stored(), t, e.deleted()));
             }
         }
-        long limit = t - expiry.toMillis();
-        entries.values().removeIf(e -> e.lastSeen() < limit);
+        lastListing = t;
         rewrite();
     }
 
@@ -146,8 +171,18 @@ public final class UidLedger implements Closeable {
     /** Records that {@code uid} is durably stored. Not forced: call {@link #sync()} before deleting it. */
     public void stored(String uid, long size, Instant now) throws IOException {
         long t = now.toEpochMilli();
-        entries.put(uid, new Entry(uid, size, t, t));
+        entries.put(uid, new Entry(uid, size, t, t, 0));
         write("S " + escape(uid) + " " + size + " " + t + " " + t + "\n");
+    }
+
+    /** Records that the server confirmed deleting {@code uid}. Not forced. */
+    public void deleted(String uid, Instant now) throws IOException {
+        Entry e = entries.get(uid);
+        if (e != null) {
+            long t = now.toEpochMilli();
+            entries.put(uid, new Entry(uid, e.size(), e.stored(), e.lastSeen(), t));
+            write("D " + escape(uid) + " " + t + "\n");
+        }
     }
 
     /** Forces what was recorded to disk. */
@@ -172,9 +207,13 @@ public final class UidLedger implements Closeable {
         closeAppend();
         Files.createDirectories(file.getParent());
         Path temp = file.resolveSibling(file.getFileName() + ".tmp");
-        List<String> lines = new ArrayList<>(entries.size());
+        List<String> lines = new ArrayList<>(entries.size() + 1);
+        if (lastListing > 0) {
+            lines.add("L " + lastListing);
+        }
         for (Entry e : entries.values()) {
-            lines.add("S " + escape(e.uid()) + " " + e.size() + " " + e.stored() + " " + e.lastSeen());
+            lines.add("S " + escape(e.uid()) + " " + e.size() + " " + e.stored() + " " + e.lastSeen()
+                    + (e.deletedOnServer() ? " " + e.deleted() : ""));
         }
         try (FileChannel ch = FileChannel.open(temp, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
                 StandardOpenOption.TRUNCATE_EXISTING)) {
