@@ -53,7 +53,7 @@ final class SendFixture {
     }
 
     /** A firing's context; the test can pull the link down. */
-    static final class Context implements TaskContext {
+    static class Context implements TaskContext {
         final AtomicBoolean up = new AtomicBoolean(true);
         volatile int progressCalls;
         volatile String lastProgress;
