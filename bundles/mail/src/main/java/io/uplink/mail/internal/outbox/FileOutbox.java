@@ -261,9 +261,11 @@ public final class FileOutbox implements Outbox {
             for (InternetAddress a : InternetAddress.parseHeader(value, false)) {
                 if (a.isGroup()) {
                     for (InternetAddress m : a.getGroup(false)) {
+                        m.validate();
                         out.add(m.getAddress());
                     }
                 } else if (a.getAddress() != null && !a.getAddress().isBlank()) {
+                    a.validate();
                     out.add(a.getAddress());
                 }
             }
