@@ -167,7 +167,7 @@ final class SmtpSession {
 
     // ------------------------------------------------------------------ connecting
 
-    private record Connected(SMTPTransport transport, Host host) {
+    private record Connected(SMTPTransport transport, Host host, Session session) {
     }
 
     private Connected connect() {
@@ -182,7 +182,7 @@ final class SmtpSession {
                     t.connect(h.name(), h.port(), null, null);
                 }
                 LOG.debug("{}: connected to {}", config.item(), h);
-                return new Connected(t, h);
+                return new Connected(t, h, session);
             } catch (MessagingException e) {
                 quietClose(t);
                 if (didNotAnswer(e, t)) {
@@ -277,7 +277,7 @@ final class SmtpSession {
             for (String r : env.pending()) {
                 rcpts.add(new InternetAddress(r, false));
             }
-            QueuedFileMessage msg = new QueuedFileMessage(Session.getInstance(new Properties()), env.body(), env.from());
+            QueuedFileMessage msg = new QueuedFileMessage(c.session(), env.body(), env.from());
             StringBuilder ext = new StringBuilder();
             if (t.supportsExtension("SIZE")) {
                 ext.append("SIZE=").append(env.size());
@@ -367,6 +367,11 @@ final class SmtpSession {
         }
         try {
             count(outbox.record(env.id(), out, c.host().name(), t.isConnected()), env);
+            if (!t.isConnected() && wholeCode < 200) {
+                errors.add(config.item() + ": message " + env.id() + " not sent: " + c.host() + ": connection lost ("
+                        + reason(e) + ")");
+                return false;
+            }
             for (Map.Entry<String, Outcome> o : out.entrySet()) {
                 if (o.getValue().verdict() != Verdict.SENT) {
                     errors.add(config.item() + ": message " + env.id() + " to <" + o.getKey() + ">: "
