@@ -100,6 +100,7 @@ final class ReplyLimitSocket extends Socket {
             @Override
             public Socket createSocket(Socket plain, String host, int port, boolean autoClose) throws IOException {
                 Socket limited = plain instanceof ReplyLimitSocket ? plain : new ReplyLimitSocket(plain);
+                noDelay(limited);
                 return tls.createSocket(limited, host, port, autoClose);
             }
 
@@ -193,11 +194,22 @@ final class ReplyLimitSocket extends Socket {
     @Override
     public void connect(SocketAddress endpoint) throws IOException {
         s.connect(endpoint);
+        noDelay(s);
     }
 
     @Override
     public void connect(SocketAddress endpoint, int timeout) throws IOException {
         s.connect(endpoint, timeout);
+        noDelay(s);
+    }
+
+    /** SMTP without pipelining is lock-step: Nagle's algorithm only delays the end of each command. */
+    static void noDelay(Socket socket) {
+        try {
+            socket.setTcpNoDelay(true);
+        } catch (SocketException e) {
+            // not supported on this socket: just slower
+        }
     }
 
     @Override
