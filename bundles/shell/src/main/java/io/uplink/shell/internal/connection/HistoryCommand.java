@@ -46,7 +46,7 @@ public class HistoryCommand implements Action {
         table.column("Started");
         table.column("Seconds").alignRight();
         table.column("Result");
-        table.column("Summary").maxSize(80);
+        table.column("Summary").maxSize(80).wrap();
         for (FiringResult f : firings) {
             table.addRow().addContent(f.firingId(), f.connectionId(), Format.text(f.cause()),
                     Format.time(f.started()), Format.seconds(f.duration()), f.outcome(), Format.text(f.summary()));

@@ -33,11 +33,11 @@ public class ListCommand implements Action {
         List<ConnectionStatus> all = connections.list();
         ShellTable table = new ShellTable();
         table.column("Id");
-        table.column("Name").maxSize(40);
+        table.column("Name").maxSize(40).wrap();
         table.column("Method");
         table.column("Default");
         table.column("State");
-        table.column("Last result").maxSize(60);
+        table.column("Last result").maxSize(60).wrap();
         table.column("Last fired");
         for (ConnectionStatus c : all) {
             table.addRow().addContent(c.id(), Format.text(c.name()), Format.text(c.method()),

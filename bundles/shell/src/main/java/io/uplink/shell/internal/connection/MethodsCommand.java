@@ -23,7 +23,7 @@ public class MethodsCommand implements Action {
         table.column("Method");
         table.column("Bundle");
         table.column("Version");
-        table.column("Description").maxSize(80);
+        table.column("Description").maxSize(80).wrap();
         for (MethodInfo m : connections.methods()) {
             table.addRow().addContent(m.name(), Format.text(m.bundle()), Format.text(m.version()),
                     Format.text(m.description()));

@@ -22,11 +22,11 @@ public class ListCommand implements Action {
         ShellTable table = new ShellTable();
         table.column("Id");
         table.column("From");
-        table.column("Recipients").maxSize(50);
+        table.column("Recipients").maxSize(50).wrap();
         table.column("Size").alignRight();
         table.column("Attempts").alignRight();
         table.column("Next try");
-        table.column("Last error").maxSize(60);
+        table.column("Last error").maxSize(60).wrap();
         for (QueuedMessage m : MailBundle.require(outbox).list()) {
             table.addRow().addContent(m.id(), Format.text(m.from()), Format.list(m.pending()), Format.size(m.size()),
                     m.attempts(), m.nextTry() == null ? "next firing" : Format.time(m.nextTry()),

@@ -31,7 +31,7 @@ public class ListCommand implements Action {
         ShellTable table = new ShellTable();
         table.column("Id");
         table.column("Connections");
-        table.column("When").maxSize(60);
+        table.column("When").maxSize(60).wrap();
         table.column("Next firing");
         table.column("Last firing");
         table.column("State");

@@ -162,6 +162,20 @@ public class ConnectionCommandsTest {
     }
 
     @Test
+    public void aLongSummaryWrapsInsteadOfBeingCut() throws Exception {
+        String summary = "connect: network probe 192.168.100.254:25 failed: Connection refused; fell back to 'modem-backup-line'";
+        connections.history.add(FakeConnections.result("f1", "office", Outcome.FAILED, 100, summary, null));
+        HistoryCommand history = new HistoryCommand();
+        history.connections = connections;
+
+        history.execute();
+
+        String joined = String.join(" ", console.lines().stream().skip(2)
+                .map(l -> l.substring(l.lastIndexOf('|') + 1).trim()).toList());
+        assertEquals(summary, joined);
+    }
+
+    @Test
     public void methodsAreListedWithTheirBundle() throws Exception {
         connections.methods.add(new MethodInfo("network", "io.uplink.method.network", "0.1.0", "the network is always there"));
         MethodsCommand methods = new MethodsCommand();
