@@ -26,7 +26,7 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The outgoing queue as a service, configured by the optional {@code etc/io.uplink.mail.cfg}:
- * {@code outbox.dir}, {@code pickup.dir}, {@code pickup.interval}, {@code mailboxes.dir},
+ * {@code outbox.dir}, {@code pickup.dir}, {@code pickup.interval},
  * {@code postmaster}, {@code retry.initial}, {@code retry.max}, {@code retry.maxAge}.
  */
 @Component(service = {Outbox.class, OutboxComponent.class}, immediate = true, configurationPid = OutboxComponent.PID,
@@ -47,7 +47,8 @@ public class OutboxComponent implements Outbox {
             Path data = Path.of(System.getProperty("karaf.data", "data")).resolve("uplink");
             Path outboxDir = path(s, "outbox.dir", data.resolve("outbox"));
             Path pickupDir = path(s, "pickup.dir", data.resolve("pickup"));
-            Path mailboxes = path(s, "mailboxes.dir", data.resolve("mailboxes"));
+            // the collectors deliver there too: one place for local mailboxes
+            Path mailboxes = data.resolve("mailboxes");
             String postmaster = s.string("postmaster", "postmaster");
             if (postmaster.contains("/") || postmaster.contains("\\") || postmaster.startsWith(".")) {
                 throw s.problem("postmaster", "must be a mailbox name, got '" + postmaster + "'");
