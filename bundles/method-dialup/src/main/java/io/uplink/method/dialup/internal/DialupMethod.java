@@ -8,6 +8,7 @@ import io.uplink.api.method.Link;
 import io.uplink.api.method.LinkContext;
 
 import java.io.IOException;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -149,8 +150,9 @@ public class DialupMethod implements ConnectionMethod {
             online = true;
             if (s.pppCommand() != null) {
                 context.progress("starting the PPP command");
+                Instant deadline = clock.now().plus(s.pppReadyTimeout());
                 ppp = PppCommand.start(id, s);
-                ppp.awaitReady(s.pppReadyTimeout(), clock);
+                ppp.awaitReady(deadline, s.pppReadyTimeout(), clock);
                 context.progress("PPP is up");
             }
             ModemConnection c = new ModemConnection(id, s, line, hayes, lock, ppp, connect).start();

@@ -145,6 +145,10 @@ final class ModemConnection {
                 boolean interrupted = Thread.interrupted(); // a hang-up must finish even for an interrupted caller
                 try {
                     Hayes.Reply r = hayes.hangup(online, s.guardTime(), s.commandTimeout());
+                    if (r.result() != Hayes.Result.OK && r.result() != Hayes.Result.TIMEOUT) {
+                        // ATH0's first character may have aborted a dial still in progress: once more
+                        r = hayes.command("ATH0", s.commandTimeout());
+                    }
                     if (r.result() != Hayes.Result.OK) {
                         LOG.warn("connection '{}': ATH0 answered {}", connectionId, r.text());
                     }

@@ -84,8 +84,7 @@ final class PppCommand {
      *
      * @throws IOException why it is not: it exited, or it stayed silent past the timeout
      */
-    void awaitReady(Duration timeout, Clockwork clock) throws IOException, InterruptedException {
-        Instant deadline = clock.now().plus(timeout);
+    void awaitReady(Instant deadline, Duration timeout, Clockwork clock) throws IOException, InterruptedException {
         while (!ready.await(SerialLine.POLL_MILLIS, TimeUnit.MILLISECONDS)) {
             if (!process.isAlive()) {
                 throw new IOException("PPP command exited with code " + process.exitValue() + lastOutput());
