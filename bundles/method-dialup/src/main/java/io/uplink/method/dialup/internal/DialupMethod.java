@@ -231,12 +231,18 @@ public class DialupMethod implements ConnectionMethod {
         }
         kept.cancelTimer().run();
         ModemConnection c = kept.connection();
-        if (c.isUp() && c.settings().equals(s)) {
+        if (c.isUp() && sameLine(c.settings(), s)) {
             context.progress("line kept up since the last firing: " + c.connectLine());
             return new DialupLink(this, c, describe(s, c.connectLine()) + ", kept up");
         }
         hangUp(c);
         return null;
+    }
+
+    /** Whether a kept line still is what the (maybe edited) settings ask for. */
+    private static boolean sameLine(DialupSettings kept, DialupSettings now) {
+        return kept.port().equals(now.port()) && kept.number().equals(now.number())
+                && java.util.Objects.equals(kept.pppCommand(), now.pppCommand());
     }
 
     private void freePortFromIdle(String port, LinkContext context) {

@@ -25,7 +25,7 @@ import org.junit.rules.Timeout;
 public class ScriptedModemChatTest {
 
     @Rule
-    public TemporaryFolder tmp = new TemporaryFolder(new File("target"));
+    public TemporaryFolder tmp = new TemporaryFolder(new File("target").getAbsoluteFile());
     @Rule
     public Timeout timeout = Timeout.seconds(60);
 
