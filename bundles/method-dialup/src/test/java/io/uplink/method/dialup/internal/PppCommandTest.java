@@ -57,8 +57,9 @@ public class PppCommandTest {
 
     @Test
     public void startedAfterConnectAndItsWholeGroupStoppedOnHangup() throws Exception {
-        Path script = standIn("sleep 300 &\necho $! > \"$dir/child.pid\"\n"
-                + "echo 'Serial connection established.'\necho 'local  IP address 10.64.64.64'\nwait\n");
+        // the child is orphaned at once (subshell): only a process-group signal can reach it
+        Path script = standIn("(sleep 300 & echo $! > \"$dir/child.pid\")\n"
+                + "echo 'Serial connection established.'\necho 'local  IP address 10.64.64.64'\nexec sleep 301\n");
         Settings s = f.settings("modem", ScriptedModem.CONNECTS, "dialup.ppp.command", script.toString(),
                 "dialup.username", "alice", "dialup.password", "s3cret");
         ModemFixture.Context ctx = new ModemFixture.Context(s);
@@ -114,7 +115,7 @@ public class PppCommandTest {
         } catch (ExecutionException e) {
             assertEquals("PPP command not ready within 45s (last output: waiting for LCP)", e.getCause().getCause().getMessage());
         }
-        assertFalse(alive(pid));
+        await().atMost(15, TimeUnit.SECONDS).until(() -> !alive(pid));
         await().atMost(10, TimeUnit.SECONDS).until(() -> !f.modem.isOffHook());
     }
 
