@@ -234,7 +234,7 @@ public final class Engine implements ConnectionService {
             }
             e.removed = true;
             if (e.current != null) {
-                e.current.stop("connection removed");
+                e.current.stop("connection removed", false);
                 LOG.info("connection '{}' removed; it hangs up after the step in progress", e.id());
             } else {
                 drop(e);
@@ -556,7 +556,7 @@ public final class Engine implements ConnectionService {
                 throw new NoSuchConnectionException(id);
             }
             if (e.current != null) {
-                e.current.stop("hung up by request");
+                e.current.stop("hung up by request", true);
                 return true;
             }
             if (e.config == null) {
@@ -610,7 +610,7 @@ public final class Engine implements ConnectionService {
             closed = true;
             for (Entry e : byPid.values()) {
                 if (e.current != null) {
-                    e.current.stop("Uplink is stopping");
+                    e.current.stop("Uplink is stopping", true);
                     running.add(e.current);
                 }
             }

@@ -4,7 +4,8 @@ import io.uplink.api.Firing;
 import io.uplink.api.FiringResult;
 
 import java.time.Duration;
-import java.util.Set;
+import java.util.Collection;
+import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ExecutionException;
@@ -17,14 +18,14 @@ final class FiringHandle implements Firing {
     private final String id;
     private final String connectionId;
     private final String cause;
-    private final Set<String> chain;
+    private final List<String> chain;
     private final CompletableFuture<FiringResult> future = new CompletableFuture<>();
 
-    FiringHandle(String id, String connectionId, String cause, Set<String> chain) {
+    FiringHandle(String id, String connectionId, String cause, Collection<String> chain) {
         this.id = id;
         this.connectionId = connectionId;
         this.cause = cause;
-        this.chain = Set.copyOf(chain);
+        this.chain = List.copyOf(chain);
     }
 
     @Override
@@ -41,8 +42,8 @@ final class FiringHandle implements Firing {
         return cause;
     }
 
-    /** Connections already tried in the fallback chain that led here. */
-    Set<String> chain() {
+    /** Connections already tried in the fallback chain that led here, in order. */
+    List<String> chain() {
         return chain;
     }
 

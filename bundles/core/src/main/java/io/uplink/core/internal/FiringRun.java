@@ -90,11 +90,15 @@ final class FiringRun implements Runnable {
         return p != null ? p : new Progress(handle.id(), phase, reasonLine(), 0, -1);
     }
 
-    /** Ends the firing after the step in progress; a connect in progress (dialling) is abandoned at once. */
-    void stop(String reason) {
+    /**
+     * Ends the firing after the step in progress.
+     *
+     * @param now also abandon a connect in progress (dialling) or a wait for the turn at once
+     */
+    void stop(String reason, boolean now) {
         stopReason = reason;
         Thread t = thread;
-        if (interruptible && t != null) {
+        if (now && interruptible && t != null) {
             t.interrupt();
         }
     }

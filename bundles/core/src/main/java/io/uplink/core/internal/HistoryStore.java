@@ -104,8 +104,8 @@ final class HistoryStore {
         f.add(r.connectionId());
         f.add(r.connectionName());
         f.add(r.cause());
-        f.add(Long.toString(r.started().toEpochMilli()));
-        f.add(Long.toString(r.ended().toEpochMilli()));
+        f.add(r.started().toString());
+        f.add(r.ended().toString());
         f.add(r.outcome().name());
         f.add(r.summary());
         MailCounts c = r.counts();
@@ -117,7 +117,7 @@ final class HistoryStore {
         f.add(String.join(",", errors));
         List<String> phases = new ArrayList<>();
         for (PhaseResult p : r.phases()) {
-            phases.add(p.phase().name() + ";" + p.started().toEpochMilli() + ";" + p.ended().toEpochMilli() + ";"
+            phases.add(p.phase().name() + ";" + p.started() + ";" + p.ended() + ";"
                     + p.ok() + ";" + enc(p.message()));
         }
         f.add(String.join(",", phases));
@@ -150,12 +150,12 @@ final class HistoryStore {
         if (!f[11].isEmpty()) {
             for (String p : f[11].split(",")) {
                 String[] q = p.split(";", -1);
-                phases.add(new PhaseResult(Phase.valueOf(q[0]), Instant.ofEpochMilli(Long.parseLong(q[1])),
-                        Instant.ofEpochMilli(Long.parseLong(q[2])), Boolean.parseBoolean(q[3]), dec(q[4])));
+                phases.add(new PhaseResult(Phase.valueOf(q[0]), Instant.parse(q[1]), Instant.parse(q[2]),
+                        Boolean.parseBoolean(q[3]), dec(q[4])));
             }
         }
         return new FiringResult(dec(f[1]), dec(f[2]), dec(f[3]), dec(f[4]),
-                Instant.ofEpochMilli(Long.parseLong(dec(f[5]))), Instant.ofEpochMilli(Long.parseLong(dec(f[6]))),
+                Instant.parse(dec(f[5])), Instant.parse(dec(f[6])),
                 Outcome.valueOf(dec(f[7])), dec(f[8]), counts, phases, errors, null);
     }
 
