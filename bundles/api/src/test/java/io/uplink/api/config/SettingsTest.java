@@ -1,0 +1,88 @@
+package io.uplink.api.config;
+
+import static org.junit.Assert.assertEquals;
+import static org.junit.Assert.assertFalse;
+import static org.junit.Assert.assertNull;
+import static org.junit.Assert.assertTrue;
+import static org.junit.Assert.fail;
+
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+
+import org.junit.Test;
+
+public class SettingsTest {
+
+    enum Security { NONE, TLS, STARTTLS, STARTTLS_IF_AVAILABLE }
+
+    private static Settings fromFile(String id, Map<String, Object> props) {
+        Map<String, Object> p = new java.util.HashMap<>(props);
+        p.put("service.pid", "io.uplink.connection~" + id);
+        p.put(Settings.FILEINSTALL_FILENAME, "file:/srv/karaf/etc/io.uplink.connection-" + id + ".cfg");
+        return Settings.of("connection", "io.uplink.connection", p);
+    }
+
+    @Test
+    public void idComesFromTheFileNameNotFromTheGeneratedPid() {
+        Map<String, Object> p = Map.of("service.pid", "io.uplink.connection.5b7c-uuid",
+                Settings.FILEINSTALL_FILENAME, "file:/etc/io.uplink.connection-shop.cfg");
+        Settings s = Settings.of("connection", "io.uplink.connection", p);
+        assertEquals("shop", s.id());
+        assertEquals("io.uplink.connection-shop.cfg", s.file());
+        assertEquals("home", Settings.of("connection", "io.uplink.connection",
+                Map.of("service.pid", "io.uplink.connection~home")).id());
+        assertEquals("configuration io.uplink.connection~home", Settings.of("connection", "io.uplink.connection",
+                Map.of("service.pid", "io.uplink.connection~home")).file());
+    }
+
+    @Test
+    public void errorsNameTheItemTheFileAndTheKey() {
+        Settings s = fromFile("office", Map.of("dialup.retries", "-1", "timeout", "soon", "security", "ssl",
+                "default", "maybe"));
+        expect(() -> s.integer("dialup.retries", 3, 0, 100),
+                "connection 'office' (io.uplink.connection-office.cfg), key 'dialup.retries': must be between 0 and 100, got -1");
+        expect(() -> s.duration("timeout", Duration.ZERO), "key 'timeout': must be a duration");
+        expect(() -> s.choice("security", Security.class, Security.TLS),
+                "must be one of none, tls, starttls, starttls-if-available, got 'ssl'");
+        expect(() -> s.bool("default", false), "key 'default': must be true or false");
+        expect(() -> s.required("method"), "key 'method': is required but not set");
+    }
+
+    private static void expect(Runnable r, String part) {
+        try {
+            r.run();
+            fail("expected an error containing " + part);
+        } catch (ConfigException e) {
+            assertTrue(e.getMessage(), e.getMessage().contains(part));
+        }
+    }
+
+    @Test
+    public void durations() {
+        assertEquals(Duration.ofSeconds(30), Settings.parseDuration("30s"));
+        assertEquals(Duration.ofSeconds(30), Settings.parseDuration("30"));
+        assertEquals(Duration.ofMinutes(90), Settings.parseDuration("1h30m"));
+        assertEquals(Duration.ofMinutes(90), Settings.parseDuration("1h 30m"));
+        assertEquals(Duration.ofMillis(500), Settings.parseDuration("500ms"));
+        assertEquals(Duration.ofDays(5), Settings.parseDuration("5d"));
+        assertEquals(Duration.ofSeconds(45), Settings.parseDuration("PT45S"));
+        assertNull(Settings.parseDuration("soon"));
+        assertNull(Settings.parseDuration("-5s"));
+        assertNull(Settings.parseDuration("5 parsecs"));
+    }
+
+    @Test
+    public void listsChoicesAndSecrets() {
+        Settings s = fromFile("c", Map.of("hosts", "a:25, b:587  c", "security", "starttls-if-available",
+                "password", "hunter2", "dialup.password", "x", "name", "N"));
+        assertEquals(List.of("a:25", "b:587", "c"), s.list("hosts"));
+        assertEquals(Security.STARTTLS_IF_AVAILABLE, s.choice("security", Security.class, Security.TLS));
+        Map<String, String> masked = s.masked();
+        assertEquals("********", masked.get("password"));
+        assertEquals("********", masked.get("dialup.password"));
+        assertEquals("N", masked.get("name"));
+        assertFalse(masked.containsKey("service.pid"));
+        assertFalse(s.toString().contains("hunter2"));
+    }
+}

@@ -1,0 +1,340 @@
+package io.uplink.core.internal;
+
+import io.uplink.api.ConnectionService;
+import io.uplink.api.ConnectionStatus;
+import io.uplink.api.Firing;
+import io.uplink.api.FiringResult;
+import io.uplink.api.MethodInfo;
+import io.uplink.api.mail.MailCollector;
+import io.uplink.api.mail.MailSender;
+import io.uplink.api.method.ConnectionMethod;
+
+import java.nio.file.Path;
+import java.time.Clock;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.ConcurrentHashMap;
+
+import javax.management.MBeanServer;
+import javax.management.ObjectName;
+import javax.management.StandardMBean;
+
+import org.osgi.framework.Bundle;
+import org.osgi.framework.FrameworkUtil;
+import org.osgi.service.component.annotations.Activate;
+import org.osgi.service.component.annotations.Component;
+import org.osgi.service.component.annotations.ConfigurationPolicy;
+import org.osgi.service.component.annotations.Deactivate;
+import org.osgi.service.component.annotations.Modified;
+import org.osgi.service.component.annotations.Reference;
+import org.osgi.service.component.annotations.ReferenceCardinality;
+import org.osgi.service.component.annotations.ReferencePolicy;
+import org.osgi.service.component.annotations.ReferencePolicyOption;
+import org.osgi.service.event.Event;
+import org.osgi.service.event.EventAdmin;
+import org.osgi.service.metatype.annotations.Designate;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The OSGi face of the {@link Engine}: the {@link ConnectionService}, the registry the connection
+ * configurations report to, the dynamic lists of methods, senders and collectors, EventAdmin and JMX.
+ */
+@Component(service = {ConnectionService.class, ConnectionRegistry.class}, immediate = true,
+        configurationPid = "io.uplink.core", configurationPolicy = ConfigurationPolicy.OPTIONAL)
+@Designate(ocd = CoreConfig.class)
+public class ConnectionServiceComponent implements ConnectionService, ConnectionRegistry, MailTasks {
+
+    private static final Logger LOG = LoggerFactory.getLogger(ConnectionServiceComponent.class);
+    static final String MBEAN_NAME = "io.uplink:type=connections";
+
+    private final Engine engine = new Engine(Clock.systemDefaultZone());
+    private final Map<String, MailSender> senders = new ConcurrentHashMap<>();
+    private final Map<MailCollector, Map<String, Object>> collectors = new ConcurrentHashMap<>();
+    private volatile EventAdmin eventAdmin;
+    private volatile MBeanServer mbeanServer;
+    private volatile ObjectName registeredMBean;
+
+    public ConnectionServiceComponent() {
+        engine.setMail(this);
+        engine.setEvents((topic, props) -> {
+            EventAdmin ea = eventAdmin;
+            if (ea != null) {
+                ea.postEvent(new Event(topic, props));
+            }
+        });
+    }
+
+    @Activate
+    void activate(CoreConfig config) {
+        configure(config);
+        registerMBean();
+    }
+
+    @Modified
+    void modified(CoreConfig config) {
+        configure(config);
+    }
+
+    private void configure(CoreConfig config) {
+        int max = config.maxConnections();
+        int hist = config.history_size();
+        int par = config.collectors_parallel();
+        if (max < 1 || hist < 1 || par < 1) {
+            LOG.warn("etc/io.uplink.core.cfg: maxConnections, history.size and collectors.parallel must be 1 or more "
+                    + "(got {}, {}, {}); using the defaults for the ones that are not", max, hist, par);
+            max = max < 1 ? 10 : max;
+            hist = hist < 1 ? 100 : hist;
+            par = par < 1 ? 2 : par;
+        }
+        engine.setLimits(new Engine.Limits(max, hist, par));
+        engine.setHistoryStore(new HistoryStore(dataDir(config.data_dir()).resolve("state").resolve("history")));
+    }
+
+    static Path dataDir(String configured) {
+        if (configured != null && !configured.isBlank()) {
+            return Path.of(configured);
+        }
+        String karafData = System.getProperty("karaf.data");
+        return (karafData != null ? Path.of(karafData) : Path.of("data")).resolve("uplink");
+    }
+
+    @Deactivate
+    void deactivate() {
+        unregisterMBean();
+        engine.close(30_000);
+    }
+
+    // ------------------------------------------------------------------ registry
+
+    @Override
+    public void configure(String pid, Map<String, ?> properties) {
+        engine.configure(pid, properties);
+    }
+
+    @Override
+    public void remove(String pid) {
+        engine.remove(pid);
+    }
+
+    // ------------------------------------------------------------------ methods
+
+    @Reference(cardinality = ReferenceCardinality.MULTIPLE, policy = ReferencePolicy.DYNAMIC,
+            policyOption = ReferencePolicyOption.GREEDY)
+    void bindMethod(ConnectionMethod method, Map<String, Object> props) {
+        Object name = props.get(ConnectionMethod.PROPERTY);
+        if (name == null || name.toString().isBlank()) {
+            LOG.warn("a ConnectionMethod service without the property {} is ignored", ConnectionMethod.PROPERTY);
+            return;
+        }
+        Bundle b = FrameworkUtil.getBundle(method.getClass());
+        String description;
+        try {
+            description = method.description();
+        } catch (RuntimeException e) {
+            description = "";
+        }
+        engine.methodAdded(name.toString(), method, new MethodInfo(name.toString(),
+                b == null ? "?" : b.getSymbolicName(), b == null ? "?" : b.getVersion().toString(), description));
+    }
+
+    void unbindMethod(ConnectionMethod method, Map<String, Object> props) {
+        Object name = props.get(ConnectionMethod.PROPERTY);
+        if (name != null) {
+            engine.methodRemoved(name.toString(), method);
+        }
+    }
+
+    // ------------------------------------------------------------------ mail tasks
+
+    @Reference(cardinality = ReferenceCardinality.MULTIPLE, policy = ReferencePolicy.DYNAMIC,
+            policyOption = ReferencePolicyOption.GREEDY)
+    void bindSender(MailSender sender, Map<String, Object> props) {
+        Object id = props.get(MailSender.ID);
+        senders.put(id != null ? id.toString() : sender.id(), sender);
+    }
+
+    void unbindSender(MailSender sender, Map<String, Object> props) {
+        senders.values().removeIf(s -> s == sender);
+    }
+
+    @Reference(cardinality = ReferenceCardinality.MULTIPLE, policy = ReferencePolicy.DYNAMIC,
+            policyOption = ReferencePolicyOption.GREEDY, updated = "updatedCollector")
+    void bindCollector(MailCollector collector, Map<String, Object> props) {
+        collectors.put(collector, Map.copyOf(props));
+    }
+
+    void updatedCollector(MailCollector collector, Map<String, Object> props) {
+        collectors.put(collector, Map.copyOf(props));
+    }
+
+    void unbindCollector(MailCollector collector, Map<String, Object> props) {
+        collectors.remove(collector);
+    }
+
+    @Override
+    public MailSender sender(String id) {
+        return senders.get(id);
+    }
+
+    @Override
+    public boolean anySender() {
+        return !senders.isEmpty();
+    }
+
+    @Override
+    public List<MailCollector> collectors(String connectionId) {
+        List<MailCollector> out = new ArrayList<>();
+        for (Map.Entry<MailCollector, Map<String, Object>> e : collectors.entrySet()) {
+            Map<String, Object> p = e.getValue();
+            if (Boolean.FALSE.equals(asBoolean(p.get(MailCollector.ENABLED)))) {
+                continue;
+            }
+            if (linked(p.get(MailCollector.CONNECTIONS), connectionId)) {
+                out.add(e.getKey());
+            }
+        }
+        out.sort(Comparator.comparingInt((MailCollector c) -> priority(collectors.get(c)))
+                .thenComparing(MailCollector::id));
+        return out;
+    }
+
+    private static Boolean asBoolean(Object o) {
+        return o == null ? null : Boolean.valueOf(o.toString());
+    }
+
+    private static int priority(Map<String, Object> p) {
+        Object o = p == null ? null : p.get(MailCollector.PRIORITY);
+        if (o instanceof Number n) {
+            return n.intValue();
+        }
+        try {
+            return o == null ? 0 : Integer.parseInt(o.toString().trim());
+        } catch (NumberFormatException e) {
+            return 0;
+        }
+    }
+
+    private static boolean linked(Object connections, String id) {
+        if (connections instanceof String[] a) {
+            for (String s : a) {
+                if (id.equals(s)) {
+                    return true;
+                }
+            }
+            return false;
+        }
+        if (connections instanceof Iterable<?> it) {
+            for (Object s : it) {
+                if (id.equals(String.valueOf(s))) {
+                    return true;
+                }
+            }
+            return false;
+        }
+        if (connections != null) {
+            for (String s : connections.toString().split("[,\\s]+")) {
+                if (id.equals(s)) {
+                    return true;
+                }
+            }
+        }
+        return false;
+    }
+
+    // ------------------------------------------------------------------ events and JMX
+
+    @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC)
+    void bindEventAdmin(EventAdmin ea) {
+        eventAdmin = ea;
+    }
+
+    void unbindEventAdmin(EventAdmin ea) {
+        if (eventAdmin == ea) {
+            eventAdmin = null;
+        }
+    }
+
+    @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC)
+    void bindMBeanServer(MBeanServer server) {
+        mbeanServer = server;
+        registerMBean();
+    }
+
+    void unbindMBeanServer(MBeanServer server) {
+        if (mbeanServer == server) {
+            unregisterMBean();
+            mbeanServer = null;
+        }
+    }
+
+    private synchronized void registerMBean() {
+        MBeanServer server = mbeanServer;
+        if (server == null || registeredMBean != null) {
+            return;
+        }
+        try {
+            ObjectName name = new ObjectName(MBEAN_NAME);
+            if (server.isRegistered(name)) {
+                server.unregisterMBean(name);
+            }
+            server.registerMBean(new StandardMBean(new ConnectionsMBeanImpl(this), ConnectionsMBean.class), name);
+            registeredMBean = name;
+        } catch (Exception e) {
+            LOG.warn("cannot register the JMX MBean {}: {}", MBEAN_NAME, e.toString());
+        }
+    }
+
+    private synchronized void unregisterMBean() {
+        MBeanServer server = mbeanServer;
+        ObjectName name = registeredMBean;
+        registeredMBean = null;
+        if (server != null && name != null) {
+            try {
+                server.unregisterMBean(name);
+            } catch (Exception e) {
+                LOG.debug("MBean {} already gone: {}", name, e.toString());
+            }
+        }
+    }
+
+    // ------------------------------------------------------------------ ConnectionService
+
+    @Override
+    public List<ConnectionStatus> list() {
+        return engine.list();
+    }
+
+    @Override
+    public Optional<ConnectionStatus> status(String id) {
+        return engine.status(id);
+    }
+
+    @Override
+    public Firing fire(String id, String cause) {
+        return engine.fire(id, cause);
+    }
+
+    @Override
+    public List<Firing> fireDefaults(String cause) {
+        return engine.fireDefaults(cause);
+    }
+
+    @Override
+    public boolean hangup(String id) {
+        return engine.hangup(id);
+    }
+
+    @Override
+    public List<FiringResult> history(String id, int limit) {
+        return engine.history(id, limit);
+    }
+
+    @Override
+    public List<MethodInfo> methods() {
+        return engine.methods();
+    }
+}

@@ -1,0 +1,21 @@
+package io.uplink.core.internal;
+
+import org.osgi.service.metatype.annotations.AttributeDefinition;
+import org.osgi.service.metatype.annotations.ObjectClassDefinition;
+
+/** {@code etc/io.uplink.core.cfg}. */
+@ObjectClassDefinition(name = "Uplink core", description = "Limits and places of Uplink's connections")
+@interface CoreConfig {
+
+    @AttributeDefinition(description = "At most this many connections are active; the next ones are REJECTED (VPOP3's limit is 10)")
+    int maxConnections() default 10;
+
+    @AttributeDefinition(name = "history.size", description = "Firings kept per connection")
+    int history_size() default 100;
+
+    @AttributeDefinition(name = "collectors.parallel", description = "Mail Collectors of one firing that run at the same time")
+    int collectors_parallel() default 2;
+
+    @AttributeDefinition(name = "data.dir", description = "Where Uplink keeps its data; default ${karaf.data}/uplink")
+    String data_dir() default "";
+}

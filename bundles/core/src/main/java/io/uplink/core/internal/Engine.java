@@ -1,0 +1,629 @@
+package io.uplink.core.internal;
+
+import io.uplink.api.ConnectionService;
+import io.uplink.api.ConnectionState;
+import io.uplink.api.ConnectionStatus;
+import io.uplink.api.Events;
+import io.uplink.api.Firing;
+import io.uplink.api.FiringResult;
+import io.uplink.api.MethodInfo;
+import io.uplink.api.NoSuchConnectionException;
+import io.uplink.api.config.ConfigException;
+import io.uplink.api.config.Settings;
+import io.uplink.api.mail.MailCollector;
+import io.uplink.api.method.ConnectionMethod;
+
+import java.time.Clock;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.Deque;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.UUID;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The connections and their firing engine, free of OSGi so it can be tested with a clock and plain objects.
+ *
+ * <p>Rules it keeps: one firing per connection at a time, with every fire that arrives meanwhile coalesced
+ * into one follow-up run; defaults one after the other; a connection's exclusive resources held by one
+ * firing at a time; at most {@code maxConnections} connections active, the rest REJECTED in arrival order;
+ * a configuration change to a firing connection applies when the firing ends.
+ */
+public final class Engine implements ConnectionService {
+
+    private static final Logger LOG = LoggerFactory.getLogger(Engine.class);
+
+    /** Limits and places, from {@code etc/io.uplink.core.cfg}. */
+    record Limits(int maxConnections, int historySize, int collectorsParallel) {
+        static final Limits DEFAULT = new Limits(10, 100, 2);
+    }
+
+    private final Object lock = new Object();
+    private final Clock clock;
+    private final ExecutorService runner;
+    private final ExecutorService defaultsSequencer;
+    private final ResourceLocks resources = new ResourceLocks();
+    private final AtomicInteger seq = new AtomicInteger();
+
+    /** Configured connections by configuration PID. */
+    private final Map<String, Entry> byPid = new LinkedHashMap<>();
+    /** Installed methods by name; the first registered serves. */
+    private final Map<String, List<MethodEntry>> methods = new TreeMap<>();
+    /** Last firings by connection id, oldest first. */
+    private final Map<String, Deque<FiringResult>> history = new HashMap<>();
+
+    private volatile Limits limits = Limits.DEFAULT;
+    private volatile MailTasks mail = MailTasks.NONE;
+    private volatile EventSink events = EventSink.NONE;
+    private volatile HistoryStore store;
+    private volatile boolean closed;
+
+    record MethodEntry(ConnectionMethod method, MethodInfo info) {
+    }
+
+    /** One configured connection. Guarded by {@link #lock}. */
+    static final class Entry {
+        final String pid;
+        int arrival;
+        Settings settings;
+        ConnectionConfig config;
+        String configError;
+        ConnectionState baseState = ConnectionState.IDLE;
+        String reason = "";
+        FiringRun current;
+        FiringHandle followUp;
+        Settings pending;
+        boolean removed;
+
+        Entry(String pid) {
+            this.pid = pid;
+        }
+
+        String id() {
+            return settings.id();
+        }
+    }
+
+    public Engine(Clock clock) {
+        this.clock = clock;
+        this.runner = Executors.newCachedThreadPool(named("uplink-firing"));
+        this.defaultsSequencer = Executors.newSingleThreadExecutor(named("uplink-defaults"));
+    }
+
+    private static java.util.concurrent.ThreadFactory named(String prefix) {
+        AtomicInteger n = new AtomicInteger();
+        return r -> {
+            Thread t = new Thread(r, prefix + "-" + n.incrementAndGet());
+            t.setDaemon(true);
+            return t;
+        };
+    }
+
+    // ------------------------------------------------------------------ wiring
+
+    void setLimits(Limits l) {
+        synchronized (lock) {
+            limits = l;
+            refreshAll();
+        }
+    }
+
+    Limits limits() {
+        return limits;
+    }
+
+    void setMail(MailTasks m) {
+        mail = m == null ? MailTasks.NONE : m;
+    }
+
+    MailTasks mail() {
+        return mail;
+    }
+
+    void setEvents(EventSink e) {
+        events = e == null ? EventSink.NONE : e;
+    }
+
+    EventSink events() {
+        return events;
+    }
+
+    Clock clock() {
+        return clock;
+    }
+
+    ResourceLocks resources() {
+        return resources;
+    }
+
+    ExecutorService runner() {
+        return runner;
+    }
+
+    /** Where history is kept; loads what is there for the connections already known. */
+    void setHistoryStore(HistoryStore s) {
+        synchronized (lock) {
+            store = s;
+            history.clear();
+            for (Entry e : byPid.values()) {
+                history.computeIfAbsent(e.id(), id -> s.load(id, limits.historySize()));
+            }
+        }
+    }
+
+    void methodAdded(String name, ConnectionMethod m, MethodInfo info) {
+        synchronized (lock) {
+            methods.computeIfAbsent(name, n -> new ArrayList<>()).add(new MethodEntry(m, info));
+            LOG.info("connection method '{}' installed ({} {})", name, info.bundle(), info.version());
+            refreshAll();
+        }
+    }
+
+    void methodRemoved(String name, ConnectionMethod m) {
+        synchronized (lock) {
+            List<MethodEntry> l = methods.get(name);
+            if (l != null) {
+                l.removeIf(me -> me.method() == m);
+                if (l.isEmpty()) {
+                    methods.remove(name);
+                    LOG.info("connection method '{}' removed", name);
+                }
+            }
+            refreshAll();
+        }
+    }
+
+    ConnectionMethod method(String name) {
+        synchronized (lock) {
+            List<MethodEntry> l = methods.get(name);
+            return l == null || l.isEmpty() ? null : l.get(0).method();
+        }
+    }
+
+    // ------------------------------------------------------------------ configuration
+
+    /** A connection configuration arrived or changed. Never throws: a bad one goes to ERROR. */
+    void configure(String pid, Map<String, ?> properties) {
+        Settings s = Settings.of("connection", ConnectionConfig.FACTORY_PID, properties);
+        synchronized (lock) {
+            Entry e = byPid.get(pid);
+            if (e == null) {
+                e = new Entry(pid);
+                e.arrival = seq.incrementAndGet();
+                e.settings = s;
+                byPid.put(pid, e);
+                HistoryStore st = store;
+                if (st != null) {
+                    history.computeIfAbsent(s.id(), id -> st.load(id, limits.historySize()));
+                }
+                apply(e, s);
+                LOG.info("connection '{}' ({}) configured from {}", s.id(), e.config == null ? s.id() : e.config.name(), s.file());
+            } else if (e.current != null) {
+                e.pending = s;
+                LOG.info("connection '{}' is firing; its new configuration from {} applies when the firing ends", s.id(), s.file());
+            } else {
+                apply(e, s);
+                LOG.info("connection '{}' reconfigured from {}", s.id(), s.file());
+            }
+            refreshAll();
+        }
+    }
+
+    /** A connection's configuration was deleted: it finishes the step in progress, hangs up and goes. */
+    void remove(String pid) {
+        ConnectionMethod hang = null;
+        Settings hangSettings = null;
+        synchronized (lock) {
+            Entry e = byPid.get(pid);
+            if (e == null) {
+                return;
+            }
+            e.removed = true;
+            if (e.current != null) {
+                e.current.stop("connection removed", false);
+                LOG.info("connection '{}' removed; it hangs up after the step in progress", e.id());
+            } else {
+                drop(e);
+                LOG.info("connection '{}' removed", e.id());
+            }
+            if (e.config != null) {
+                hang = method(e.config.method());
+                hangSettings = e.settings;
+            }
+            refreshAll();
+        }
+        if (hang != null) {
+            try {
+                hang.hangup(hangSettings);
+            } catch (RuntimeException ex) {
+                LOG.warn("connection '{}': hanging up its idle line failed: {}", hangSettings.id(), ex.toString());
+            }
+        }
+    }
+
+    private void drop(Entry e) {
+        byPid.remove(e.pid);
+        if (e.followUp != null) {
+            FiringHandle f = e.followUp;
+            e.followUp = null;
+            runner.execute(() -> f.complete(FiringRun.refused(this, f, e, "connection '" + e.id() + "' was removed")));
+        }
+        events.post(Events.STATE, Map.of(Events.CONNECTION_ID, e.id(), Events.CONNECTION_NAME, name(e),
+                Events.STATE_NAME, "REMOVED"));
+    }
+
+    private void apply(Entry e, Settings s) {
+        e.settings = s;
+        e.pending = null;
+        try {
+            e.config = ConnectionConfig.parse(s);
+            e.configError = null;
+        } catch (ConfigException ex) {
+            e.config = null;
+            e.configError = ex.getMessage();
+        }
+    }
+
+    /** Recomputes every connection's resting state; logs and posts each change. Holds {@link #lock}. */
+    private void refreshAll() {
+        List<Entry> live = new ArrayList<>();
+        for (Entry e : byPid.values()) {
+            if (!e.removed) {
+                live.add(e);
+            }
+        }
+        live.sort(Comparator.comparingInt(e -> e.arrival));
+        Map<String, Entry> firstById = new HashMap<>();
+        int active = 0;
+        for (Entry e : live) {
+            ConnectionState state;
+            String reason;
+            Entry twin = firstById.putIfAbsent(e.id(), e);
+            if (twin != null) {
+                state = ConnectionState.ERROR;
+                reason = "connection '" + e.id() + "' (" + e.settings.file() + "): the id is already used by "
+                        + twin.settings.file() + "; remove one of them";
+            } else if (active >= limits.maxConnections()) {
+                state = ConnectionState.REJECTED;
+                reason = "connection '" + e.id() + "' (" + e.settings.file() + ") is over the limit of "
+                        + limits.maxConnections() + " connections (maxConnections in etc/io.uplink.core.cfg); "
+                        + "it becomes active when another connection is removed";
+            } else {
+                active++;
+                if (e.config == null) {
+                    state = ConnectionState.ERROR;
+                    reason = e.configError;
+                } else {
+                    ConnectionMethod m = method(e.config.method());
+                    if (m == null) {
+                        state = ConnectionState.WAITING;
+                        reason = "method '" + e.config.method() + "' is not installed";
+                    } else {
+                        String problem = validate(m, e.settings);
+                        state = problem == null ? ConnectionState.IDLE : ConnectionState.ERROR;
+                        reason = problem == null ? "" : problem;
+                    }
+                }
+            }
+            if (state != e.baseState || !Objects.equals(reason, e.reason)) {
+                e.baseState = state;
+                e.reason = reason;
+                if (state == ConnectionState.ERROR || state == ConnectionState.REJECTED) {
+                    LOG.warn("{}", reason);
+                } else if (state == ConnectionState.WAITING) {
+                    LOG.info("connection '{}': {}", e.id(), reason);
+                }
+                events.post(Events.STATE, Map.of(Events.CONNECTION_ID, e.id(), Events.CONNECTION_NAME, name(e),
+                        Events.STATE_NAME, state.name(), Events.MESSAGE, reason));
+            }
+        }
+    }
+
+    private static String validate(ConnectionMethod m, Settings s) {
+        try {
+            m.validate(s);
+            return null;
+        } catch (ConfigException ex) {
+            return ex.getMessage();
+        } catch (RuntimeException ex) {
+            return "connection '" + s.id() + "' (" + s.file() + "): method '" + s.string("method", "?")
+                    + "' cannot check its settings: " + ex;
+        }
+    }
+
+    static String name(Entry e) {
+        return e.config != null ? e.config.name() : e.settings.string("name", e.id());
+    }
+
+    // ------------------------------------------------------------------ ConnectionService
+
+    @Override
+    public List<ConnectionStatus> list() {
+        synchronized (lock) {
+            List<ConnectionStatus> out = new ArrayList<>();
+            for (Entry e : live()) {
+                out.add(statusOf(e));
+            }
+            out.sort(Comparator.comparing(ConnectionStatus::id));
+            return out;
+        }
+    }
+
+    @Override
+    public Optional<ConnectionStatus> status(String id) {
+        synchronized (lock) {
+            Entry e = byId(id);
+            return e == null ? Optional.empty() : Optional.of(statusOf(e));
+        }
+    }
+
+    private List<Entry> live() {
+        List<Entry> out = new ArrayList<>();
+        for (Entry e : byPid.values()) {
+            if (!e.removed || e.current != null) {
+                out.add(e);
+            }
+        }
+        return out;
+    }
+
+    /** The connection with this id; of two with one id, the first configured. Holds {@link #lock}. */
+    private Entry byId(String id) {
+        Entry found = null;
+        for (Entry e : byPid.values()) {
+            if (e.id().equals(id) && (!e.removed || e.current != null)
+                    && (found == null || e.arrival < found.arrival)) {
+                found = e;
+            }
+        }
+        return found;
+    }
+
+    private ConnectionStatus statusOf(Entry e) {
+        ConnectionConfig c = e.config;
+        FiringRun run = e.current;
+        ConnectionState state = run != null ? run.state() : e.baseState;
+        String reason = run != null ? run.reasonLine() : e.reason;
+        if (run == null && e.pending != null) {
+            reason = reason + " (a configuration change applies when the firing ends)";
+        }
+        List<String> collectorIds = new ArrayList<>();
+        for (MailCollector mc : mail.collectors(e.id())) {
+            collectorIds.add(mc.id());
+        }
+        List<String> problems = new ArrayList<>();
+        if (c != null) {
+            if (c.sender() != null && mail.sender(c.sender()) == null) {
+                problems.add(mail.anySender() ? "sender '" + c.sender() + "' is not configured"
+                        : "sender '" + c.sender() + "' is not configured (no Mail Sender is installed)");
+            }
+            if (c.fallback() != null && byId(c.fallback()) == null) {
+                problems.add("fallback '" + c.fallback() + "' is not configured");
+            }
+        }
+        Deque<FiringResult> h = history.get(e.id());
+        FiringResult last = h == null || h.isEmpty() ? null : h.peekLast();
+        return new ConnectionStatus(e.id(), name(e), c != null ? c.method() : e.settings.string("method", ""),
+                c != null && c.isDefault(), c != null ? c.order() : 0, state, reason == null ? "" : reason,
+                e.settings.file(), c != null && c.sender() != null ? c.sender() : "", collectorIds,
+                c != null && c.fallback() != null ? c.fallback() : "", run != null ? run.progress() : null, last,
+                problems, e.settings.masked());
+    }
+
+    @Override
+    public Firing fire(String id, String cause) {
+        return request(id, cause, null, Set.of());
+    }
+
+    /**
+     * Starts a firing, or coalesces it into the connection's one follow-up run.
+     *
+     * @param preset a handle made earlier (defaults), or {@code null}
+     * @param chain connections already tried in this fallback chain
+     */
+    FiringHandle request(String id, String cause, FiringHandle preset, Set<String> chain) {
+        if (closed) {
+            throw new IllegalStateException("Uplink is stopping");
+        }
+        FiringHandle result;
+        synchronized (lock) {
+            Entry e = byId(id);
+            if (e == null || e.removed) {
+                throw new NoSuchConnectionException(id);
+            }
+            if (e.current != null) {
+                if (e.followUp == null) {
+                    e.followUp = preset != null ? preset : new FiringHandle(newId(), id, cause, chain);
+                    result = e.followUp;
+                } else if (preset != null) {
+                    preset.follow(e.followUp);
+                    result = preset;
+                } else {
+                    result = e.followUp;
+                }
+            } else {
+                result = preset != null ? preset : new FiringHandle(newId(), id, cause, chain);
+                start(e, result);
+            }
+        }
+        return result;
+    }
+
+    private void start(Entry e, FiringHandle h) {
+        FiringRun run = new FiringRun(this, e, h);
+        e.current = run;
+        runner.execute(run);
+    }
+
+    /** Called by a run when it ends: records it, applies pending configuration, starts the follow-up. */
+    void finished(FiringRun run, FiringResult result) {
+        synchronized (lock) {
+            Entry e = run.entry();
+            Deque<FiringResult> h = history.computeIfAbsent(e.id(), k -> new ArrayDeque<>());
+            h.addLast(result);
+            while (h.size() > limits.historySize()) {
+                h.removeFirst();
+            }
+            HistoryStore st = store;
+            if (st != null) {
+                st.append(result, h, limits.historySize());
+            }
+            e.current = null;
+            if (e.removed) {
+                drop(e);
+                refreshAll();
+            } else {
+                if (e.pending != null) {
+                    apply(e, e.pending);
+                    refreshAll();
+                }
+                if (e.followUp != null && !closed) {
+                    FiringHandle next = e.followUp;
+                    e.followUp = null;
+                    start(e, next);
+                }
+            }
+        }
+    }
+
+    Object lock() {
+        return lock;
+    }
+
+    static String newId() {
+        return UUID.randomUUID().toString().substring(0, 8);
+    }
+
+    @Override
+    public List<Firing> fireDefaults(String cause) {
+        List<String> ids = new ArrayList<>();
+        synchronized (lock) {
+            List<Entry> defaults = new ArrayList<>();
+            for (Entry e : live()) {
+                if (!e.removed && e.config != null && e.config.isDefault() && byId(e.id()) == e) {
+                    defaults.add(e);
+                }
+            }
+            defaults.sort(Comparator.comparingInt((Entry e) -> e.config.order()).thenComparing(Entry::id));
+            for (Entry e : defaults) {
+                ids.add(e.id());
+            }
+        }
+        List<Firing> handles = new ArrayList<>();
+        List<FiringHandle> preset = new ArrayList<>();
+        for (String id : ids) {
+            FiringHandle h = new FiringHandle(newId(), id, cause, Set.of());
+            preset.add(h);
+            handles.add(h);
+        }
+        if (!preset.isEmpty()) {
+            defaultsSequencer.execute(() -> {
+                for (FiringHandle h : preset) {
+                    try {
+                        request(h.connectionId(), h.cause(), h, Set.of());
+                        h.result().toCompletableFuture().join();
+                    } catch (RuntimeException ex) {
+                        // removed meanwhile: that one is refused, the next one runs
+                        h.complete(FiringRun.refusedUnknown(this, h, ex.getMessage()));
+                    }
+                }
+            });
+        }
+        return handles;
+    }
+
+    @Override
+    public boolean hangup(String id) {
+        ConnectionMethod m;
+        Settings s;
+        synchronized (lock) {
+            Entry e = byId(id);
+            if (e == null) {
+                throw new NoSuchConnectionException(id);
+            }
+            if (e.current != null) {
+                e.current.stop("hung up by request", true);
+                return true;
+            }
+            if (e.config == null) {
+                return false;
+            }
+            m = method(e.config.method());
+            s = e.settings;
+        }
+        return m != null && m.hangup(s);
+    }
+
+    @Override
+    public List<FiringResult> history(String id, int limit) {
+        synchronized (lock) {
+            List<FiringResult> all = new ArrayList<>();
+            if (id != null) {
+                if (byId(id) == null && !history.containsKey(id)) {
+                    throw new NoSuchConnectionException(id);
+                }
+                Deque<FiringResult> h = history.get(id);
+                if (h != null) {
+                    all.addAll(h);
+                }
+            } else {
+                for (Deque<FiringResult> h : history.values()) {
+                    all.addAll(h);
+                }
+            }
+            all.sort(Comparator.comparing(FiringResult::started).reversed());
+            return all.size() > limit ? new ArrayList<>(all.subList(0, Math.max(0, limit))) : all;
+        }
+    }
+
+    @Override
+    public List<MethodInfo> methods() {
+        synchronized (lock) {
+            List<MethodInfo> out = new ArrayList<>();
+            for (List<MethodEntry> l : methods.values()) {
+                if (!l.isEmpty()) {
+                    out.add(l.get(0).info());
+                }
+            }
+            return out;
+        }
+    }
+
+    /** Stops every firing after its step in progress and waits a while for them to hang up. */
+    void close(long waitMillis) {
+        List<FiringRun> running = new ArrayList<>();
+        synchronized (lock) {
+            closed = true;
+            for (Entry e : byPid.values()) {
+                if (e.current != null) {
+                    e.current.stop("Uplink is stopping", true);
+                    running.add(e.current);
+                }
+            }
+        }
+        defaultsSequencer.shutdownNow();
+        runner.shutdown();
+        try {
+            if (!runner.awaitTermination(waitMillis, TimeUnit.MILLISECONDS)) {
+                LOG.warn("{} firing(s) did not end in time; interrupting them", running.size());
+                runner.shutdownNow();
+            }
+        } catch (InterruptedException ex) {
+            Thread.currentThread().interrupt();
+        }
+    }
+}
