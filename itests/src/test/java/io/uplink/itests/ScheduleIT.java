@@ -1,0 +1,215 @@
+package io.uplink.itests;
+
+import static org.awaitility.Awaitility.await;
+import static org.hamcrest.CoreMatchers.containsString;
+import static org.junit.Assert.assertEquals;
+import static org.junit.Assert.assertFalse;
+import static org.junit.Assert.assertThat;
+import static org.junit.Assert.assertTrue;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Instant;
+import java.time.LocalTime;
+import java.time.ZoneOffset;
+import java.time.format.DateTimeFormatter;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.concurrent.Callable;
+import java.util.concurrent.TimeUnit;
+
+import javax.inject.Inject;
+
+import org.apache.karaf.jaas.boot.principal.RolePrincipal;
+import org.junit.After;
+import org.junit.Test;
+import org.junit.runner.RunWith;
+import org.ops4j.pax.exam.junit.PaxExam;
+import org.ops4j.pax.exam.spi.reactors.ExamReactorStrategy;
+import org.ops4j.pax.exam.spi.reactors.PerClass;
+import org.osgi.framework.Bundle;
+
+import io.uplink.api.ConnectionService;
+import io.uplink.api.FiringResult;
+import io.uplink.api.PhaseResult;
+import io.uplink.api.schedule.ScheduleItemStatus;
+import io.uplink.api.schedule.ScheduleService;
+
+/**
+ * Schedule items as drop-in cfg files in the real distribution, firing real connections through the core:
+ * timing, hot reload, deny windows, pause and resume, the defaults one after the other, the trigger file.
+ */
+@RunWith(PaxExam.class)
+@ExamReactorStrategy(PerClass.class)
+public class ScheduleIT extends UplinkTestSupport {
+
+    private static final DateTimeFormatter HH_MM = DateTimeFormatter.ofPattern("HH:mm");
+
+    @Inject
+    protected ConnectionService connections;
+
+    private final List<Path> written = new ArrayList<>();
+
+    @After
+    public void removeWrittenFiles() throws Exception {
+        for (Path p : written) {
+            Files.deleteIfExists(p);
+        }
+        await().atMost(10, TimeUnit.SECONDS).until(() -> connections.list().stream()
+                .noneMatch(s -> s.id().startsWith("it-")) && schedule().items().isEmpty());
+        if (schedule().isPaused()) {
+            schedule().resume();
+        }
+    }
+
+    /** The current service: a test restarts the scheduler bundle. */
+    private ScheduleService schedule() {
+        return getOsgiService(ScheduleService.class, 10_000);
+    }
+
+    private Path cfg(String name, String body) throws Exception {
+        Path p = writeCfg(name, body);
+        if (!written.contains(p)) {
+            written.add(p);
+        }
+        return p;
+    }
+
+    private void connection(String id, String body) throws Exception {
+        cfg("io.uplink.connection-" + id + ".cfg", body);
+        await().atMost(5, TimeUnit.SECONDS).until(() -> connections.status(id).isPresent());
+    }
+
+    private Path item(String id, String body) throws Exception {
+        return cfg("io.uplink.schedule-" + id + ".cfg", body);
+    }
+
+    private ScheduleItemStatus status(String id) {
+        return schedule().items().stream().filter(i -> i.id().equals(id)).findFirst().orElse(null);
+    }
+
+    /** Fails as soon as {@code condition} is false, and returns when it held for {@code seconds}. */
+    private static void holdsFor(long seconds, Callable<Boolean> condition) {
+        Instant end = Instant.now().plusSeconds(seconds);
+        await().atMost(seconds + 2, TimeUnit.SECONDS).pollInterval(200, TimeUnit.MILLISECONDS).until(() -> {
+            if (!condition.call()) {
+                throw new AssertionError("the condition stopped holding before " + seconds + " s were over");
+            }
+            return Instant.now().isAfter(end);
+        });
+    }
+
+    /** Firings of a connection by one cause. */
+    private List<FiringResult> fired(String connection, String cause) {
+        List<FiringResult> out = new ArrayList<>(connections.history(connection, 1000));
+        out.removeIf(r -> !r.cause().equals(cause));
+        return out;
+    }
+
+    @Test
+    public void everyFiveSecondsFiresAndAnEditStopsItAtOnce() throws Exception {
+        connection("it-five", "method = network\n");
+        Path f = item("it-five", "connections = it-five\nevery = 5s\n");
+        await().atMost(15, TimeUnit.SECONDS).until(() -> fired("it-five", "schedule:it-five").size() >= 2);
+
+        String jobs = executeCommand("scheduler:list", new RolePrincipal("admin"));
+        assertThat(jobs, containsString("uplink.schedule.it-five"));
+
+        Files.writeString(f, "connections = it-five\nevery = 1h\n");
+        await().atMost(3, TimeUnit.SECONDS).until(() -> "every 1h".equals(status("it-five").when()));
+        // a firing armed before the edit may be in flight; after that, none for a whole 5 s period and more
+        await().atMost(5, TimeUnit.SECONDS).until(() -> connections.status("it-five").get().state().isFiring() == false);
+        int settled = fired("it-five", "schedule:it-five").size();
+        holdsFor(7, () -> fired("it-five", "schedule:it-five").size() == settled);
+        Instant next = status("it-five").nextFiring();
+        assertTrue("next firing within the hour: " + next, next.isAfter(Instant.now().plusSeconds(10)));
+    }
+
+    @Test
+    public void aDenyWindowCoveringNowBlocksFirings() throws Exception {
+        connection("it-denied", "method = network\n");
+        LocalTime now = LocalTime.now(ZoneOffset.UTC);
+        // the window may span midnight, which the schedule supports
+        item("it-nofire", "connections = deny\ntimezone = UTC\nbetween = " + now.minusMinutes(2).format(HH_MM) + "-"
+                + now.plusMinutes(10).format(HH_MM) + "\n");
+        await().atMost(3, TimeUnit.SECONDS).until(() -> status("it-nofire") != null
+                && status("it-nofire").reason().contains("blocking"));
+        Path f = item("it-try", "connections = it-denied\nevery = 2s\n");
+        await().atMost(3, TimeUnit.SECONDS).until(() -> status("it-try") != null);
+        holdsFor(6, () -> fired("it-denied", "schedule:it-try").isEmpty());
+        assertTrue("the forecast skips the window", schedule().next(3).stream()
+                .allMatch(e -> e.time().isAfter(Instant.now().plusSeconds(60 * 7))));
+
+        Files.delete(written.remove(written.indexOf(etc().resolve("io.uplink.schedule-it-nofire.cfg"))));
+        await().atMost(6, TimeUnit.SECONDS).until(() -> !fired("it-denied", "schedule:it-try").isEmpty());
+        assertTrue(Files.exists(f));
+    }
+
+    @Test
+    public void pauseStopsFiringsAcrossARestartAndResumeRestartsThem() throws Exception {
+        connection("it-paused", "method = network\n");
+        item("it-pause", "connections = it-paused\nevery = 2s\n");
+        await().atMost(6, TimeUnit.SECONDS).until(() -> !fired("it-paused", "schedule:it-pause").isEmpty());
+
+        schedule().pause();
+        assertTrue(schedule().isPaused());
+        assertEquals("PAUSED", status("it-pause").state());
+        assertTrue(schedule().next(5).isEmpty());
+
+        // the paused state is kept on disk: a restarted scheduler is still paused
+        Bundle b = findBundleByName("io.uplink.scheduler");
+        b.stop();
+        b.start();
+        await().atMost(10, TimeUnit.SECONDS).until(() -> status("it-pause") != null);
+        assertTrue(schedule().isPaused());
+
+        await().atMost(5, TimeUnit.SECONDS).until(() -> !connections.status("it-paused").get().state().isFiring());
+        int settled = fired("it-paused", "schedule:it-pause").size();
+        holdsFor(5, () -> fired("it-paused", "schedule:it-pause").size() == settled);
+        assertEquals("manual firing still works", io.uplink.api.Outcome.OK,
+                connections.fire("it-paused", "test").await(java.time.Duration.ofSeconds(30)).outcome());
+
+        schedule().resume();
+        assertFalse(schedule().isPaused());
+        await().atMost(5, TimeUnit.SECONDS).until(() -> fired("it-paused", "schedule:it-pause").size() > settled);
+    }
+
+    @Test
+    public void anItemAimedAtDefaultFiresTheDefaultsOneAfterTheOther() throws Exception {
+        connection("it-first", "method = network\ndefault = true\norder = 1\ncommands.postConnect = sleep 1\n");
+        connection("it-second", "method = network\ndefault = true\norder = 2\ncommands.postConnect = sleep 1\n");
+        item("it-defaults", "connections = default\nevery = 10s\n");
+        await().atMost(3, TimeUnit.SECONDS).until(() -> !schedule().next(1).isEmpty());
+        assertEquals(List.of("it-first", "it-second"), schedule().next(1).get(0).connections());
+        await().atMost(20, TimeUnit.SECONDS).until(() -> !fired("it-second", "schedule:it-defaults").isEmpty());
+        FiringResult first = fired("it-first", "schedule:it-defaults").stream()
+                .max(Comparator.comparing(FiringResult::started)).get();
+        FiringResult second = fired("it-second", "schedule:it-defaults").stream()
+                .max(Comparator.comparing(FiringResult::started)).get();
+        Instant firstEnds = first.phases().stream().map(PhaseResult::ended).max(Comparator.naturalOrder()).get();
+        Instant secondStarts = second.phases().stream().map(PhaseResult::started).min(Comparator.naturalOrder()).get();
+        assertFalse("first ended " + firstEnds + ", second started " + secondStarts, secondStarts.isBefore(firstEnds));
+        assertFalse(second.started().isBefore(first.ended()));
+    }
+
+    @Test
+    public void droppingConnectNowFiresTheDefaults() throws Exception {
+        connection("it-now", "method = network\ndefault = true\n");
+        Path trigger = Path.of(System.getProperty("karaf.data"), "uplink", "connect.now");
+        Files.createDirectories(trigger.getParent());
+        Files.writeString(trigger, "");
+        await().atMost(5, TimeUnit.SECONDS).until(() -> !fired("it-now", "connect.now").isEmpty());
+        assertFalse(Files.exists(trigger));
+    }
+
+    @Test
+    public void aBadItemIsAnErrorNamingFileAndKey() throws Exception {
+        item("it-broken", "connections = it-x\nevery = 15m\nbetween = 09:00-09:00\n");
+        await().atMost(3, TimeUnit.SECONDS).until(() -> status("it-broken") != null);
+        ScheduleItemStatus s = status("it-broken");
+        assertEquals("ERROR", s.state());
+        assertThat(s.reason(), containsString("io.uplink.schedule-it-broken.cfg"));
+        assertThat(s.reason(), containsString("'between'"));
+    }
+}
