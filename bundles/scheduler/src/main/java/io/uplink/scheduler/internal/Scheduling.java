@@ -143,8 +143,8 @@ final class Scheduling implements ScheduleService {
             armNext(e, now);
         }
         if (item != null) {
-            LOG.info("{} ({}): {} {}; next firing {}", item, e.file, item.enabled() ? "" : "disabled,",
-                    item.when(), e.armedFor == null ? "none" : e.armedFor);
+            LOG.info("schedule '{}' ({}): {} {}{}; next firing {}", id, e.file, item.connections(), item.when(),
+                    item.enabled() ? "" : " (disabled)", e.armedFor == null ? "none" : e.armedFor);
         }
     }
 
