@@ -9,6 +9,7 @@ import static org.junit.Assert.assertTrue;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.time.Instant;
 import java.time.LocalTime;
 import java.time.ZoneOffset;
@@ -32,6 +33,7 @@ import org.osgi.framework.Bundle;
 
 import io.uplink.api.ConnectionService;
 import io.uplink.api.FiringResult;
+import io.uplink.api.Outcome;
 import io.uplink.api.PhaseResult;
 import io.uplink.api.schedule.ScheduleItemStatus;
 import io.uplink.api.schedule.ScheduleService;
@@ -119,7 +121,7 @@ public class ScheduleIT extends UplinkTestSupport {
         Files.writeString(f, "connections = it-five\nevery = 1h\n");
         await().atMost(3, TimeUnit.SECONDS).until(() -> "every 1h".equals(status("it-five").when()));
         // a firing armed before the edit may be in flight; after that, none for a whole 5 s period and more
-        await().atMost(5, TimeUnit.SECONDS).until(() -> connections.status("it-five").get().state().isFiring() == false);
+        await().atMost(5, TimeUnit.SECONDS).until(() -> !connections.status("it-five").get().state().isFiring());
         int settled = fired("it-five", "schedule:it-five").size();
         holdsFor(7, () -> fired("it-five", "schedule:it-five").size() == settled);
         Instant next = status("it-five").nextFiring();
@@ -167,8 +169,8 @@ public class ScheduleIT extends UplinkTestSupport {
         await().atMost(5, TimeUnit.SECONDS).until(() -> !connections.status("it-paused").get().state().isFiring());
         int settled = fired("it-paused", "schedule:it-pause").size();
         holdsFor(5, () -> fired("it-paused", "schedule:it-pause").size() == settled);
-        assertEquals("manual firing still works", io.uplink.api.Outcome.OK,
-                connections.fire("it-paused", "test").await(java.time.Duration.ofSeconds(30)).outcome());
+        assertEquals("manual firing still works", Outcome.OK,
+                connections.fire("it-paused", "test").await(Duration.ofSeconds(30)).outcome());
 
         schedule().resume();
         assertFalse(schedule().isPaused());
