@@ -21,12 +21,6 @@ final class Days {
         this.days = days;
     }
 
-    static Days of(DayOfWeek... days) {
-        EnumSet<DayOfWeek> set = EnumSet.noneOf(DayOfWeek.class);
-        set.addAll(List.of(days));
-        return new Days(set);
-    }
-
     /** Reads {@code key}; every day when unset. */
     static Days parse(Settings s, String key) {
         List<String> parts = s.list(key);
@@ -82,10 +76,30 @@ final class Days {
         if (all()) {
             return "daily";
         }
+        // runs of three or more days read as ranges: MON-FRI, SAT,SUN
         List<String> out = new ArrayList<>();
-        for (DayOfWeek d : days) {
-            out.add(d.getDisplayName(TextStyle.SHORT, Locale.ENGLISH).toUpperCase(Locale.ROOT));
+        DayOfWeek[] week = DayOfWeek.values();
+        for (int i = 0; i < week.length; i++) {
+            if (!days.contains(week[i])) {
+                continue;
+            }
+            int j = i;
+            while (j + 1 < week.length && days.contains(week[j + 1])) {
+                j++;
+            }
+            if (j - i >= 2) {
+                out.add(name(week[i]) + "-" + name(week[j]));
+            } else {
+                for (int k = i; k <= j; k++) {
+                    out.add(name(week[k]));
+                }
+            }
+            i = j;
         }
         return String.join(",", out);
+    }
+
+    private static String name(DayOfWeek d) {
+        return d.getDisplayName(TextStyle.SHORT, Locale.ENGLISH).toUpperCase(Locale.ROOT);
     }
 }

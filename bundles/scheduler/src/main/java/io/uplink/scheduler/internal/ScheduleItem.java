@@ -51,6 +51,7 @@ final class ScheduleItem {
     private final Window denyWindow;
     private final Days denyDays;
     private final ZoneId zone;
+    private final boolean zoneGiven;
     private final int minWaiting;
     private final boolean enabled;
 
@@ -65,6 +66,7 @@ final class ScheduleItem {
         this.denyWindow = b.denyWindow;
         this.denyDays = b.denyDays;
         this.zone = b.zone;
+        this.zoneGiven = b.zoneGiven;
         this.minWaiting = b.minWaiting;
         this.enabled = b.enabled;
     }
@@ -80,6 +82,7 @@ final class ScheduleItem {
         Window denyWindow;
         Days denyDays;
         ZoneId zone;
+        boolean zoneGiven;
         int minWaiting;
         boolean enabled;
     }
@@ -99,6 +102,7 @@ final class ScheduleItem {
         String tz = s.string(TIMEZONE, null);
         try {
             b.zone = tz == null ? systemZone : ZoneId.of(tz);
+            b.zoneGiven = tz != null;
         } catch (DateTimeException e) {
             throw s.problem(TIMEZONE, "unknown time zone '" + tz + "'; use a region such as Europe/London");
         }
@@ -210,10 +214,6 @@ final class ScheduleItem {
         return connectionsAsWritten;
     }
 
-    ZoneId zone() {
-        return zone;
-    }
-
     int minWaiting() {
         return minWaiting;
     }
@@ -269,9 +269,9 @@ final class ScheduleItem {
             if (!denyDays.all()) {
                 b.append(" on ").append(denyDays);
             }
-            return b.toString();
+            return b.append(zoneGiven ? " (" + zone + ")" : "").toString();
         }
-        return timing.describe();
+        return timing.describe() + (zoneGiven ? " (" + zone + ")" : "");
     }
 
     @Override

@@ -503,10 +503,4 @@ final class Scheduling implements ScheduleService {
         boolean isDefault = connections.status(connectionId).map(ConnectionStatus::isDefault).orElse(false);
         return Optional.ofNullable(plan().nextOf(connectionId, isDefault, clock.instant()));
     }
-
-    /** For tests and logs: the instant an item is armed for, or {@code null}. */
-    synchronized Instant armedFor(String id) {
-        Entry e = entries.get(id);
-        return e == null ? null : e.armedFor;
-    }
 }

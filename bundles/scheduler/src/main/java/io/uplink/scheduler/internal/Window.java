@@ -112,17 +112,8 @@ final class Window {
         return endIncluded;
     }
 
-    boolean spansMidnight() {
-        return end > DAY || (end == DAY && endIncluded);
-    }
-
     boolean wholeDay() {
         return start == 0 && end == DAY;
-    }
-
-    /** Seconds from opening to closing. */
-    long length() {
-        return end - start;
     }
 
     @Override

@@ -49,7 +49,7 @@ public class NextFiringTest {
                 local(i.nextAfter(london("2025-01-10T17:50")), LONDON));
         assertEquals("the weekend is skipped", "2025-01-13T08:00",
                 local(i.nextAfter(london("2025-01-10T18:00")), LONDON));
-        assertEquals("every 15m between 08:00-18:00 on MON,TUE,WED,THU,FRI", i.when());
+        assertEquals("every 15m between 08:00-18:00 on MON-FRI", i.when());
     }
 
     @Test
@@ -72,6 +72,9 @@ public class NextFiringTest {
         assertEquals("2025-01-11T07:30", local(i.nextAfter(london("2025-01-10T12:00")), LONDON));
         assertEquals("Monday is in FRI-MON", "2025-01-13T12:00", local(i.nextAfter(london("2025-01-13T07:30")), LONDON));
         assertEquals("2025-01-17T07:30", local(i.nextAfter(london("2025-01-13T12:00")), LONDON));
+        assertEquals("at 07:30, 12:00 on MON,FRI-SUN", i.when());
+        assertEquals("every 1h between 22:00-02:00 on SAT,SUN (UTC)", parse("w", "connections", "x", "every", "1h",
+                "between", "22:00-02:00", "days", "SAT, SUN", "timezone", "UTC").when());
     }
 
     @Test
