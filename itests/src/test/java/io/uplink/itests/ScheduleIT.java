@@ -18,6 +18,7 @@ import java.time.Instant;
 import java.time.LocalTime;
 import java.time.ZoneOffset;
 import java.time.format.DateTimeFormatter;
+import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.Hashtable;
@@ -187,6 +188,25 @@ public class ScheduleIT extends UplinkTestSupport {
         schedule().resume();
         assertFalse(schedule().isPaused());
         await().atMost(5, TimeUnit.SECONDS).until(() -> fired("it-paused", "schedule:it-pause").size() > settled);
+    }
+
+    @Test
+    public void aFiringMissedWhileStoppedFiresOnceOnStart() throws Exception {
+        connection("it-late", "method = network\n");
+        Instant slot = Instant.now().plusSeconds(6).truncatedTo(ChronoUnit.SECONDS);
+        String at = DateTimeFormatter.ofPattern("HH:mm:ss").format(slot.atZone(ZoneOffset.UTC));
+        item("it-late", "connections = it-late\ntimezone = UTC\nat = " + at + "\n");
+        await().atMost(3, TimeUnit.SECONDS).until(() -> status("it-late") != null
+                && slot.equals(status("it-late").nextFiring()));
+
+        Bundle b = findBundleByName("io.uplink.scheduler");
+        b.stop();
+        await().atMost(10, TimeUnit.SECONDS).until(() -> Instant.now().isAfter(slot.plusSeconds(1)));
+        assertTrue("nothing fired while stopped", fired("it-late", "schedule:it-late").isEmpty());
+        b.start();
+        await().atMost(10, TimeUnit.SECONDS).until(() -> fired("it-late", "schedule:it-late").size() == 1);
+        holdsFor(4, () -> fired("it-late", "schedule:it-late").size() == 1);
+        assertEquals("the next one is tomorrow", slot.plus(Duration.ofDays(1)), status("it-late").nextFiring());
     }
 
     @Test
