@@ -4,6 +4,7 @@ import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.ZoneId;
+import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HashMap;
@@ -105,7 +106,7 @@ final class Scheduling implements ScheduleService {
         this.state = state;
         this.dispatch = dispatch;
         this.outbox = outbox;
-        this.started = clock.instant();
+        this.started = clock.instant().truncatedTo(ChronoUnit.MILLIS);
     }
 
     // ---- items come and go ----
@@ -189,7 +190,8 @@ final class Scheduling implements ScheduleService {
         }
         Instant missed = plan().next(item, ref);
         if (missed != null && !missed.isAfter(now)) {
-            LOG.info("schedule '{}' missed its firing at {} while Karaf was down; firing once now", item.id(), missed);
+            LOG.info("schedule '{}' missed its firing at {} while the schedule was not running; firing once now",
+                    item.id(), missed);
             return true;
         }
         return false;
