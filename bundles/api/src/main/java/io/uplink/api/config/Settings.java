@@ -130,7 +130,8 @@ public final class Settings {
     public List<String> keys() {
         List<String> keys = new ArrayList<>();
         for (String k : properties.keySet()) {
-            if (!FRAMEWORK_KEYS.contains(k) && !k.startsWith("felix.") && !k.startsWith(".")) {
+            if (!FRAMEWORK_KEYS.contains(k) && !k.startsWith("felix.") && !k.startsWith("osgi.")
+                    && !k.startsWith(".")) {
                 keys.add(k);
             }
         }

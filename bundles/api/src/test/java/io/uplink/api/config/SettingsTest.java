@@ -75,7 +75,8 @@ public class SettingsTest {
     @Test
     public void listsChoicesAndSecrets() {
         Settings s = fromFile("c", Map.of("hosts", "a:25, b:587  c", "security", "starttls-if-available",
-                "password", "hunter2", "dialup.password", "x", "name", "N"));
+                "password", "hunter2", "dialup.password", "x", "name", "N",
+                "osgi.ds.satisfying.condition.target", "(osgi.condition.id=true)"));
         assertEquals(List.of("a:25", "b:587", "c"), s.list("hosts"));
         assertEquals(Security.STARTTLS_IF_AVAILABLE, s.choice("security", Security.class, Security.TLS));
         Map<String, String> masked = s.masked();
@@ -83,6 +84,7 @@ public class SettingsTest {
         assertEquals("********", masked.get("dialup.password"));
         assertEquals("N", masked.get("name"));
         assertFalse(masked.containsKey("service.pid"));
+        assertFalse("framework keys are not the user's", masked.containsKey("osgi.ds.satisfying.condition.target"));
         assertFalse(s.toString().contains("hunter2"));
     }
 }

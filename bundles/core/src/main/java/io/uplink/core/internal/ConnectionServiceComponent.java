@@ -91,13 +91,10 @@ public class ConnectionServiceComponent implements ConnectionService, Connection
             par = par < 1 ? 2 : par;
         }
         engine.setLimits(new Engine.Limits(max, hist, par));
-        engine.setHistoryStore(new HistoryStore(dataDir(config.data_dir()).resolve("state").resolve("history")));
+        engine.setHistoryStore(new HistoryStore(dataDir().resolve("state").resolve("history")));
     }
 
-    static Path dataDir(String configured) {
-        if (configured != null && !configured.isBlank()) {
-            return Path.of(configured);
-        }
+    static Path dataDir() {
         String karafData = System.getProperty("karaf.data");
         return (karafData != null ? Path.of(karafData) : Path.of("data")).resolve("uplink");
     }

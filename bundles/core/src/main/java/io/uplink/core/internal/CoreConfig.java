@@ -15,7 +15,4 @@ import org.osgi.service.metatype.annotations.ObjectClassDefinition;
 
     @AttributeDefinition(name = "collectors.parallel", description = "Mail Collectors of one firing that run at the same time")
     int collectors_parallel() default 2;
-
-    @AttributeDefinition(name = "data.dir", description = "Where Uplink keeps its data; default ${karaf.data}/uplink")
-    String data_dir() default "";
 }

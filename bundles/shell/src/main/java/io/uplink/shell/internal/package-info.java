@@ -1,2 +1,5 @@
-/** Karaf shell commands: connection:*, outbox:*, schedule:*. Not exported. */
+/**
+ * Karaf shell commands: {@code connection:*} (subpackage {@code connection}), {@code outbox:*} and
+ * {@code schedule:*}, found through the bundle's {@code Karaf-Commands} header. Not exported.
+ */
 package io.uplink.shell.internal;

@@ -1,0 +1,57 @@
+package io.uplink.shell.internal.connection;
+
+import io.uplink.api.ConnectionService;
+import io.uplink.api.FiringResult;
+import io.uplink.api.NoSuchConnectionException;
+import io.uplink.shell.internal.Format;
+
+import java.util.List;
+
+import org.apache.karaf.shell.api.action.Action;
+import org.apache.karaf.shell.api.action.Argument;
+import org.apache.karaf.shell.api.action.Command;
+import org.apache.karaf.shell.api.action.Completion;
+import org.apache.karaf.shell.api.action.Option;
+import org.apache.karaf.shell.api.action.lifecycle.Reference;
+import org.apache.karaf.shell.api.action.lifecycle.Service;
+import org.apache.karaf.shell.support.table.ShellTable;
+
+@Command(scope = "connection", name = "history", description = "Lists past firings, newest first")
+@Service
+public class HistoryCommand implements Action {
+
+    @Argument(index = 0, name = "id", description = "Only this connection's firings")
+    @Completion(ConnectionIdCompleter.class)
+    String id;
+
+    @Option(name = "--limit", aliases = "-n", description = "At most this many firings (default 20)")
+    int limit = 20;
+
+    @Reference
+    ConnectionService connections;
+
+    @Override
+    public Object execute() throws Exception {
+        if (limit < 1) {
+            throw new IllegalArgumentException("--limit must be at least 1, got " + limit);
+        }
+        if (id != null && connections.status(id).isEmpty()) {
+            throw new NoSuchConnectionException(id);
+        }
+        List<FiringResult> firings = connections.history(id, limit);
+        ShellTable table = new ShellTable();
+        table.column("Firing");
+        table.column("Connection");
+        table.column("Cause");
+        table.column("Started");
+        table.column("Seconds").alignRight();
+        table.column("Result");
+        table.column("Summary").maxSize(80).wrap();
+        for (FiringResult f : firings) {
+            table.addRow().addContent(f.firingId(), f.connectionId(), Format.text(f.cause()),
+                    Format.time(f.started()), Format.seconds(f.duration()), f.outcome(), Format.text(f.summary()));
+        }
+        table.print(System.out);
+        return null;
+    }
+}

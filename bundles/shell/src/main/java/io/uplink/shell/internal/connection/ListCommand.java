@@ -1,0 +1,53 @@
+package io.uplink.shell.internal.connection;
+
+import io.uplink.api.ConnectionService;
+import io.uplink.api.ConnectionStatus;
+import io.uplink.api.schedule.ScheduleService;
+import io.uplink.shell.internal.Format;
+
+import java.io.PrintStream;
+import java.util.List;
+
+import org.apache.karaf.shell.api.action.Action;
+import org.apache.karaf.shell.api.action.Command;
+import org.apache.karaf.shell.api.action.lifecycle.Reference;
+import org.apache.karaf.shell.api.action.lifecycle.Service;
+import org.apache.karaf.shell.support.table.ShellTable;
+
+@Command(scope = "connection", name = "list", description = "Lists the configured connections with their state and last firing")
+@Service
+public class ListCommand implements Action {
+
+    @Reference
+    ConnectionService connections;
+
+    @Reference(optional = true)
+    ScheduleService schedule;
+
+    @Override
+    public Object execute() throws Exception {
+        PrintStream out = System.out;
+        if (schedule != null && schedule.isPaused()) {
+            out.println("The schedule is paused: no scheduled firings until schedule:resume.");
+        }
+        List<ConnectionStatus> all = connections.list();
+        ShellTable table = new ShellTable();
+        table.column("Id");
+        table.column("Name").maxSize(40).wrap();
+        table.column("Method");
+        table.column("Default");
+        table.column("State");
+        table.column("Last result").maxSize(60).wrap();
+        table.column("Last fired");
+        for (ConnectionStatus c : all) {
+            table.addRow().addContent(c.id(), Format.text(c.name()), Format.text(c.method()),
+                    c.isDefault() ? "yes" : "no", c.state(), Format.result(c.lastResult()),
+                    Format.time(c.lastFired()));
+        }
+        table.print(out);
+        if (all.isEmpty()) {
+            out.println("No connection is configured: add etc/io.uplink.connection-<id>.cfg files.");
+        }
+        return null;
+    }
+}

@@ -1,0 +1,280 @@
+package io.uplink.shell.internal.connection;
+
+import static org.junit.Assert.assertEquals;
+import static org.junit.Assert.assertFalse;
+import static org.junit.Assert.assertThrows;
+import static org.junit.Assert.assertTrue;
+
+import io.uplink.api.ConnectionState;
+import io.uplink.api.ConnectionStatus;
+import io.uplink.api.MethodInfo;
+import io.uplink.api.NoSuchConnectionException;
+import io.uplink.api.Outcome;
+import io.uplink.api.Phase;
+import io.uplink.api.Progress;
+import io.uplink.api.mail.Outbox;
+import io.uplink.api.mail.QueuedMessage;
+import io.uplink.api.schedule.ForecastEntry;
+import io.uplink.api.schedule.ScheduleItemStatus;
+import io.uplink.api.schedule.ScheduleService;
+import io.uplink.shell.internal.Console;
+import io.uplink.shell.internal.FakeConnections;
+import io.uplink.shell.internal.Format;
+
+import java.io.InputStream;
+import java.time.Instant;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+import org.junit.Rule;
+import org.junit.Test;
+
+public class ConnectionCommandsTest {
+
+    @Rule
+    public Console console = new Console();
+
+    private final FakeConnections connections = new FakeConnections();
+
+    @Test
+    public void listShowsOneRowPerConnectionUnderTheHeader() throws Exception {
+        connections.add("modem");
+        connections.statuses.put("office", new ConnectionStatus("office", "Office router", "network", true, 0,
+                ConnectionState.IDLE, "", "io.uplink.connection-office.cfg", "smarthost", List.of(), "modem", null,
+                FakeConnections.result("f7", "office", Outcome.PARTIAL, 1500, "sent 1, collected 0", null),
+                List.of(), Map.of()));
+        ListCommand list = new ListCommand();
+        list.connections = connections;
+
+        list.execute();
+
+        List<String> lines = console.lines();
+        assertTrue(lines.get(0), lines.get(0).matches("Id\\s+\\| Name\\s+\\| Method\\s+\\| Default \\| State\\s+\\| Last result\\s+\\| Last fired\\s*"));
+        String office = lines.stream().filter(l -> l.startsWith("office")).findFirst().orElseThrow();
+        assertTrue(office, office.matches("office\\s+\\| Office router\\s+\\| network\\s+\\| yes\\s+\\| IDLE\\s+\\| PARTIAL 1.5s sent 1, collected 0\\s+\\| "
+                + Format.time(FakeConnections.T0)));
+        assertTrue(lines.stream().anyMatch(l -> l.matches("modem\\s+\\| modem name\\s+\\| network\\s+\\| no\\s+\\| IDLE\\s+\\| -\\s+\\| -")));
+        assertFalse("no paused line without a schedule", console.text().contains("paused"));
+    }
+
+    @Test
+    public void listSaysWhenTheScheduleIsPaused() throws Exception {
+        ListCommand list = new ListCommand();
+        list.connections = connections;
+        list.schedule = schedule(true);
+
+        list.execute();
+
+        assertTrue(console.lines().get(0).startsWith("The schedule is paused"));
+        assertTrue(console.text().contains("No connection is configured"));
+    }
+
+    @Test
+    public void statusPrintsOneKeyValueLineEachWithSettingsLast() throws Exception {
+        connections.statuses.put("modem", new ConnectionStatus("modem", "Backup modem", "dialup", false, 2,
+                ConnectionState.SENDING, "", "io.uplink.connection-modem.cfg", "smarthost", List.of("alice", "bob"), "",
+                new Progress("f9", Phase.SEND, "sending 3 of 10", 3, 10), null,
+                List.of("sender 'smarthost' is not configured"),
+                Map.of("dialup.port", "/dev/ttyUSB0", "dialup.password", "********", "method", "dialup")));
+        StatusCommand status = new StatusCommand();
+        status.connections = connections;
+        status.id = "modem";
+        status.outbox = outbox(4);
+        status.schedule = schedule(false);
+
+        status.execute();
+
+        assertEquals(List.of(
+                "id: modem",
+                "name: Backup modem",
+                "method: dialup",
+                "default: false",
+                "order: 2",
+                "state: SENDING",
+                "reason: -",
+                "file: io.uplink.connection-modem.cfg",
+                "sender: smarthost",
+                "collectors: alice, bob",
+                "fallback: -",
+                "problems: sender 'smarthost' is not configured",
+                "lastResult: -",
+                "lastFired: -",
+                "progress: SEND sending 3 of 10 (3/10)",
+                "outbox: 4",
+                "nextFiring: " + Format.time(NEXT),
+                "setting.dialup.password: ********",
+                "setting.dialup.port: /dev/ttyUSB0",
+                "setting.method: dialup"), console.lines());
+    }
+
+    @Test
+    public void statusLeavesOutOptionalLinesWithoutTheirServices() throws Exception {
+        connections.add("office");
+        StatusCommand status = new StatusCommand();
+        status.connections = connections;
+        status.id = "office";
+
+        status.execute();
+
+        assertFalse(console.text().contains("outbox:"));
+        assertFalse(console.text().contains("nextFiring:"));
+        assertFalse(console.text().contains("progress:"));
+    }
+
+    @Test
+    public void unknownIdsGiveTheSameClearError() {
+        StatusCommand status = new StatusCommand();
+        status.connections = connections;
+        status.id = "nosuch";
+        HangupCommand hangup = new HangupCommand();
+        hangup.connections = connections;
+        hangup.id = "nosuch";
+        HistoryCommand history = new HistoryCommand();
+        history.connections = connections;
+        history.id = "nosuch";
+
+        for (org.junit.function.ThrowingRunnable r : List.<org.junit.function.ThrowingRunnable>of(
+                status::execute, hangup::execute, history::execute)) {
+            assertEquals("connection 'nosuch' is not configured", assertThrows(NoSuchConnectionException.class, r).getMessage());
+        }
+        assertTrue(connections.hungUp.isEmpty());
+    }
+
+    @Test
+    public void historyListsFiringsNewestFirstUpToTheLimit() throws Exception {
+        connections.add("office");
+        connections.history.add(FakeConnections.result("f3", "office", Outcome.OK, 1200, "sent 2, collected 0", null));
+        connections.history.add(FakeConnections.result("f2", "office", Outcome.FAILED, 100, "probe failed", null));
+        connections.history.add(FakeConnections.result("f1", "office", Outcome.OK, 100, "", null));
+        HistoryCommand history = new HistoryCommand();
+        history.connections = connections;
+        history.id = "office";
+        history.limit = 2;
+
+        history.execute();
+
+        List<String> lines = console.lines();
+        assertTrue(lines.get(0), lines.get(0).matches("Firing \\| Connection \\| Cause \\| Started\\s+\\| Seconds \\| Result \\| Summary\\s*"));
+        assertTrue(lines.get(2), lines.get(2).matches("f3\\s+\\| office\\s+\\| shell\\s+\\| .+\\|\\s+1.2 \\| OK\\s+\\| sent 2, collected 0"));
+        assertTrue(lines.get(3), lines.get(3).matches("f2 .*\\| FAILED \\| probe failed"));
+        assertEquals(4, lines.size());
+    }
+
+    @Test
+    public void aLongSummaryWrapsInsteadOfBeingCut() throws Exception {
+        String summary = "connect: network probe 192.168.100.254:25 failed: Connection refused; fell back to 'modem-backup-line'";
+        connections.history.add(FakeConnections.result("f1", "office", Outcome.FAILED, 100, summary, null));
+        HistoryCommand history = new HistoryCommand();
+        history.connections = connections;
+
+        history.execute();
+
+        String joined = String.join(" ", console.lines().stream().skip(2)
+                .map(l -> l.substring(l.lastIndexOf('|') + 1).trim()).toList());
+        assertEquals(summary, joined);
+    }
+
+    @Test
+    public void methodsAreListedWithTheirBundle() throws Exception {
+        connections.methods.add(new MethodInfo("network", "io.uplink.method.network", "0.1.0", "the network is always there"));
+        MethodsCommand methods = new MethodsCommand();
+        methods.connections = connections;
+
+        methods.execute();
+
+        assertTrue(console.lines().get(0).matches("Method\\s+\\| Bundle\\s+\\| Version \\| Description\\s*"));
+        assertTrue(console.lines().get(2).matches("network \\| io.uplink.method.network \\| 0.1.0\\s+\\| the network is always there"));
+    }
+
+    @Test
+    public void hangupSaysWhatItDid() throws Exception {
+        connections.add("office");
+        HangupCommand hangup = new HangupCommand();
+        hangup.connections = connections;
+        hangup.id = "office";
+
+        hangup.execute();
+
+        assertEquals(List.of("office"), connections.hungUp);
+        assertEquals(List.of("connection 'office': hanging up"), console.lines());
+    }
+
+    static final Instant NEXT = Instant.parse("2026-03-01T09:15:00Z");
+
+    static ScheduleService schedule(boolean paused) {
+        return new ScheduleService() {
+            @Override
+            public List<ScheduleItemStatus> items() {
+                return List.of();
+            }
+
+            @Override
+            public void pause() {
+            }
+
+            @Override
+            public void resume() {
+            }
+
+            @Override
+            public boolean isPaused() {
+                return paused;
+            }
+
+            @Override
+            public List<ForecastEntry> next(int count) {
+                return List.of();
+            }
+
+            @Override
+            public Optional<Instant> nextFiring(String connectionId) {
+                return Optional.of(NEXT);
+            }
+        };
+    }
+
+    static Outbox outbox(int size) {
+        return new Outbox() {
+            @Override
+            public QueuedMessage queue(String from, List<String> recipients, InputStream message) {
+                throw new UnsupportedOperationException();
+            }
+
+            @Override
+            public int size() {
+                return size;
+            }
+
+            @Override
+            public List<QueuedMessage> list() {
+                return List.of();
+            }
+
+            @Override
+            public Optional<QueuedMessage> get(String id) {
+                return Optional.empty();
+            }
+
+            @Override
+            public InputStream open(String id) {
+                throw new UnsupportedOperationException();
+            }
+
+            @Override
+            public boolean retry(String id) {
+                return false;
+            }
+
+            @Override
+            public int retryAll() {
+                return 0;
+            }
+
+            @Override
+            public boolean delete(String id) {
+                return false;
+            }
+        };
+    }
+}
