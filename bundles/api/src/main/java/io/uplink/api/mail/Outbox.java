@@ -15,7 +15,9 @@ public interface Outbox {
      * Queues an RFC 5322 message.
      *
      * @param from the envelope sender, or {@code null} to take it from the Sender/From header
-     * @param recipients the envelope recipients, or empty to take them from To/Cc/Bcc (Bcc is then stripped)
+     * @param recipients the envelope recipients, or empty to take them from To/Cc/Bcc
+     * @throws IOException also when the message is not RFC 5322 mail or names no sender or recipient
+     *         (a Bcc header is always stripped: it never reaches a server)
      */
     QueuedMessage queue(String from, List<String> recipients, InputStream message) throws IOException;
 

@@ -78,7 +78,18 @@ public final class Maildir {
      * @return the message's file in {@code new/}
      */
     public Path deliver(Writer writer) throws IOException {
-        String unique = uniqueName();
+        return deliver(uniqueName(), writer, true);
+    }
+
+    /**
+     * Stores one message under a unique name the caller chose beforehand (see {@link #uniqueName()}), so a
+     * caller that records the name first can later ask {@link #holds} whether the delivery completed.
+     * With {@code syncDirectory} false the file itself is forced but the rename into {@code new/} is not:
+     * the caller must call {@link #sync()} before it relies on the message (one directory sync for a batch).
+     *
+     * @return the message's file in {@code new/}
+     */
+    public Path deliver(String unique, Writer writer, boolean syncDirectory) throws IOException {
         Path temp = tmp.resolve(unique);
         long size;
         try (FileChannel ch = FileChannel.open(temp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
@@ -97,8 +108,39 @@ public final class Maildir {
         } catch (AtomicMoveNotSupportedException e) {
             Files.move(temp, target);
         }
-        force(fresh);
+        if (syncDirectory) {
+            force(fresh);
+        }
         return target;
+    }
+
+    /** Forces {@code new/}, making every earlier {@link #deliver(String, Writer, boolean)} durable. */
+    public void sync() throws IOException {
+        force(fresh);
+    }
+
+    /**
+     * Whether a message delivered under {@code unique} is in {@code new/} or {@code cur/} (a reader may have
+     * moved it and added flags to its name).
+     */
+    public boolean holds(String unique) throws IOException {
+        for (Path dir : new Path[] {fresh, root.resolve("cur")}) {
+            try (java.nio.file.DirectoryStream<Path> names = Files.newDirectoryStream(dir,
+                    p -> p.getFileName().toString().startsWith(unique))) {
+                for (Path p : names) {
+                    String n = p.getFileName().toString();
+                    if (n.equals(unique) || n.startsWith(unique + ",") || n.startsWith(unique + ":")) {
+                        return true;
+                    }
+                }
+            }
+        }
+        return false;
+    }
+
+    /** Removes what an interrupted delivery under {@code unique} left in {@code tmp/}. */
+    public void discardTemporary(String unique) throws IOException {
+        Files.deleteIfExists(tmp.resolve(unique));
     }
 
     /** Forces a directory's entries to disk, so a rename in it survives a crash. */
@@ -109,7 +151,7 @@ public final class Maildir {
     }
 
     /** A name unique per the Maildir convention: {@code <seconds>.M<micros>P<pid>Q<n>.<host>}. */
-    static String uniqueName() {
+    public static String uniqueName() {
         long nanos = System.currentTimeMillis() * 1000L + (System.nanoTime() / 1000L) % 1000L;
         long seconds = nanos / 1_000_000L;
         long micros = nanos % 1_000_000L;

@@ -1,0 +1,434 @@
+package io.uplink.mail.internal.collect;
+
+import java.io.BufferedOutputStream;
+import java.io.FilterOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.ConnectException;
+import java.net.SocketTimeoutException;
+import java.net.UnknownHostException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import java.util.Set;
+
+import jakarta.mail.AuthenticationFailedException;
+import jakarta.mail.FetchProfile;
+import jakarta.mail.Flags;
+import jakarta.mail.Folder;
+import jakarta.mail.Message;
+import jakarta.mail.MessagingException;
+import jakarta.mail.Session;
+import jakarta.mail.Store;
+import jakarta.mail.UIDFolder;
+
+import org.eclipse.angus.mail.imap.IMAPFolder;
+import org.eclipse.angus.mail.imap.IMAPStore;
+import org.eclipse.angus.mail.pop3.POP3Folder;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import io.uplink.api.mail.CollectReport;
+import io.uplink.api.mail.TaskContext;
+import io.uplink.mail.internal.ledger.UidLedger;
+import io.uplink.mail.internal.store.Maildir;
+import io.uplink.mail.internal.tls.Tls;
+
+/**
+ * One run of one Mail Collector: log in, list, store every new message durably in its Maildirs, record
+ * it in the UID ledger, and only then delete it on the server (or leave it there for
+ * {@code leaveOnServer.days}).
+ *
+ * <p>Order of durability, per batch of messages: each file is fsync'd as it is written, the Maildir
+ * directories are fsync'd, the ledger records the batch, and the ledger is fsync'd before any deletion is
+ * sent. POP3 deletes only at QUIT, so the whole run's messages are durable before {@code close(true)}; IMAP
+ * marks every stored message {@code \Deleted} in one STORE and expunges just those.
+ */
+public final class Collection {
+
+    private static final Logger LOG = LoggerFactory.getLogger(Collection.class);
+    /** Messages per directory sync and ledger record. */
+    private static final int BATCH = 64;
+    private static final int IMAP_FETCH_BLOCK = 256 * 1024;
+
+    private final CollectorSettings cfg;
+    private final Path mailboxes;
+    private final Path ledgerFile;
+    private final Clock clock;
+
+    private final Map<String, Maildir> maildirs = new HashMap<>();
+    private final Set<Maildir> unsynced = new LinkedHashSet<>();
+    private final List<Stored> batch = new ArrayList<>();
+    private final List<String> errors = new ArrayList<>();
+    private int collected;
+    private int skipped;
+
+    private record Stored(String uid, long size) {
+    }
+
+    /** A message on the server, as listed. */
+    private record Listed(Message message, String uid, long size) {
+    }
+
+    public Collection(CollectorSettings cfg, Path mailboxes, Path ledgerFile, Clock clock) {
+        this.cfg = cfg;
+        this.mailboxes = mailboxes;
+        this.ledgerFile = ledgerFile;
+        this.clock = clock;
+    }
+
+    /** Runs once. Never throws for a mail or disk problem: it is in the report. */
+    public CollectReport run(TaskContext context) throws InterruptedException {
+        Thread t = Thread.currentThread();
+        ClassLoader previous = t.getContextClassLoader();
+        // Jakarta Mail and Activation find their providers and handlers through the context class loader
+        t.setContextClassLoader(Session.class.getClassLoader());
+        try {
+            Files.createDirectories(ledgerFile.getParent());
+            try (UidLedger ledger = UidLedger.open(ledgerFile, clock.instant(), UidLedger.inMailboxes(mailboxes))) {
+                collect(ledger, context);
+            }
+        } catch (MessagingException | IOException | RuntimeException e) {
+            errors.add(describe(e));
+            LOG.warn("collector '{}' ({}): {}", cfg.id(), cfg.server(), describe(e));
+        } finally {
+            t.setContextClassLoader(previous);
+        }
+        if (Thread.interrupted()) {
+            throw new InterruptedException("collector '" + cfg.id() + "' interrupted");
+        }
+        return new CollectReport(cfg.id(), collected, skipped, errors);
+    }
+
+    private void collect(UidLedger ledger, TaskContext context) throws MessagingException, IOException {
+        Session session = Session.getInstance(properties());
+        Store store = session.getStore(cfg.protocol.jakartaName());
+        store.connect(cfg.host, cfg.port, cfg.username, cfg.password);
+        Folder folder = null;
+        boolean expunge;
+        try {
+            folder = store.getFolder(cfg.folder);
+            if (!folder.exists()) {
+                throw new MessagingException("the folder '" + cfg.folder + "' does not exist on the server (key 'folder')");
+            }
+            folder.open(Folder.READ_WRITE);
+            List<Listed> listed = list(folder);
+            List<String> uids = new ArrayList<>(listed.size());
+            for (Listed l : listed) {
+                uids.add(l.uid);
+            }
+            Instant now = clock.instant();
+            ledger.refresh(uids, now, Duration.ofDays(cfg.uidlExpiryDays));
+
+            List<Listed> fetch = new ArrayList<>();
+            List<Listed> delete = new ArrayList<>();
+            Duration keep = Duration.ofDays(cfg.leaveOnServerDays);
+            for (Listed l : listed) {
+                UidLedger.Entry e = ledger.get(l.uid);
+                // A known UID is ours unless the server already confirmed deleting it or it has another size:
+                // then the server reuses UIDs and this is a new message. Collecting it again risks a duplicate;
+                // deleting it would lose mail.
+                if (e != null && !e.deletedOnServer() && (e.size() == l.size || l.size < 0)) {
+                    if (!Instant.ofEpochMilli(e.stored()).plus(keep).isAfter(now)) {
+                        delete.add(l);
+                    }
+                } else if (cfg.maxMessageSize > 0 && l.size > cfg.maxMessageSize) {
+                    skipped++;
+                    errors.add("message " + l.uid + " (" + l.size + " bytes) is larger than maxMessageSize ("
+                            + cfg.maxMessageSize + " bytes); left on the server");
+                } else {
+                    fetch.add(l);
+                }
+            }
+
+            Exception failure = null;
+            int done = 0;
+            for (Listed l : fetch) {
+                if (!context.linkUp()) {
+                    errors.add("the link went down: stopped after " + done + " of " + fetch.size()
+                            + " messages; the rest stays on the server for the next firing");
+                    break;
+                }
+                context.progress("collecting", done, fetch.size());
+                try {
+                    store(ledger, l);
+                } catch (MessagingException | IOException e) {
+                    failure = e;
+                    break;
+                }
+                done++;
+                if (cfg.leaveOnServerDays == 0) {
+                    delete.add(l);
+                }
+                if (batch.size() >= BATCH) {
+                    commit(ledger);
+                }
+            }
+            commit(ledger);
+            ledger.sync();
+            context.progress("collecting", done, fetch.size());
+            if (failure != null) {
+                // the connection is in an unknown state: delete nothing now, the ledger settles it next time
+                throw failure instanceof MessagingException me ? me : new MessagingException(failure.getMessage(), failure);
+            }
+            // only what the ledger holds durably may be deleted; commit() has run for every stored message
+            if (!delete.isEmpty() && context.linkUp()) {
+                expunge = delete(folder, delete);
+                if (!expunge) {
+                    confirmDeleted(ledger, delete);
+                } else {
+                    Folder f = folder;
+                    folder = null;
+                    try {
+                        f.close(true);
+                    } catch (MessagingException e) {
+                        throw new MessagingException("the server did not confirm the deletions (" + describe(e)
+                                + "); the messages are stored and will be deleted on the next firing", e);
+                    }
+                    confirmDeleted(ledger, delete);
+                }
+            }
+        } finally {
+            if (folder != null && folder.isOpen()) {
+                try {
+                    folder.close(false);
+                } catch (MessagingException e) {
+                    LOG.debug("collector '{}': closing the folder: {}", cfg.id(), describe(e));
+                }
+            }
+            try {
+                store.close();
+            } catch (MessagingException e) {
+                LOG.debug("collector '{}': closing: {}", cfg.id(), describe(e));
+            }
+        }
+    }
+
+    private void confirmDeleted(UidLedger ledger, List<Listed> deleted) throws IOException {
+        Instant now = clock.instant();
+        for (Listed l : deleted) {
+            ledger.deleted(l.uid, now);
+        }
+        ledger.sync();
+    }
+
+    private List<Listed> list(Folder folder) throws MessagingException {
+        Message[] messages = folder.getMessages();
+        FetchProfile fp = new FetchProfile();
+        fp.add(UIDFolder.FetchProfileItem.UID);
+        List<Listed> out = new ArrayList<>(messages.length);
+        if (folder instanceof POP3Folder pop) {
+            pop.fetch(messages, fp);
+            int[] sizes = messages.length == 0 ? new int[0] : pop.getSizes();
+            for (int i = 0; i < messages.length; i++) {
+                String uid = pop.getUID(messages[i]);
+                if (uid == null) {
+                    throw new MessagingException("the server does not support UIDL, so collected messages cannot be "
+                            + "told apart from new ones; collecting from it is not safe");
+                }
+                out.add(new Listed(messages[i], uid, i < sizes.length ? sizes[i] : -1));
+            }
+        } else {
+            IMAPFolder imap = (IMAPFolder) folder;
+            fp.add(FetchProfile.Item.SIZE);
+            imap.fetch(messages, fp);
+            long validity = imap.getUIDValidity();
+            for (Message m : messages) {
+                out.add(new Listed(m, validity + "/" + imap.getUID(m), m.getSize()));
+            }
+        }
+        return out;
+    }
+
+    private void store(UidLedger ledger, Listed l) throws MessagingException, IOException {
+        List<String> boxes;
+        try {
+            boxes = cfg.router.route(l.message::getHeader);
+        } catch (MessagingException | IOException e) {
+            throw e;
+        } catch (Exception e) {
+            throw new MessagingException("reading the headers of message " + l.uid + ": " + e.getMessage(), e);
+        }
+        String unique = Maildir.uniqueName();
+        ledger.intend(l.uid, l.size, unique, boxes);
+        long cap = l.size < 0 ? Long.MAX_VALUE : Math.max(2 * l.size, l.size + 1024 * 1024);
+        Path first = maildir(boxes.get(0)).deliver(unique, out -> {
+            BufferedOutputStream buffered = new BufferedOutputStream(new Capped(out, cap, l.uid), 64 * 1024);
+            try {
+                l.message.writeTo(buffered);
+            } catch (MessagingException e) {
+                throw new IOException(describe(e), e);
+            }
+            buffered.flush();
+        }, false);
+        unsynced.add(maildir(boxes.get(0)));
+        for (String other : boxes.subList(1, boxes.size())) {
+            Maildir m = maildir(other);
+            try (InputStream in = Files.newInputStream(first)) {
+                m.deliver(unique, in::transferTo, false);
+            }
+            unsynced.add(m);
+        }
+        batch.add(new Stored(l.uid, l.size));
+        collected++;
+    }
+
+    /** Makes the batch's renames durable, then records it in the ledger. */
+    private void commit(UidLedger ledger) throws IOException {
+        for (Maildir m : unsynced) {
+            m.sync();
+        }
+        unsynced.clear();
+        Instant now = clock.instant();
+        for (Stored s : batch) {
+            ledger.stored(s.uid, s.size, now);
+        }
+        batch.clear();
+    }
+
+    /** Marks the messages deleted; returns whether the folder must be closed with expunge. */
+    private boolean delete(Folder folder, List<Listed> delete) throws MessagingException {
+        Message[] arr = new Message[delete.size()];
+        for (int i = 0; i < arr.length; i++) {
+            arr[i] = delete.get(i).message;
+        }
+        if (folder instanceof IMAPFolder imap) {
+            // one STORE for all: a flag change per message makes servers rescan the mailbox each time
+            imap.setFlags(arr, new Flags(Flags.Flag.DELETED), true);
+            IMAPStore store = (IMAPStore) imap.getStore();
+            if (store.hasCapability("UIDPLUS")) {
+                // expunge only ours, not what another client marked \Deleted
+                imap.expunge(arr);
+                return false;
+            }
+            return true;
+        }
+        for (Message m : arr) {
+            // POP3: a local mark; the DELE commands go out in close(true), right before QUIT
+            m.setFlag(Flags.Flag.DELETED, true);
+        }
+        return true;
+    }
+
+    private Maildir maildir(String mailbox) throws IOException {
+        Maildir m = maildirs.get(mailbox);
+        if (m == null) {
+            m = Maildir.open(mailboxes.resolve(mailbox));
+            maildirs.put(mailbox, m);
+        }
+        return m;
+    }
+
+    Properties properties() {
+        String p = "mail." + cfg.protocol.jakartaName();
+        Properties props = new Properties();
+        String millis = String.valueOf(cfg.timeout.toMillis());
+        props.setProperty(p + ".connectiontimeout", millis);
+        props.setProperty(p + ".timeout", millis);
+        props.put(p + ".socketFactory", LineBoundSocketFactories.plain(CollectorSettings.MAX_LINE));
+        // never fall back to a socket without our checks
+        props.setProperty(p + ".socketFactory.fallback", "false");
+        if (cfg.tls != null) {
+            props.put(p + ".ssl.socketFactory", LineBoundSocketFactories.tls(cfg.tls, CollectorSettings.MAX_LINE));
+            // the host name is checked in the handshake (endpoint identification)
+            props.setProperty(p + ".ssl.checkserveridentity", "false");
+        }
+        switch (cfg.security) {
+            case TLS -> props.setProperty(p + ".ssl.enable", "true");
+            case STARTTLS -> {
+                props.setProperty(p + ".starttls.enable", "true");
+                props.setProperty(p + ".starttls.required", "true");
+            }
+            case STARTTLS_IF_AVAILABLE -> props.setProperty(p + ".starttls.enable", "true");
+            default -> { }
+        }
+        if (cfg.protocol == CollectorSettings.Protocol.IMAP) {
+            props.setProperty("mail.imap.peek", "true");
+            props.setProperty("mail.imap.partialfetch", "true");
+            props.setProperty("mail.imap.fetchsize", String.valueOf(IMAP_FETCH_BLOCK));
+        } else {
+            // stream RETR straight into the file instead of caching the message in memory
+            props.setProperty("mail.pop3.cachewriteto", "false");
+            props.setProperty("mail.pop3.keepmessagecontent", "false");
+        }
+        return props;
+    }
+
+    /** A readable reason, never a password. */
+    String describe(Throwable e) {
+        for (Throwable c = e; c != null; c = c.getCause()) {
+            if (c instanceof LineTooLongException) {
+                return c.getMessage();
+            }
+        }
+        String cert = Tls.certificateProblem(e);
+        if (cert != null) {
+            return "TLS to " + cfg.host + ":" + cfg.port + " refused: " + cert;
+        }
+        if (e instanceof AuthenticationFailedException) {
+            return "the server refused the login of user '" + cfg.username + "'"
+                    + (e.getMessage() != null && !e.getMessage().isBlank() ? ": " + e.getMessage().trim() : "")
+                    + " (keys 'username', 'password')";
+        }
+        for (Throwable c = e; c != null; c = c.getCause()) {
+            if (c instanceof ConnectException || c instanceof UnknownHostException) {
+                return "cannot connect to " + cfg.host + ":" + cfg.port + ": " + c.getMessage();
+            }
+            if (c instanceof SocketTimeoutException) {
+                return "no answer from " + cfg.host + ":" + cfg.port + " within " + cfg.timeout.toSeconds()
+                        + " s (key 'timeout')";
+            }
+        }
+        Throwable root = e;
+        StringBuilder b = new StringBuilder(e.getMessage() != null ? e.getMessage() : e.getClass().getSimpleName());
+        while (root.getCause() != null && root.getCause() != root) {
+            root = root.getCause();
+            if (root.getMessage() != null && !b.toString().contains(root.getMessage())) {
+                b.append(": ").append(root.getMessage());
+            }
+        }
+        return b.toString();
+    }
+
+    /** Refuses to write more than a message can honestly be, so a server cannot fill the disk. */
+    private static final class Capped extends FilterOutputStream {
+        private final long cap;
+        private final String uid;
+        private long written;
+
+        Capped(OutputStream out, long cap, String uid) {
+            super(out);
+            this.cap = cap;
+            this.uid = uid;
+        }
+
+        @Override
+        public void write(int b) throws IOException {
+            check(1);
+            out.write(b);
+        }
+
+        @Override
+        public void write(byte[] b, int off, int len) throws IOException {
+            check(len);
+            out.write(b, off, len);
+        }
+
+        private void check(int n) throws IOException {
+            written += n;
+            if (written > cap) {
+                throw new IOException("the server sent more than " + cap + " bytes for message " + uid
+                        + ", far more than the size it announced; the message was not stored");
+            }
+        }
+    }
+}

@@ -1,0 +1,178 @@
+package io.uplink.mail.internal.collect;
+
+import java.time.Duration;
+import java.util.List;
+import java.util.Locale;
+
+import javax.net.ssl.SSLSocketFactory;
+
+import io.uplink.api.config.ConfigException;
+import io.uplink.api.config.Settings;
+import io.uplink.mail.internal.route.Router;
+import io.uplink.mail.internal.tls.Tls;
+
+/**
+ * A Mail Collector's configuration ({@code etc/io.uplink.collector-<id>.cfg}), checked as a whole: a bad
+ * value is a {@link ConfigException} naming the collector, the file and the key.
+ */
+public final class CollectorSettings {
+
+    /** Factory PID of collectors. */
+    public static final String FACTORY_PID = "io.uplink.collector";
+
+    /** The mail protocol. */
+    public enum Protocol {
+        POP3(110, 995), IMAP(143, 993);
+
+        final int plainPort;
+        final int tlsPort;
+
+        Protocol(int plainPort, int tlsPort) {
+            this.plainPort = plainPort;
+            this.tlsPort = tlsPort;
+        }
+
+        String jakartaName() {
+            return name().toLowerCase(Locale.ROOT);
+        }
+    }
+
+    /** How the connection is protected. */
+    public enum Security {
+        NONE, TLS, STARTTLS, STARTTLS_IF_AVAILABLE
+    }
+
+    /** Longest line a server may send; far above any real message line, far below the heap. */
+    static final long MAX_LINE = 4L * 1024 * 1024;
+
+    final Settings settings;
+    final List<String> connections;
+    final boolean enabled;
+    final int priority;
+    final Protocol protocol;
+    final String host;
+    final int port;
+    final Security security;
+    final SSLSocketFactory tls;
+    final String username;
+    final String password;
+    final String folder;
+    final int leaveOnServerDays;
+    final long maxMessageSize;
+    final Router router;
+    final Duration timeout;
+    final int uidlExpiryDays;
+
+    private CollectorSettings(Settings s) {
+        this.settings = s;
+        this.connections = s.list("connections");
+        this.enabled = s.bool("enabled", true);
+        this.priority = s.integer("priority", 100, 0, 1_000_000);
+        this.protocol = s.choice("protocol", Protocol.class, Protocol.POP3);
+        this.host = s.required("host");
+        if (!host.matches("[A-Za-z0-9.:\\[\\]_-]+")) {
+            throw s.problem("host", "must be a host name or IP address, got '" + host + "'");
+        }
+        this.security = s.choice("security", Security.class, Security.TLS);
+        this.port = s.integer("port", security == Security.TLS ? protocol.tlsPort : protocol.plainPort, 1, 65535);
+        this.tls = security == Security.NONE ? null : Tls.socketFactory(s, "trust.file");
+        this.username = s.required("username");
+        this.password = s.string("password", "");
+        String f = s.string("folder", "INBOX");
+        if (protocol == Protocol.POP3 && !f.equalsIgnoreCase("INBOX")) {
+            throw s.problem("folder", "POP3 has only the INBOX; remove the key or use protocol = imap");
+        }
+        this.folder = f;
+        this.leaveOnServerDays = s.integer("leaveOnServer.days", 0, 0, 36_500);
+        this.maxMessageSize = size(s, "maxMessageSize");
+        this.timeout = s.duration("timeout", Duration.ofSeconds(60));
+        if (timeout.isZero() || timeout.toMillis() > Integer.MAX_VALUE) {
+            throw s.problem("timeout", "must be more than 0 and at most a few days, got '" + s.string("timeout", "") + "'");
+        }
+        this.uidlExpiryDays = s.integer("uidl.expiryDays", 30, 1, 36_500);
+        this.router = router(s);
+    }
+
+    /** Reads and checks a collector's configuration. */
+    public static CollectorSettings of(Settings s) {
+        return new CollectorSettings(s);
+    }
+
+    private static Router router(Settings s) {
+        String route = s.string("route", null);
+        String deliverTo = s.string("deliverTo", null);
+        String unroutable = mailbox(s, "unroutable", s.string("unroutable", "postmaster"));
+        if (route == null) {
+            if (deliverTo == null) {
+                throw s.problem("deliverTo", "is required: name the local mailbox (deliverTo = alice), "
+                        + "or set route = headers with domains = ...");
+            }
+            return Router.deliverTo(mailbox(s, "deliverTo", deliverTo));
+        }
+        if (!route.equalsIgnoreCase("headers")) {
+            throw s.problem("route", "must be 'headers' (or leave it out and set deliverTo), got '" + route + "'");
+        }
+        if (deliverTo != null) {
+            throw s.problem("deliverTo", "cannot be used together with route = headers; remove one of them");
+        }
+        List<String> domains = s.list("domains");
+        if (domains.isEmpty()) {
+            throw s.problem("domains", "is required with route = headers: the domains whose recipients are local");
+        }
+        for (String d : domains) {
+            if (!d.matches("[A-Za-z0-9.-]+\\.[A-Za-z0-9-]+|[A-Za-z0-9-]+")) {
+                throw s.problem("domains", "'" + d + "' is not a domain name");
+            }
+        }
+        return Router.byHeaders(domains, unroutable);
+    }
+
+    private static String mailbox(Settings s, String key, String value) {
+        String v = value.toLowerCase(Locale.ROOT);
+        if (!Router.validMailbox(v)) {
+            throw s.problem(key, "'" + value + "' is not a usable mailbox name (letters, digits, . _ + -; "
+                    + "not starting with a dot)");
+        }
+        return v;
+    }
+
+    /** Bytes, with an optional K, M or G suffix; 0 (no limit) when unset. */
+    static long size(Settings s, String key) {
+        String v = s.string(key, null);
+        if (v == null) {
+            return 0;
+        }
+        String t = v.toUpperCase(Locale.ROOT).replace("B", "").trim();
+        long factor = 1;
+        if (t.endsWith("K")) {
+            factor = 1024;
+        } else if (t.endsWith("M")) {
+            factor = 1024 * 1024;
+        } else if (t.endsWith("G")) {
+            factor = 1024L * 1024 * 1024;
+        }
+        if (factor > 1) {
+            t = t.substring(0, t.length() - 1).trim();
+        }
+        try {
+            long n = Long.parseLong(t);
+            if (n < 0) {
+                throw new NumberFormatException();
+            }
+            return Math.multiplyExact(n, factor);
+        } catch (NumberFormatException | ArithmeticException e) {
+            throw s.problem(key, "must be a size in bytes such as 10485760, 10240K or 10M (0 = no limit), got '" + v + "'");
+        }
+    }
+
+    /** The collector's id. */
+    public String id() {
+        return settings.id();
+    }
+
+    /** How logs and errors name the server, without credentials. */
+    String server() {
+        return protocol.jakartaName() + "://" + host + ":" + port + " (" + security.name().toLowerCase(Locale.ROOT)
+                .replace('_', '-') + ")";
+    }
+}

@@ -1,0 +1,103 @@
+package io.uplink.mail.internal.collect;
+
+import java.io.IOException;
+import java.net.InetAddress;
+import java.net.Socket;
+
+import javax.net.SocketFactory;
+import javax.net.ssl.SSLSocket;
+import javax.net.ssl.SSLSocketFactory;
+
+/**
+ * The socket factories a collector hands to Jakarta Mail ({@code mail.<protocol>.socketFactory} and
+ * {@code mail.<protocol>.ssl.socketFactory}): every socket bounds its line length, and TLS (implicit or by
+ * STARTTLS) goes through the verifying factory from {@code io.uplink.mail.internal.tls.Tls}, handshaken
+ * here so a certificate problem surfaces as such.
+ */
+final class LineBoundSocketFactories {
+
+    private LineBoundSocketFactories() {
+    }
+
+    /** Plain sockets, line-bounded. */
+    static SocketFactory plain(long limit) {
+        return new SocketFactory() {
+            @Override
+            public Socket createSocket() throws IOException {
+                return new LineBoundSocket(new Socket(), limit);
+            }
+
+            @Override
+            public Socket createSocket(String host, int port) throws IOException {
+                return new LineBoundSocket(new Socket(host, port), limit);
+            }
+
+            @Override
+            public Socket createSocket(String host, int port, InetAddress local, int localPort) throws IOException {
+                return new LineBoundSocket(new Socket(host, port, local, localPort), limit);
+            }
+
+            @Override
+            public Socket createSocket(InetAddress host, int port) throws IOException {
+                return new LineBoundSocket(new Socket(host, port), limit);
+            }
+
+            @Override
+            public Socket createSocket(InetAddress host, int port, InetAddress local, int localPort) throws IOException {
+                return new LineBoundSocket(new Socket(host, port, local, localPort), limit);
+            }
+        };
+    }
+
+    /**
+     * TLS over a connected socket, line-bounded. Jakarta Mail connects a plain socket and then calls
+     * {@link SSLSocketFactory#createSocket(Socket, String, int, boolean)} on this factory, for implicit TLS
+     * and for STARTTLS alike.
+     */
+    static SSLSocketFactory tls(SSLSocketFactory verifying, long limit) {
+        return new SSLSocketFactory() {
+            @Override
+            public String[] getDefaultCipherSuites() {
+                return verifying.getDefaultCipherSuites();
+            }
+
+            @Override
+            public String[] getSupportedCipherSuites() {
+                return verifying.getSupportedCipherSuites();
+            }
+
+            @Override
+            public Socket createSocket(Socket s, String host, int port, boolean autoClose) throws IOException {
+                Socket raw = s instanceof LineBoundSocket b ? b.delegate() : s;
+                SSLSocket ssl = (SSLSocket) verifying.createSocket(raw, host, port, autoClose);
+                try {
+                    ssl.startHandshake();
+                } catch (IOException e) {
+                    ssl.close();
+                    throw e;
+                }
+                return new LineBoundSocket(ssl, limit);
+            }
+
+            @Override
+            public Socket createSocket(String host, int port) throws IOException {
+                return createSocket(new Socket(host, port), host, port, true);
+            }
+
+            @Override
+            public Socket createSocket(String host, int port, InetAddress local, int localPort) throws IOException {
+                return createSocket(new Socket(host, port, local, localPort), host, port, true);
+            }
+
+            @Override
+            public Socket createSocket(InetAddress host, int port) throws IOException {
+                return createSocket(new Socket(host, port), host.getHostName(), port, true);
+            }
+
+            @Override
+            public Socket createSocket(InetAddress host, int port, InetAddress local, int localPort) throws IOException {
+                return createSocket(new Socket(host, port, local, localPort), host.getHostName(), port, true);
+            }
+        };
+    }
+}

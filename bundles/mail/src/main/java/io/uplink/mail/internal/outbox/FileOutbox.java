@@ -1,0 +1,703 @@
+package io.uplink.mail.internal.outbox;
+
+import io.uplink.api.mail.Outbox;
+import io.uplink.api.mail.QueuedMessage;
+import io.uplink.mail.internal.outbox.HeaderBlock.MalformedMessageException;
+import io.uplink.mail.internal.store.Maildir;
+
+import java.io.BufferedInputStream;
+import java.io.ByteArrayInputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.io.StringReader;
+import java.io.StringWriter;
+import java.net.InetAddress;
+import java.nio.channels.Channels;
+import java.nio.channels.FileChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.AtomicMoveNotSupportedException;
+import java.nio.file.DirectoryStream;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Properties;
+import java.util.Set;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.atomic.AtomicLong;
+
+import jakarta.mail.internet.AddressException;
+import jakarta.mail.internet.InternetAddress;
+
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The outgoing queue on disk.
+ *
+ * <pre>
+ * outbox/queue/&lt;id&gt;.eml     the message, exactly as it will go out
+ * outbox/queue/&lt;id&gt;.state   envelope and per-recipient state (a properties file)
+ * outbox/failed/&lt;id&gt;.*      messages given up on, with the reasons in their .state
+ * outbox/tmp/                 files being written
+ * </pre>
+ *
+ * A message is in the queue once its {@code .state} file is; both files are written to {@code tmp/},
+ * forced to disk, renamed into place, and the folder is forced, so a crash at any moment loses nothing. A
+ * message leaves the queue only after {@link #record} learnt that every recipient was accepted or failed
+ * for good; the {@code .state} file goes first, so a crash in between re-sends rather than loses.
+ */
+public final class FileOutbox implements Outbox {
+
+    private static final Logger LOG = LoggerFactory.getLogger(FileOutbox.class);
+    private static final AtomicLong SEQUENCE = new AtomicLong();
+
+    /** What became of one recipient in one try. */
+    public enum Verdict { SENT, TEMPORARY, PERMANENT }
+
+    /** One recipient's outcome: the verdict and the server's reply (or a reason). */
+    public record Outcome(Verdict verdict, String reply) {
+    }
+
+    /** How a recorded try left the message. */
+    public enum Result { SENT, DEFERRED, FAILED }
+
+    /** What a sender needs: envelope sender and the recipients still pending. */
+    public record Envelope(String id, String from, List<String> pending, long size, Path body) {
+    }
+
+    /** Retry timing. */
+    public record Retry(Duration initial, Duration max, Duration maxAge) {
+        public static final Retry DEFAULT = new Retry(Duration.ofMinutes(1), Duration.ofHours(1), Duration.ofDays(5));
+    }
+
+    private enum State { PENDING, SENT, FAILED }
+
+    private static final class Rcpt {
+        State state = State.PENDING;
+        String reply;
+    }
+
+    private static final class Entry {
+        String id;
+        String from;
+        Instant queued;
+        long size;
+        boolean priority;
+        final LinkedHashMap<String, Rcpt> recipients = new LinkedHashMap<>();
+        int attempts;
+        Instant nextTry;
+        String lastError;
+
+        List<String> pending() {
+            List<String> out = new ArrayList<>();
+            recipients.forEach((a, r) -> {
+                if (r.state == State.PENDING) {
+                    out.add(a);
+                }
+            });
+            return out;
+        }
+
+        QueuedMessage view() {
+            return new QueuedMessage(id, from, pending(), size, queued, attempts, nextTry, lastError, priority);
+        }
+    }
+
+    private final Path root;
+    private final Path queue;
+    private final Path failed;
+    private final Path tmp;
+    private final Path postmaster;
+    private final Clock clock;
+    private final Retry retry;
+    private final String hostName;
+    private final Map<String, Entry> entries = new HashMap<>();
+    private final Set<String> claimed = new HashSet<>();
+
+    /**
+     * Opens (creating when missing) the queue in {@code root}.
+     *
+     * @param postmaster the Maildir that receives bounces
+     */
+    public FileOutbox(Path root, Path postmaster, Clock clock, Retry retry) throws IOException {
+        this.root = root;
+        this.queue = root.resolve("queue");
+        this.failed = root.resolve("failed");
+        this.tmp = root.resolve("tmp");
+        this.postmaster = postmaster;
+        this.clock = clock;
+        this.retry = retry;
+        this.hostName = hostName();
+        Files.createDirectories(queue);
+        Files.createDirectories(failed);
+        Files.createDirectories(tmp);
+        load();
+    }
+
+    /** The queue's folder. */
+    public Path root() {
+        return root;
+    }
+
+    /** The folder of failed messages. */
+    public Path failedDir() {
+        return failed;
+    }
+
+    // ------------------------------------------------------------------ intake
+
+    @Override
+    public QueuedMessage queue(String from, List<String> recipients, InputStream message) throws IOException {
+        try {
+            return queueOrReject(from, recipients, message);
+        } catch (MalformedMessageException e) {
+            throw new IOException("not an RFC 5322 message: " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * Queues a message; a message that is not mail or names no sender or recipient is refused with the
+     * reason.
+     */
+    public QueuedMessage queueOrReject(String from, List<String> recipients, InputStream message)
+            throws IOException, MalformedMessageException {
+        String id = newId();
+        Path raw = tmp.resolve(id + ".in");
+        Path body = tmp.resolve(id + ".eml");
+        try {
+            writeDurably(raw, out -> message.transferTo(out));
+            HeaderBlock header;
+            try (InputStream in = new BufferedInputStream(Files.newInputStream(raw))) {
+                header = HeaderBlock.read(in);
+            }
+            String envelopeFrom = from != null ? from.trim() : senderOf(header);
+            List<String> rcpts = new ArrayList<>();
+            if (recipients != null) {
+                for (String r : recipients) {
+                    rcpts.add(plain(r, "recipient"));
+                }
+            }
+            if (rcpts.isEmpty()) {
+                for (String h : new String[] {"To", "Cc", "Bcc"}) {
+                    for (String v : header.values(h)) {
+                        rcpts.addAll(addresses(v, h));
+                    }
+                }
+            }
+            if (rcpts.isEmpty()) {
+                throw new MalformedMessageException("it names no recipient (no To, Cc or Bcc)");
+            }
+            rcpts = new ArrayList<>(new java.util.LinkedHashSet<>(rcpts));
+            long size;
+            if (header.has("Bcc")) {
+                // a Bcc header must never reach the server: rewrite the header, keep every other byte
+                long headerLength = header.bytes().length;
+                byte[] stripped = header.without("Bcc");
+                writeDurably(body, out -> {
+                    out.write(stripped);
+                    try (InputStream in = Files.newInputStream(raw)) {
+                        in.skipNBytes(headerLength);
+                        in.transferTo(out);
+                    }
+                });
+                Files.delete(raw);
+            } else {
+                Files.move(raw, body, StandardCopyOption.ATOMIC_MOVE);
+            }
+            size = Files.size(body);
+
+            Entry e = new Entry();
+            e.id = id;
+            e.from = envelopeFrom;
+            e.queued = clock.instant();
+            e.size = size;
+            e.priority = header.urgent();
+            for (String r : rcpts) {
+                e.recipients.put(r, new Rcpt());
+            }
+            move(body, queue.resolve(id + ".eml"));
+            Maildir.force(queue);
+            writeState(e, queue);
+            synchronized (this) {
+                entries.put(id, e);
+                return e.view();
+            }
+        } finally {
+            Files.deleteIfExists(raw);
+            Files.deleteIfExists(body);
+        }
+    }
+
+    private static String senderOf(HeaderBlock header) throws MalformedMessageException {
+        for (String h : new String[] {"Sender", "From"}) {
+            String v = header.value(h);
+            if (v != null) {
+                List<String> a = addresses(v, h);
+                if (!a.isEmpty()) {
+                    return a.get(0);
+                }
+            }
+        }
+        throw new MalformedMessageException("it names no sender (no Sender or From)");
+    }
+
+    private static List<String> addresses(String value, String header) throws MalformedMessageException {
+        List<String> out = new ArrayList<>();
+        try {
+            for (InternetAddress a : InternetAddress.parseHeader(value, false)) {
+                if (a.isGroup()) {
+                    for (InternetAddress m : a.getGroup(false)) {
+                        m.validate();
+                        out.add(m.getAddress());
+                    }
+                } else if (a.getAddress() != null && !a.getAddress().isBlank()) {
+                    a.validate();
+                    out.add(a.getAddress());
+                }
+            }
+        } catch (AddressException e) {
+            throw new MalformedMessageException("its " + header + " header cannot be read: " + e.getMessage());
+        }
+        return out;
+    }
+
+    private static String plain(String address, String what) throws MalformedMessageException {
+        String a = address.trim();
+        if (a.startsWith("<") && a.endsWith(">")) {
+            a = a.substring(1, a.length() - 1);
+        }
+        if (a.isEmpty() || a.contains(" ") || a.contains("\r") || a.contains("\n") || a.contains(">")) {
+            throw new MalformedMessageException("the " + what + " '" + address + "' is not a mail address");
+        }
+        return a;
+    }
+
+    // ------------------------------------------------------------------ the Outbox service
+
+    @Override
+    public synchronized int size() {
+        return entries.size();
+    }
+
+    @Override
+    public synchronized List<QueuedMessage> list() {
+        List<Entry> all = new ArrayList<>(entries.values());
+        all.sort(Comparator.comparing((Entry e) -> e.queued).thenComparing(e -> e.id));
+        List<QueuedMessage> out = new ArrayList<>();
+        for (Entry e : all) {
+            out.add(e.view());
+        }
+        return out;
+    }
+
+    @Override
+    public synchronized Optional<QueuedMessage> get(String id) {
+        Entry e = entries.get(id);
+        return e == null ? Optional.empty() : Optional.of(e.view());
+    }
+
+    @Override
+    public InputStream open(String id) throws IOException {
+        synchronized (this) {
+            if (!entries.containsKey(id)) {
+                throw new NoSuchFileException("no queued message " + id);
+            }
+        }
+        return Files.newInputStream(queue.resolve(id + ".eml"));
+    }
+
+    @Override
+    public boolean retry(String id) {
+        Entry e;
+        synchronized (this) {
+            e = entries.get(id);
+            if (e == null) {
+                return false;
+            }
+            e.nextTry = null;
+        }
+        persist(e);
+        return true;
+    }
+
+    @Override
+    public int retryAll() {
+        List<Entry> all;
+        synchronized (this) {
+            all = new ArrayList<>(entries.values());
+            all.forEach(e -> e.nextTry = null);
+        }
+        all.forEach(this::persist);
+        return all.size();
+    }
+
+    @Override
+    public boolean delete(String id) {
+        synchronized (this) {
+            if (!entries.containsKey(id)) {
+                return false;
+            }
+            if (claimed.contains(id)) {
+                throw new IllegalStateException("message " + id + " is being sent right now; try again when the firing ended");
+            }
+            entries.remove(id);
+        }
+        try {
+            Files.deleteIfExists(queue.resolve(id + ".state"));
+            Files.deleteIfExists(queue.resolve(id + ".eml"));
+        } catch (IOException e) {
+            throw new IllegalStateException("cannot delete message " + id + ": " + e.getMessage(), e);
+        }
+        return true;
+    }
+
+    // ------------------------------------------------------------------ for the sender
+
+    /** Messages due now and not being sent by another session: urgent first, then oldest first. */
+    public synchronized List<QueuedMessage> due() {
+        Instant now = clock.instant();
+        List<Entry> out = new ArrayList<>();
+        for (Entry e : entries.values()) {
+            if (!claimed.contains(e.id) && (e.nextTry == null || !e.nextTry.isAfter(now))) {
+                out.add(e);
+            }
+        }
+        out.sort(Comparator.comparing((Entry e) -> !e.priority).thenComparing(e -> e.queued).thenComparing(e -> e.id));
+        List<QueuedMessage> views = new ArrayList<>();
+        for (Entry e : out) {
+            views.add(e.view());
+        }
+        return views;
+    }
+
+    /** Takes a message for sending; empty when it is gone or another session has it. */
+    public synchronized Optional<Envelope> claim(String id) {
+        Entry e = entries.get(id);
+        if (e == null || claimed.contains(id)) {
+            return Optional.empty();
+        }
+        claimed.add(id);
+        return Optional.of(new Envelope(id, e.from, e.pending(), e.size, queue.resolve(id + ".eml")));
+    }
+
+    /** Gives a claimed message back untouched (it was not tried). */
+    public synchronized void release(String id) {
+        claimed.remove(id);
+    }
+
+    /**
+     * Records one try of a claimed message and releases it: accepted recipients are done, temporary
+     * failures wait (with backoff, until {@code retry.maxAge}), permanent failures are bounced to the
+     * postmaster. The message leaves the queue when no recipient is pending.
+     *
+     * @param outcomes recipient → outcome; pending recipients not named stay pending (counted as tried)
+     * @param remoteHost the server that answered, for the bounce, or {@code null}
+     */
+    public Result record(String id, Map<String, Outcome> outcomes, String remoteHost) throws IOException {
+        return record(id, outcomes, remoteHost, true);
+    }
+
+    /**
+     * As {@link #record(String, Map, String)}; without {@code backoff} a deferred message stays due (the
+     * connection broke, which is not the message's fault: it goes at the next firing).
+     */
+    public Result record(String id, Map<String, Outcome> outcomes, String remoteHost, boolean backoff) throws IOException {
+        Entry e;
+        Instant now = clock.instant();
+        Map<String, String> newlyFailed = new LinkedHashMap<>();
+        synchronized (this) {
+            e = entries.get(id);
+            if (e == null) {
+                claimed.remove(id);
+                return Result.SENT;
+            }
+        }
+        try {
+            boolean expired = Duration.between(e.queued, now).compareTo(retry.maxAge()) >= 0;
+            String lastError = null;
+            Map<String, Outcome> effective = new LinkedHashMap<>();
+            for (Map.Entry<String, Outcome> o : outcomes.entrySet()) {
+                Rcpt r = e.recipients.get(o.getKey());
+                if (r == null || r.state != State.PENDING) {
+                    continue;
+                }
+                Outcome out = o.getValue();
+                if (out.verdict() == Verdict.TEMPORARY && expired) {
+                    out = new Outcome(Verdict.PERMANENT, "gave up after " + human(retry.maxAge()) + " in the queue; last error: "
+                            + out.reply());
+                }
+                effective.put(o.getKey(), out);
+                if (out.verdict() != Verdict.SENT && lastError == null) {
+                    lastError = out.reply();
+                }
+                if (out.verdict() == Verdict.PERMANENT) {
+                    newlyFailed.put(o.getKey(), out.reply());
+                }
+            }
+            if (!newlyFailed.isEmpty()) {
+                // the bounce goes first: a crash after it repeats the bounce rather than loses it
+                bounce(e, newlyFailed, remoteHost, now);
+            }
+            synchronized (this) {
+                for (Map.Entry<String, Outcome> o : effective.entrySet()) {
+                    Rcpt r = e.recipients.get(o.getKey());
+                    r.reply = o.getValue().reply();
+                    r.state = switch (o.getValue().verdict()) {
+                        case SENT -> State.SENT;
+                        case PERMANENT -> State.FAILED;
+                        case TEMPORARY -> State.PENDING;
+                    };
+                }
+                e.attempts++;
+                e.lastError = lastError;
+            }
+            boolean anyPending = !e.pending().isEmpty();
+            boolean anyFailed = e.recipients.values().stream().anyMatch(r -> r.state == State.FAILED);
+            if (anyPending) {
+                if (backoff) {
+                    e.nextTry = now.plus(backoff(e.attempts));
+                }
+                writeState(e, queue);
+                return Result.DEFERRED;
+            }
+            synchronized (this) {
+                entries.remove(id);
+            }
+            if (anyFailed) {
+                moveToFailed(e);
+                return Result.FAILED;
+            }
+            Files.deleteIfExists(queue.resolve(id + ".state"));
+            Files.deleteIfExists(queue.resolve(id + ".eml"));
+            return Result.SENT;
+        } finally {
+            synchronized (this) {
+                claimed.remove(id);
+            }
+        }
+    }
+
+    /** Records the same outcome for every pending recipient of a claimed message. */
+    public Result recordAll(String id, Verdict verdict, String reply, String remoteHost, boolean backoff)
+            throws IOException {
+        Map<String, Outcome> all = new LinkedHashMap<>();
+        synchronized (this) {
+            Entry e = entries.get(id);
+            if (e != null) {
+                for (String r : e.pending()) {
+                    all.put(r, new Outcome(verdict, reply));
+                }
+            }
+        }
+        return record(id, all, remoteHost, backoff);
+    }
+
+    Duration backoff(int attempts) {
+        Duration d = retry.initial();
+        for (int i = 1; i < attempts && d.compareTo(retry.max()) < 0; i++) {
+            d = d.multipliedBy(2);
+        }
+        return d.compareTo(retry.max()) > 0 ? retry.max() : d;
+    }
+
+    private void bounce(Entry e, Map<String, String> failedRcpts, String remoteHost, Instant now) throws IOException {
+        byte[] header;
+        try (InputStream in = new BufferedInputStream(Files.newInputStream(queue.resolve(e.id + ".eml")))) {
+            header = HeaderBlock.read(in).bytes();
+        } catch (MalformedMessageException | NoSuchFileException x) {
+            header = ("X-Uplink-Note: the original header could not be read\r\n").getBytes(StandardCharsets.US_ASCII);
+        }
+        byte[] report = Dsn.build(hostName, e.id, e.from, e.queued, failedRcpts, remoteHost, header, now);
+        Path file = Maildir.open(postmaster).deliver(new ByteArrayInputStream(report));
+        LOG.warn("Outgoing message {} from <{}> failed for {}; a bounce is in {}", e.id, e.from, failedRcpts.keySet(), file);
+    }
+
+    private void moveToFailed(Entry e) throws IOException {
+        // state into failed/ first, then the body, then the queue's state: a crash anywhere is finished at load
+        writeState(e, failed);
+        Path body = queue.resolve(e.id + ".eml");
+        if (Files.exists(body)) {
+            move(body, failed.resolve(e.id + ".eml"));
+            Maildir.force(failed);
+        }
+        Files.deleteIfExists(queue.resolve(e.id + ".state"));
+    }
+
+    private void persist(Entry e) {
+        try {
+            writeState(e, queue);
+        } catch (IOException x) {
+            throw new IllegalStateException("cannot write the state of message " + e.id + ": " + x.getMessage(), x);
+        }
+    }
+
+    // ------------------------------------------------------------------ files
+
+    private void writeState(Entry e, Path dir) throws IOException {
+        Properties p = new Properties();
+        synchronized (this) {
+            p.setProperty("from", e.from);
+            p.setProperty("queued", e.queued.toString());
+            p.setProperty("size", Long.toString(e.size));
+            p.setProperty("priority", Boolean.toString(e.priority));
+            p.setProperty("attempts", Integer.toString(e.attempts));
+            if (e.nextTry != null) {
+                p.setProperty("nextTry", e.nextTry.toString());
+            }
+            if (e.lastError != null) {
+                p.setProperty("lastError", e.lastError);
+            }
+            int i = 0;
+            for (Map.Entry<String, Rcpt> r : e.recipients.entrySet()) {
+                p.setProperty("rcpt." + i, r.getKey());
+                p.setProperty("rcpt." + i + ".state", r.getValue().state.name());
+                if (r.getValue().reply != null) {
+                    p.setProperty("rcpt." + i + ".reply", r.getValue().reply);
+                }
+                i++;
+            }
+        }
+        StringWriter w = new StringWriter();
+        p.store(w, "Uplink outgoing message " + e.id);
+        byte[] bytes = w.toString().getBytes(StandardCharsets.UTF_8);
+        Path temp = tmp.resolve(e.id + ".state." + ThreadLocalRandom.current().nextInt(1 << 30));
+        writeDurably(temp, out -> out.write(bytes));
+        move(temp, dir.resolve(e.id + ".state"));
+        Maildir.force(dir);
+    }
+
+    private static Entry readState(String id, Path file) throws IOException {
+        Properties p = new Properties();
+        p.load(new StringReader(Files.readString(file, StandardCharsets.UTF_8)));
+        Entry e = new Entry();
+        e.id = id;
+        e.from = p.getProperty("from", "");
+        e.queued = Instant.parse(p.getProperty("queued"));
+        e.size = Long.parseLong(p.getProperty("size", "0"));
+        e.priority = Boolean.parseBoolean(p.getProperty("priority", "false"));
+        e.attempts = Integer.parseInt(p.getProperty("attempts", "0"));
+        String next = p.getProperty("nextTry");
+        e.nextTry = next == null ? null : Instant.parse(next);
+        e.lastError = p.getProperty("lastError");
+        for (int i = 0; p.getProperty("rcpt." + i) != null; i++) {
+            Rcpt r = new Rcpt();
+            r.state = State.valueOf(p.getProperty("rcpt." + i + ".state", "PENDING"));
+            r.reply = p.getProperty("rcpt." + i + ".reply");
+            e.recipients.put(p.getProperty("rcpt." + i), r);
+        }
+        return e;
+    }
+
+    private void load() throws IOException {
+        Set<String> bodies = new HashSet<>();
+        List<String> states = new ArrayList<>();
+        try (DirectoryStream<Path> ds = Files.newDirectoryStream(queue)) {
+            for (Path f : ds) {
+                String n = f.getFileName().toString();
+                if (n.endsWith(".eml")) {
+                    bodies.add(n.substring(0, n.length() - 4));
+                } else if (n.endsWith(".state")) {
+                    states.add(n.substring(0, n.length() - 6));
+                }
+            }
+        }
+        for (String id : states) {
+            if (Files.exists(failed.resolve(id + ".state"))) {
+                // interrupted move to failed/: finish it
+                if (bodies.remove(id)) {
+                    move(queue.resolve(id + ".eml"), failed.resolve(id + ".eml"));
+                }
+                Files.deleteIfExists(queue.resolve(id + ".state"));
+                continue;
+            }
+            if (!bodies.remove(id)) {
+                LOG.error("Outgoing message {} has a state file but no message file in {}; it is left there, not sent",
+                        id, queue);
+                continue;
+            }
+            try {
+                entries.put(id, readState(id, queue.resolve(id + ".state")));
+            } catch (IOException | RuntimeException x) {
+                LOG.error("Outgoing message {}: its state file {} cannot be read ({}); it is left there, not sent", id,
+                        queue.resolve(id + ".state"), x.toString());
+            }
+        }
+        for (String orphan : bodies) {
+            // a message file without state: queue() never returned for it, nobody was told it was queued
+            Path f = queue.resolve(orphan + ".eml");
+            Path aside = tmp.resolve(orphan + ".unqueued.eml");
+            move(f, aside);
+            LOG.warn("Outgoing message file {} was never fully queued (crash while queuing); moved to {}", f, aside);
+        }
+        if (!entries.isEmpty()) {
+            LOG.info("Outbox {}: {} message(s) waiting", root, entries.size());
+        }
+    }
+
+    /** What writes a file's bytes. */
+    @FunctionalInterface
+    interface Content {
+        void writeTo(OutputStream out) throws IOException;
+    }
+
+    static void writeDurably(Path file, Content content) throws IOException {
+        try (FileChannel ch = FileChannel.open(file, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
+            OutputStream out = Channels.newOutputStream(ch);
+            content.writeTo(out);
+            out.flush();
+            ch.force(true);
+        } catch (IOException | RuntimeException e) {
+            Files.deleteIfExists(file);
+            throw e;
+        }
+    }
+
+    static void move(Path from, Path to) throws IOException {
+        try {
+            Files.move(from, to, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+        } catch (AtomicMoveNotSupportedException e) {
+            Files.move(from, to, StandardCopyOption.REPLACE_EXISTING);
+        }
+    }
+
+    private static String newId() {
+        long seq = SEQUENCE.incrementAndGet() % 1_000_000;
+        return String.format("%s-%05d-%04x", Long.toString(System.currentTimeMillis(), 36), seq,
+                ThreadLocalRandom.current().nextInt(0x10000));
+    }
+
+    static String human(Duration d) {
+        if (d.toDays() > 0 && d.equals(Duration.ofDays(d.toDays()))) {
+            return d.toDays() + "d";
+        }
+        if (d.toHours() > 0 && d.equals(Duration.ofHours(d.toHours()))) {
+            return d.toHours() + "h";
+        }
+        if (d.toMinutes() > 0 && d.equals(Duration.ofMinutes(d.toMinutes()))) {
+            return d.toMinutes() + "m";
+        }
+        return d.toSeconds() + "s";
+    }
+
+    private static String hostName() {
+        try {
+            return InetAddress.getLocalHost().getHostName();
+        } catch (IOException e) {
+            return "localhost";
+        }
+    }
+}

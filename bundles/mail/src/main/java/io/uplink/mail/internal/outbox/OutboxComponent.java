@@ -1,0 +1,158 @@
+package io.uplink.mail.internal.outbox;
+
+import io.uplink.api.config.ConfigException;
+import io.uplink.api.config.Settings;
+import io.uplink.api.mail.Outbox;
+import io.uplink.api.mail.QueuedMessage;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+
+import org.osgi.service.component.annotations.Activate;
+import org.osgi.service.component.annotations.Component;
+import org.osgi.service.component.annotations.ConfigurationPolicy;
+import org.osgi.service.component.annotations.Deactivate;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The outgoing queue as a service, configured by the optional {@code etc/io.uplink.mail.cfg}:
+ * {@code outbox.dir}, {@code pickup.dir}, {@code pickup.interval}, {@code mailboxes.dir},
+ * {@code postmaster}, {@code retry.initial}, {@code retry.max}, {@code retry.maxAge}.
+ */
+@Component(service = {Outbox.class, OutboxComponent.class}, immediate = true, configurationPid = OutboxComponent.PID,
+        configurationPolicy = ConfigurationPolicy.OPTIONAL)
+public class OutboxComponent implements Outbox {
+
+    static final String PID = "io.uplink.mail";
+    private static final Logger LOG = LoggerFactory.getLogger(OutboxComponent.class);
+
+    private FileOutbox outbox;
+    private Pickup pickup;
+    private ScheduledExecutorService poller;
+
+    @Activate
+    void activate(Map<String, Object> properties) throws IOException {
+        Settings s = Settings.of("mail settings", PID, properties);
+        try {
+            Path data = Path.of(System.getProperty("karaf.data", "data")).resolve("uplink");
+            Path outboxDir = path(s, "outbox.dir", data.resolve("outbox"));
+            Path pickupDir = path(s, "pickup.dir", data.resolve("pickup"));
+            Path mailboxes = path(s, "mailboxes.dir", data.resolve("mailboxes"));
+            String postmaster = s.string("postmaster", "postmaster");
+            if (postmaster.contains("/") || postmaster.contains("\\") || postmaster.startsWith(".")) {
+                throw s.problem("postmaster", "must be a mailbox name, got '" + postmaster + "'");
+            }
+            FileOutbox.Retry d = FileOutbox.Retry.DEFAULT;
+            FileOutbox.Retry retry = new FileOutbox.Retry(s.duration("retry.initial", d.initial()),
+                    s.duration("retry.max", d.max()), s.duration("retry.maxAge", d.maxAge()));
+            Duration interval = s.duration("pickup.interval", Duration.ofSeconds(2));
+            if (interval.isZero()) {
+                throw s.problem("pickup.interval", "must be more than 0");
+            }
+            outbox = new FileOutbox(outboxDir, mailboxes.resolve(postmaster), Clock.systemUTC(), retry);
+            pickup = new Pickup(pickupDir, outbox);
+            poller = Executors.newSingleThreadScheduledExecutor(r -> {
+                Thread t = new Thread(r, "uplink-pickup");
+                t.setDaemon(true);
+                return t;
+            });
+            poller.scheduleWithFixedDelay(this::scan, 0, interval.toMillis(), TimeUnit.MILLISECONDS);
+            LOG.info("Outbox in {} ({} waiting), pickup folder {}", outboxDir, outbox.size(), pickupDir);
+        } catch (ConfigException e) {
+            LOG.error("{}", e.getMessage());
+            throw e;
+        }
+    }
+
+    private void scan() {
+        // the thread context class loader is the bundle's for Jakarta Mail's address parsing
+        ClassLoader before = Thread.currentThread().getContextClassLoader();
+        Thread.currentThread().setContextClassLoader(OutboxComponent.class.getClassLoader());
+        try {
+            pickup.scan();
+        } catch (RuntimeException e) {
+            LOG.error("Pickup folder scan failed: {}", e.toString(), e);
+        } finally {
+            Thread.currentThread().setContextClassLoader(before);
+        }
+    }
+
+    private static Path path(Settings s, String key, Path def) {
+        String v = s.string(key, null);
+        if (v == null) {
+            return def;
+        }
+        try {
+            return Path.of(v);
+        } catch (RuntimeException e) {
+            throw s.problem(key, "is not a path: " + e.getMessage());
+        }
+    }
+
+    @Deactivate
+    void deactivate() {
+        if (poller != null) {
+            poller.shutdownNow();
+            try {
+                poller.awaitTermination(10, TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+    }
+
+    /** The queue for the senders of this bundle. */
+    public FileOutbox fileOutbox() {
+        return outbox;
+    }
+
+    @Override
+    public QueuedMessage queue(String from, List<String> recipients, InputStream message) throws IOException {
+        return outbox.queue(from, recipients, message);
+    }
+
+    @Override
+    public int size() {
+        return outbox.size();
+    }
+
+    @Override
+    public List<QueuedMessage> list() {
+        return outbox.list();
+    }
+
+    @Override
+    public Optional<QueuedMessage> get(String id) {
+        return outbox.get(id);
+    }
+
+    @Override
+    public InputStream open(String id) throws IOException {
+        return outbox.open(id);
+    }
+
+    @Override
+    public boolean retry(String id) {
+        return outbox.retry(id);
+    }
+
+    @Override
+    public int retryAll() {
+        return outbox.retryAll();
+    }
+
+    @Override
+    public boolean delete(String id) {
+        return outbox.delete(id);
+    }
+}

@@ -1,0 +1,117 @@
+package io.uplink.mail.internal.outbox;
+
+import io.uplink.api.mail.QueuedMessage;
+import io.uplink.mail.internal.outbox.HeaderBlock.MalformedMessageException;
+import io.uplink.mail.internal.store.Maildir;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.DirectoryStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.BasicFileAttributes;
+import java.time.Instant;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The pickup folder: any RFC 5322 file dropped there is queued (envelope from Sender/From and
+ * To/Cc/Bcc, Bcc stripped) and then removed. A file that is not mail is moved to {@code rejected/} with a
+ * {@code .reason} file beside it, never deleted. Files whose name starts with a dot are ignored (write
+ * there, then rename), and a file is taken only when its size and time did not change since the previous
+ * scan, so a file still being copied in is not taken half-written.
+ */
+public final class Pickup {
+
+    private static final Logger LOG = LoggerFactory.getLogger(Pickup.class);
+
+    private final Path dir;
+    private final Path rejected;
+    private final FileOutbox outbox;
+    private final Map<Path, String> seen = new HashMap<>();
+
+    public Pickup(Path dir, FileOutbox outbox) throws IOException {
+        this.dir = dir;
+        this.rejected = dir.resolve("rejected");
+        this.outbox = outbox;
+        Files.createDirectories(dir);
+    }
+
+    /** The folder. */
+    public Path dir() {
+        return dir;
+    }
+
+    /** Looks once; returns how many files were queued. */
+    public synchronized int scan() {
+        int queued = 0;
+        Map<Path, String> now = new HashMap<>();
+        try (DirectoryStream<Path> ds = Files.newDirectoryStream(dir)) {
+            for (Path f : ds) {
+                String name = f.getFileName().toString();
+                if (name.startsWith(".")) {
+                    continue;
+                }
+                BasicFileAttributes a;
+                try {
+                    a = Files.readAttributes(f, BasicFileAttributes.class);
+                } catch (IOException gone) {
+                    continue;
+                }
+                if (!a.isRegularFile()) {
+                    continue;
+                }
+                String stamp = a.size() + "@" + a.lastModifiedTime().toMillis();
+                if (!stamp.equals(seen.get(f))) {
+                    now.put(f, stamp);
+                    continue;
+                }
+                if (take(f)) {
+                    queued++;
+                }
+            }
+        } catch (IOException e) {
+            LOG.error("Cannot read the pickup folder {}: {}", dir, e.toString());
+        }
+        seen.clear();
+        seen.putAll(now);
+        return queued;
+    }
+
+    private boolean take(Path f) {
+        try (InputStream in = Files.newInputStream(f)) {
+            QueuedMessage m = outbox.queueOrReject(null, List.of(), in);
+            Files.delete(f);
+            LOG.info("Queued {} from the pickup folder as {} (from <{}> to {})", f.getFileName(), m.id(), m.from(), m.pending());
+            return true;
+        } catch (MalformedMessageException e) {
+            reject(f, e.getMessage());
+        } catch (IOException e) {
+            LOG.error("Cannot queue {} from the pickup folder: {}; it stays there", f, e.toString());
+        }
+        return false;
+    }
+
+    private void reject(Path f, String reason) {
+        try {
+            Files.createDirectories(rejected);
+            Path target = rejected.resolve(f.getFileName());
+            if (Files.exists(target)) {
+                target = rejected.resolve(f.getFileName() + "." + System.currentTimeMillis());
+            }
+            Path why = rejected.resolve(target.getFileName() + ".reason");
+            Files.writeString(why, "Not queued at " + Instant.now() + ": " + reason + System.lineSeparator(),
+                    StandardCharsets.UTF_8);
+            FileOutbox.move(f, target);
+            Maildir.force(rejected);
+            LOG.warn("Pickup file {} is not mail ({}); moved to {}", f.getFileName(), reason, target);
+        } catch (IOException e) {
+            LOG.error("Pickup file {} is not mail ({}) and cannot be moved aside: {}", f, reason, e.toString());
+        }
+    }
+}

@@ -1,0 +1,62 @@
+package io.uplink.mail.internal.send;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+import jakarta.mail.Session;
+
+import org.eclipse.angus.mail.smtp.SMTPMessage;
+
+/**
+ * A queued message handed to Jakarta Mail's SMTP transport: it writes the queued file's bytes as they are
+ * (never parsed, never re-encoded), so multipart and 8-bit messages go out byte-identical. The transport
+ * only adds SMTP's dot-stuffing and CRLF line ends on the wire.
+ */
+final class QueuedFileMessage extends SMTPMessage {
+
+    private final Path file;
+
+    QueuedFileMessage(Session session, Path file, String envelopeFrom) {
+        super(session);
+        this.file = file;
+        // an empty sender is the null reverse path <> (bounces)
+        setEnvelopeFrom(envelopeFrom == null || envelopeFrom.isEmpty() ? "<>" : envelopeFrom);
+        // with some recipients refused, still send to the others
+        setSendPartial(true);
+    }
+
+    @Override
+    public void writeTo(OutputStream os) throws IOException {
+        copy(os);
+    }
+
+    @Override
+    public void writeTo(OutputStream os, String[] ignoreList) throws IOException {
+        copy(os);
+    }
+
+    private void copy(OutputStream os) throws IOException {
+        try (InputStream in = Files.newInputStream(file)) {
+            in.transferTo(os);
+        }
+    }
+
+    /** Whether the file holds bytes above 127 (it then needs {@code BODY=8BITMIME}). */
+    static boolean eightBit(Path file) throws IOException {
+        byte[] buf = new byte[65536];
+        try (InputStream in = Files.newInputStream(file)) {
+            int n;
+            while ((n = in.read(buf)) > 0) {
+                for (int i = 0; i < n; i++) {
+                    if (buf[i] < 0) {
+                        return true;
+                    }
+                }
+            }
+        }
+        return false;
+    }
+}

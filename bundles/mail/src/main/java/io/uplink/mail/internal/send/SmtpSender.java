@@ -1,0 +1,111 @@
+package io.uplink.mail.internal.send;
+
+import io.uplink.api.config.ConfigException;
+import io.uplink.api.config.Settings;
+import io.uplink.api.mail.MailSender;
+import io.uplink.api.mail.SendReport;
+import io.uplink.api.mail.TaskContext;
+import io.uplink.mail.internal.outbox.FileOutbox;
+import io.uplink.mail.internal.outbox.OutboxComponent;
+
+import java.util.Dictionary;
+import java.util.Hashtable;
+import java.util.List;
+import java.util.Map;
+
+import org.osgi.framework.BundleContext;
+import org.osgi.framework.ServiceRegistration;
+import org.osgi.service.component.annotations.Activate;
+import org.osgi.service.component.annotations.Component;
+import org.osgi.service.component.annotations.ConfigurationPolicy;
+import org.osgi.service.component.annotations.Deactivate;
+import org.osgi.service.component.annotations.Modified;
+import org.osgi.service.component.annotations.Reference;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * A Mail Sender: one SMTP relay (factory PID {@code io.uplink.sender}, {@code etc/io.uplink.sender-<id>.cfg}),
+ * registered as {@link MailSender} with {@code uplink.sender.id=<id>} so that connections naming it in
+ * {@code sender = <id>} find it. A sender with a bad setting is still registered: its {@link #send} reports
+ * the problem (sender, file, key) and keeps the queue as it is, so the connection's status says what to fix.
+ */
+@Component(service = {}, immediate = true, configurationPid = SmtpSender.FACTORY_PID,
+        configurationPolicy = ConfigurationPolicy.REQUIRE)
+public class SmtpSender implements MailSender {
+
+    /** The factory PID of senders. */
+    public static final String FACTORY_PID = "io.uplink.sender";
+    private static final Logger LOG = LoggerFactory.getLogger(SmtpSender.class);
+
+    private final FileOutbox outbox;
+    private volatile String id;
+    private volatile SenderConfig config;
+    private volatile ConfigException problem;
+    private ServiceRegistration<MailSender> registration;
+
+    @Activate
+    public SmtpSender(@Reference OutboxComponent outbox, BundleContext context, Map<String, Object> properties) {
+        this.outbox = outbox.fileOutbox();
+        configure(properties);
+        Dictionary<String, Object> props = new Hashtable<>();
+        props.put(MailSender.ID, id);
+        registration = context.registerService(MailSender.class, this, props);
+    }
+
+    /** For tests: a sender on a given queue. */
+    SmtpSender(FileOutbox outbox, Map<String, Object> properties) {
+        this.outbox = outbox;
+        configure(properties);
+    }
+
+    @Modified
+    void modified(Map<String, Object> properties) {
+        configure(properties);
+    }
+
+    private void configure(Map<String, Object> properties) {
+        Settings s = Settings.of("sender", FACTORY_PID, properties);
+        id = s.id();
+        try {
+            config = SenderConfig.parse(s);
+            problem = null;
+            LOG.info("{} ready: {}", config.item(), config);
+        } catch (ConfigException e) {
+            config = null;
+            problem = e;
+            LOG.error("{}", e.getMessage());
+        }
+    }
+
+    @Deactivate
+    void deactivate() {
+        if (registration != null) {
+            try {
+                registration.unregister();
+            } catch (IllegalStateException alreadyGone) {
+                // the bundle is stopping
+            }
+        }
+    }
+
+    @Override
+    public String id() {
+        return id;
+    }
+
+    @Override
+    public SendReport send(TaskContext context) throws InterruptedException {
+        SenderConfig c = config;
+        if (c == null) {
+            ConfigException p = problem;
+            return new SendReport(0, outbox.due().size(), 0, List.of(p.getMessage()));
+        }
+        return SmtpSession.run(c, outbox, context);
+    }
+
+    @Override
+    public String toString() {
+        return "sender '" + id + "'";
+    }
+}

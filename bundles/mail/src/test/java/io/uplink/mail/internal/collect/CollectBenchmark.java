@@ -1,0 +1,193 @@
+package io.uplink.mail.internal.collect;
+
+import java.io.BufferedInputStream;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.Socket;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.util.Locale;
+
+import io.uplink.api.mail.CollectReport;
+
+/**
+ * The collect side of the benchmark (run by {@code bench/collect-benchmark.sh}, not a test): against a
+ * Dovecot on loopback, Uplink's collector (delete after store, every message fsync'd) beside a raw
+ * lock-step client (one command, wait for its reply, no pipelining, nothing written) on the same server.
+ * Arguments: run directory, messages, POP3 port, IMAP port, mail uid, mail gid.
+ */
+public final class CollectBenchmark {
+
+    private final Path dir;
+    private final int pop3;
+    private final int imap;
+    private final String owner;
+
+    private CollectBenchmark(Path dir, int pop3, int imap, String owner) {
+        this.dir = dir;
+        this.pop3 = pop3;
+        this.imap = imap;
+        this.owner = owner;
+    }
+
+    public static void main(String[] args) throws Exception {
+        Path dir = Path.of(args[0]);
+        int n = Integer.parseInt(args[1]);
+        CollectBenchmark b = new CollectBenchmark(dir, Integer.parseInt(args[2]), Integer.parseInt(args[3]), args[4] + ":" + args[5]);
+        for (String u : new String[] {"warm-raw-pop3", "warm-uplink-pop3", "warm-raw-imap", "warm-uplink-imap"}) {
+            b.fill(u, Math.min(n, 300));
+        }
+        for (String u : new String[] {"raw-pop3", "uplink-pop3", "raw-imap", "uplink-imap"}) {
+            b.fill(u, n);
+        }
+        b.chown();
+        // let Dovecot index every mailbox before anything is timed
+        for (String u : new String[] {"warm-raw-pop3", "warm-uplink-pop3", "warm-raw-imap", "warm-uplink-imap",
+            "raw-pop3", "uplink-pop3", "raw-imap", "uplink-imap"}) {
+            b.rawPop3(u, 0);
+        }
+        // warm the JIT for both clients
+        b.rawPop3("warm-raw-pop3", Math.min(n, 300));
+        b.uplink("pop3", "warm-uplink-pop3");
+        b.rawImap("warm-raw-imap", Math.min(n, 300));
+        b.uplink("imap", "warm-uplink-imap");
+
+        System.out.printf(Locale.ROOT, "collect benchmark: %d messages of 4 KiB, Dovecot on loopback, %s%n", n, dir);
+        for (String protocol : new String[] {"pop3", "imap"}) {
+            long t0 = System.nanoTime();
+            int raw = protocol.equals("pop3") ? b.rawPop3("raw-pop3", n) : b.rawImap("raw-imap", n);
+            double rawSeconds = (System.nanoTime() - t0) / 1e9;
+            t0 = System.nanoTime();
+            CollectReport r = b.uplink(protocol, "uplink-" + protocol);
+            double upSeconds = (System.nanoTime() - t0) / 1e9;
+            if (raw != n || r.collected() != n || !r.errors().isEmpty()) {
+                throw new IllegalStateException("incomplete run: raw " + raw + ", uplink " + r);
+            }
+            double rawRate = n / rawSeconds;
+            double upRate = n / upSeconds;
+            System.out.printf(Locale.ROOT, "%-4s  raw lock-step %7.0f msg/s   uplink %7.0f msg/s   ratio %3.0f%%%n",
+                    protocol.toUpperCase(Locale.ROOT), rawRate, upRate, 100 * upRate / rawRate);
+        }
+    }
+
+    private void fill(String user, int n) throws IOException {
+        Path newDir = dir.resolve("home").resolve(user).resolve("Maildir/new");
+        StringBuilder body = new StringBuilder();
+        while (body.length() < 4096 - 300) {
+            body.append("The quick brown fox jumps over the lazy dog, again and again and again.\r\n");
+        }
+        for (int i = 0; i < n; i++) {
+            String m = "From: sender@example.net\r\nTo: " + user + "@example.net\r\nSubject: benchmark " + i
+                    + "\r\nMessage-ID: <" + i + "." + user + "@bench>\r\n\r\n" + body;
+            Files.writeString(newDir.resolve((1700000000 + i) + ".M" + i + "P1." + "bench"), m, StandardCharsets.US_ASCII);
+        }
+    }
+
+    private void chown() throws Exception {
+        Process p = new ProcessBuilder("chown", "-R", owner, dir.resolve("home").toString()).inheritIO().start();
+        if (p.waitFor() != 0) {
+            throw new IOException("chown failed");
+        }
+    }
+
+    private CollectReport uplink(String protocol, String user) throws InterruptedException {
+        Path out = dir.resolve("out").resolve(user);
+        return Fixture.collection(Fixture.settings(user, "connections", "bench", "protocol", protocol, "host", "127.0.0.1",
+                "port", String.valueOf(protocol.equals("pop3") ? pop3 : imap), "security", "none", "username", user,
+                "password", "bench", "deliverTo", "bench"), out, Clock.systemUTC()).run(new Fixture.Context());
+    }
+
+    /** RETR and DELE each message in lock-step; returns how many were retrieved. */
+    private int rawPop3(String user, int n) throws IOException {
+        try (Socket s = new Socket("127.0.0.1", pop3)) {
+            InputStream in = new BufferedInputStream(s.getInputStream(), 65536);
+            OutputStream out = s.getOutputStream();
+            expect(line(in), "+OK");
+            command(out, "USER " + user);
+            expect(line(in), "+OK");
+            command(out, "PASS bench");
+            expect(line(in), "+OK");
+            int got = 0;
+            for (int i = 1; i <= n; i++) {
+                command(out, "RETR " + i);
+                expect(line(in), "+OK");
+                while (!line(in).equals(".\r\n")) {
+                    // the message's lines
+                }
+                got++;
+                command(out, "DELE " + i);
+                expect(line(in), "+OK");
+            }
+            command(out, "QUIT");
+            expect(line(in), "+OK");
+            return got;
+        }
+    }
+
+    /** FETCH and STORE \Deleted each message in lock-step, then EXPUNGE; returns how many were fetched. */
+    private int rawImap(String user, int n) throws IOException {
+        try (Socket s = new Socket("127.0.0.1", imap)) {
+            InputStream in = new BufferedInputStream(s.getInputStream(), 65536);
+            OutputStream out = s.getOutputStream();
+            line(in);
+            int tag = 0;
+            tagged(in, out, "a" + ++tag, "LOGIN " + user + " bench");
+            tagged(in, out, "a" + ++tag, "SELECT INBOX");
+            int got = 0;
+            for (int i = 1; i <= n; i++) {
+                tagged(in, out, "a" + ++tag, "FETCH " + i + " BODY.PEEK[]");
+                got++;
+                tagged(in, out, "a" + ++tag, "STORE " + i + " +FLAGS.SILENT (\\Deleted)");
+            }
+            tagged(in, out, "a" + ++tag, "EXPUNGE");
+            tagged(in, out, "a" + ++tag, "LOGOUT");
+            return got;
+        }
+    }
+
+    private static void tagged(InputStream in, OutputStream out, String tag, String cmd) throws IOException {
+        command(out, tag + " " + cmd);
+        while (true) {
+            String l = line(in);
+            if (l.endsWith("}\r\n")) {
+                int open = l.lastIndexOf('{');
+                in.readNBytes(Integer.parseInt(l.substring(open + 1, l.length() - 3)));
+                continue;
+            }
+            if (l.startsWith(tag + " ")) {
+                expect(l, tag + " OK");
+                return;
+            }
+        }
+    }
+
+    private static void command(OutputStream out, String c) throws IOException {
+        out.write((c + "\r\n").getBytes(StandardCharsets.US_ASCII));
+        out.flush();
+    }
+
+    private static void expect(String line, String start) throws IOException {
+        if (!line.startsWith(start)) {
+            throw new IOException("expected " + start + ", got " + line);
+        }
+    }
+
+    private static String line(InputStream in) throws IOException {
+        ByteArrayOutputStream b = new ByteArrayOutputStream(128);
+        int c;
+        while ((c = in.read()) >= 0) {
+            b.write(c);
+            if (c == '\n') {
+                break;
+            }
+        }
+        if (c < 0) {
+            throw new IOException("connection closed");
+        }
+        return b.toString(StandardCharsets.ISO_8859_1);
+    }
+}

@@ -1,0 +1,324 @@
+package io.uplink.mail.internal.collect;
+
+import static io.uplink.mail.internal.collect.Fixture.collect;
+import static io.uplink.mail.internal.collect.Fixture.message;
+import static io.uplink.mail.internal.collect.Fixture.mime;
+import static io.uplink.mail.internal.collect.Fixture.newFiles;
+import static io.uplink.mail.internal.collect.Fixture.settings;
+import static io.uplink.mail.internal.collect.Fixture.subjects;
+import static org.junit.Assert.assertEquals;
+import static org.junit.Assert.assertFalse;
+import static org.junit.Assert.assertTrue;
+
+import java.io.ByteArrayOutputStream;
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Properties;
+import java.util.stream.Stream;
+
+import jakarta.mail.Session;
+import jakarta.mail.internet.MimeBodyPart;
+import jakarta.mail.internet.MimeMessage;
+import jakarta.mail.internet.MimeMultipart;
+
+import org.junit.After;
+import org.junit.Before;
+import org.junit.Rule;
+import org.junit.Test;
+import org.junit.rules.TemporaryFolder;
+
+import com.icegreen.greenmail.user.GreenMailUser;
+import com.icegreen.greenmail.util.GreenMail;
+import com.icegreen.greenmail.util.ServerSetup;
+
+import io.uplink.api.config.Settings;
+import io.uplink.api.mail.CollectReport;
+
+/** Collecting from a real POP3/IMAP server (GreenMail) into Maildirs. */
+public class CollectionTest {
+
+    @Rule
+    public TemporaryFolder tmp = new TemporaryFolder();
+
+    private GreenMail greenMail;
+    private GreenMailUser alice;
+    private Path dir;
+    private final Fixture.MovableClock clock = new Fixture.MovableClock();
+
+    @Before
+    public void start() throws Exception {
+        greenMail = new GreenMail(new ServerSetup[] {
+            new ServerSetup(0, "127.0.0.1", ServerSetup.PROTOCOL_POP3),
+            new ServerSetup(0, "127.0.0.1", ServerSetup.PROTOCOL_POP3S),
+            new ServerSetup(0, "127.0.0.1", ServerSetup.PROTOCOL_IMAP),
+            new ServerSetup(0, "127.0.0.1", ServerSetup.PROTOCOL_IMAPS)});
+        greenMail.start();
+        alice = greenMail.setUser("alice@example.com", "alice", "s3cret-pw");
+        dir = tmp.getRoot().toPath();
+    }
+
+    @After
+    public void stop() {
+        greenMail.stop();
+    }
+
+    private void deliver(String subject) throws Exception {
+        alice.deliver(mime(message("bob@example.net", "alice@example.com", subject, "Hello " + subject)));
+    }
+
+    private int onServer() throws Exception {
+        return greenMail.getManagers().getImapHostManager().getInbox(alice).getMessageCount();
+    }
+
+    private Settings pop3(String... extra) {
+        return withExtra(new String[] {"connections", "office", "protocol", "pop3", "host", "127.0.0.1",
+            "port", String.valueOf(greenMail.getPop3().getPort()), "security", "none",
+            "username", "alice", "password", "s3cret-pw", "deliverTo", "alice"}, extra);
+    }
+
+    private Settings imap(String... extra) {
+        return withExtra(new String[] {"connections", "office", "protocol", "imap", "host", "127.0.0.1",
+            "port", String.valueOf(greenMail.getImap().getPort()), "security", "none",
+            "username", "alice", "password", "s3cret-pw", "deliverTo", "alice"}, extra);
+    }
+
+    private static Settings withExtra(String[] base, String[] extra) {
+        java.util.LinkedHashMap<String, String> m = new java.util.LinkedHashMap<>();
+        for (int i = 0; i < base.length; i += 2) {
+            m.put(base[i], base[i + 1]);
+        }
+        for (int i = 0; i < extra.length; i += 2) {
+            m.put(extra[i], extra[i + 1]);
+        }
+        String[] kv = new String[m.size() * 2];
+        int i = 0;
+        for (var e : m.entrySet()) {
+            kv[i++] = e.getKey();
+            kv[i++] = e.getValue();
+        }
+        return settings("alice", kv);
+    }
+
+    @Test
+    public void pop3CollectsEveryMessageOnceAndDeletesItFromTheServer() throws Exception {
+        for (int i = 1; i <= 5; i++) {
+            deliver("pop3 message " + i);
+        }
+        Fixture.Context ctx = new Fixture.Context();
+        CollectReport r = Fixture.collection(pop3(), dir, clock).run(ctx);
+        assertEquals(List.of(), r.errors());
+        assertEquals(5, r.collected());
+        assertEquals(0, onServer());
+        assertEquals(List.of("pop3 message 1", "pop3 message 2", "pop3 message 3", "pop3 message 4", "pop3 message 5"),
+                subjects(dir.resolve("mailboxes/alice")));
+        assertTrue(ctx.progress.contains("collecting 5 of 5"));
+        try (Stream<Path> t = Files.list(dir.resolve("mailboxes/alice/tmp"))) {
+            assertEquals(0, t.count());
+        }
+
+        CollectReport again = collect(pop3(), dir, clock);
+        assertEquals(0, again.collected());
+        assertEquals(5, newFiles(dir.resolve("mailboxes/alice")).size());
+    }
+
+    @Test
+    public void pop3sWithTheServersCertificateInTrustFile() throws Exception {
+        deliver("over tls");
+        Path pem = Fixture.greenMailCertificate(dir);
+        CollectReport r = collect(pop3("security", "tls", "port", String.valueOf(greenMail.getPop3s().getPort()),
+                "trust.file", pem.toString()), dir, clock);
+        assertEquals(List.of(), r.errors());
+        assertEquals(1, r.collected());
+        assertEquals(List.of("over tls"), subjects(dir.resolve("mailboxes/alice")));
+    }
+
+    @Test
+    public void imapsWithTheServersCertificateInTrustFile() throws Exception {
+        deliver("imap over tls");
+        Path pem = Fixture.greenMailCertificate(dir);
+        CollectReport r = collect(imap("security", "tls", "port", String.valueOf(greenMail.getImaps().getPort()),
+                "trust.file", pem.toString()), dir, clock);
+        assertEquals(List.of(), r.errors());
+        assertEquals(1, r.collected());
+        assertEquals(0, onServer());
+    }
+
+    @Test
+    public void anUntrustedCertificateIsRefusedWithAClearErrorAndNothingIsTouched() throws Exception {
+        deliver("must stay");
+        CollectReport r = collect(pop3("security", "tls", "port", String.valueOf(greenMail.getPop3s().getPort())), dir, clock);
+        assertEquals(0, r.collected());
+        assertEquals(1, r.errors().size());
+        String e = r.errors().get(0);
+        assertTrue(e, e.contains("not trusted") && e.contains("trust.file"));
+        assertFalse(e, e.contains("s3cret-pw"));
+        assertEquals(1, onServer());
+
+        CollectReport imaps = collect(imap("security", "tls", "port", String.valueOf(greenMail.getImaps().getPort())), dir, clock);
+        assertTrue(imaps.errors().toString(), imaps.errors().get(0).contains("not trusted"));
+    }
+
+    @Test
+    public void imapCollectsMultipartMessagesByteForByteAndExpungesThem() throws Exception {
+        MimeMessage m = new MimeMessage(Session.getInstance(new Properties()));
+        m.setFrom("bob@example.net");
+        m.setRecipients(jakarta.mail.Message.RecipientType.TO, "alice@example.com");
+        m.setSubject("multipart");
+        MimeMultipart mp = new MimeMultipart();
+        MimeBodyPart text = new MimeBodyPart();
+        text.setText("the text part, with 8-bit: caf\u00e9", "UTF-8");
+        MimeBodyPart bin = new MimeBodyPart();
+        byte[] data = new byte[3000];
+        for (int i = 0; i < data.length; i++) {
+            data[i] = (byte) i;
+        }
+        bin.setContent(data, "application/octet-stream");
+        bin.setFileName("data.bin");
+        mp.addBodyPart(text);
+        mp.addBodyPart(bin);
+        m.setContent(mp);
+        m.saveChanges();
+        ByteArrayOutputStream raw = new ByteArrayOutputStream();
+        m.writeTo(raw);
+        alice.deliver(mime(raw.toByteArray()));
+        deliver("plain one");
+
+        CollectReport r = collect(imap(), dir, clock);
+        assertEquals(List.of(), r.errors());
+        assertEquals(2, r.collected());
+        assertEquals(0, onServer());
+        List<Path> files = newFiles(dir.resolve("mailboxes/alice"));
+        MimeMessage stored = null;
+        for (Path p : files) {
+            try (InputStream in = Files.newInputStream(p)) {
+                MimeMessage x = new MimeMessage(Session.getInstance(new Properties()), in);
+                if ("multipart".equals(x.getSubject())) {
+                    stored = x;
+                    assertTrue(new String(Files.readAllBytes(p), StandardCharsets.ISO_8859_1)
+                            .contains(new String(raw.toByteArray(), StandardCharsets.ISO_8859_1).substring(
+                                    raw.toString(StandardCharsets.ISO_8859_1).indexOf("\r\n\r\n"))));
+                }
+            }
+        }
+        MimeMultipart got = (MimeMultipart) stored.getContent();
+        assertEquals(2, got.getCount());
+        ByteArrayOutputStream back = new ByteArrayOutputStream();
+        got.getBodyPart(1).getDataHandler().writeTo(back);
+        assertTrue(java.util.Arrays.equals(data, back.toByteArray()));
+    }
+
+    @Test
+    public void anOversizedMessageIsLeftOnTheServerAndReported() throws Exception {
+        deliver("small");
+        alice.deliver(mime(message("bob@example.net", "alice@example.com", "big", "x".repeat(30_000))));
+        CollectReport r = collect(pop3("maxMessageSize", "10K"), dir, clock);
+        assertEquals(1, r.collected());
+        assertEquals(1, r.skipped());
+        assertEquals(1, r.errors().size());
+        assertTrue(r.errors().get(0), r.errors().get(0).contains("larger than maxMessageSize (10240 bytes); left on the server"));
+        assertEquals(1, onServer());
+        assertEquals(List.of("small"), subjects(dir.resolve("mailboxes/alice")));
+    }
+
+    @Test
+    public void imapLeaveOnServerOverSeveralFiringsNeverDuplicates() throws Exception {
+        for (int i = 1; i <= 3; i++) {
+            deliver("day0 " + i);
+        }
+        Settings s = imap("leaveOnServer.days", "2");
+        assertEquals(3, collect(s, dir, clock).collected());
+        assertEquals(3, onServer());
+
+        clock.advance(Duration.ofDays(1));
+        deliver("day1 1");
+        deliver("day1 2");
+        CollectReport second = collect(s, dir, clock);
+        assertEquals(List.of(), second.errors());
+        assertEquals(2, second.collected());
+        assertEquals(5, onServer());
+
+        clock.advance(Duration.ofDays(1).plusHours(1));
+        CollectReport third = collect(s, dir, clock);
+        assertEquals(0, third.collected());
+        assertEquals("the day-0 messages are two days old and go; the day-1 ones stay", 2, onServer());
+
+        clock.advance(Duration.ofDays(1));
+        assertEquals(0, collect(s, dir, clock).collected());
+        assertEquals(0, onServer());
+        assertEquals(List.of("day0 1", "day0 2", "day0 3", "day1 1", "day1 2"), subjects(dir.resolve("mailboxes/alice")));
+    }
+
+    @Test
+    public void pop3LeaveOnServerDeletesOnlyWhenTheTimeHasCome() throws Exception {
+        deliver("kept a day");
+        Settings s = pop3("leaveOnServer.days", "1");
+        assertEquals(1, collect(s, dir, clock).collected());
+        assertEquals(0, collect(s, dir, clock).collected());
+        assertEquals(1, onServer());
+        clock.advance(Duration.ofDays(1));
+        assertEquals(0, collect(s, dir, clock).collected());
+        assertEquals(0, onServer());
+        assertEquals(1, newFiles(dir.resolve("mailboxes/alice")).size());
+    }
+
+    @Test
+    public void routingByHeadersDeliversPerRecipientAndTheRestToPostmaster() throws Exception {
+        alice.deliver(mime(message("x@example.net", "Alice <Alice@Example.com>, \"Smith, Bob\" <bob@example.org>",
+                "to two", "both")));
+        alice.deliver(mime(message("x@example.net", "stranger@other.net", "to nobody", "unroutable")));
+        alice.deliver(mime(message("x@example.net", "../../etc@example.com", "evil name", "unroutable too")));
+        alice.deliver(mime(("Delivered-To: carol@example.com\r\n" + new String(
+                message("x@example.net", "list@lists.example.net", "via list", "list mail"), StandardCharsets.US_ASCII))
+                .getBytes(StandardCharsets.US_ASCII)));
+        CollectReport r = collect(pop3("deliverTo", "", "route", "headers", "domains", "example.com, example.org"), dir, clock);
+        assertEquals(List.of(), r.errors());
+        assertEquals(4, r.collected());
+        Path mb = dir.resolve("mailboxes");
+        assertEquals(List.of("to two"), subjects(mb.resolve("alice")));
+        assertEquals(List.of("to two"), subjects(mb.resolve("bob")));
+        assertEquals(List.of("via list"), subjects(mb.resolve("carol")));
+        assertEquals(List.of("evil name", "to nobody"), subjects(mb.resolve("postmaster")));
+        try (Stream<Path> all = Files.list(mb)) {
+            assertEquals(List.of("alice", "bob", "carol", "postmaster"),
+                    all.map(p -> p.getFileName().toString()).sorted().toList());
+        }
+    }
+
+    @Test
+    public void whenTheLinkGoesDownCollectingStopsAndWhatIsStoredStaysSafe() throws Exception {
+        for (int i = 1; i <= 4; i++) {
+            deliver("link " + i);
+        }
+        Fixture.Context ctx = new Fixture.Context() {
+            int asked;
+
+            @Override
+            public boolean linkUp() {
+                return ++asked <= 2;
+            }
+        };
+        CollectReport r = Fixture.collection(pop3(), dir, clock).run(ctx);
+        assertEquals(2, r.collected());
+        assertTrue(r.errors().toString(), r.errors().get(0).contains("the link went down: stopped after 2 of 4"));
+        assertEquals("nothing deleted while the link is down", 4, onServer());
+
+        CollectReport next = collect(pop3(), dir, clock);
+        assertEquals(List.of(), next.errors());
+        assertEquals(2, next.collected());
+        assertEquals(0, onServer());
+        assertEquals(4, newFiles(dir.resolve("mailboxes/alice")).size());
+    }
+
+    @Test
+    public void aWrongPasswordIsReportedWithoutThePassword() throws Exception {
+        CollectReport r = collect(pop3("password", "wrong-Secret-123"), dir, clock);
+        assertEquals(1, r.errors().size());
+        String e = r.errors().get(0);
+        assertTrue(e, e.contains("refused the login of user 'alice'"));
+        assertFalse(e, e.contains("wrong-Secret-123"));
+    }
+}
