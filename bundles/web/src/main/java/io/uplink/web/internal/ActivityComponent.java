@@ -25,7 +25,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Listens to every connection event and feeds {@link Activity}. Reads {@code notify.*} and {@code data.dir}
+ * Listens to every connection event and feeds {@link Activity}. Reads {@code notify.*}
  * from {@code etc/io.uplink.core.cfg} (the core reads the same file; each ignores the other's keys).
  */
 @Component(service = {EventHandler.class, ActivityComponent.class, ActivityLogs.class}, immediate = true,
@@ -79,10 +79,7 @@ public class ActivityComponent implements EventHandler, ActivityLogs {
     }
 
     private static ActivityLog logFor(Map<String, Object> properties) {
-        Object dir = properties.get("data.dir");
-        Path base = dir == null || dir.toString().isBlank()
-                ? Path.of(System.getProperty("karaf.data", "data"), "uplink")
-                : Path.of(dir.toString().trim());
+        Path base = Path.of(System.getProperty("karaf.data", "data"), "uplink");
         return new ActivityLog(base.resolve("log"), LOG_BYTES, LOG_KEEP);
     }
 
