@@ -316,7 +316,7 @@ public class WebRestIT extends UplinkTestSupport {
         try {
             await().atMost(10, TimeUnit.SECONDS).until(() -> get("api/outbox").statusCode() == 200);
             assertEquals(outbox.size(), Integer.parseInt(
-                    get("api/outbox").body().replaceAll("(?s).*\"size\":(\\d+).*", "$1")));
+                    get("api/outbox").body().replaceFirst("(?s)^.*?\"size\":(\\d+).*$", "$1")));
 
             Hashtable<String, Object> props = new Hashtable<>();
             if (saved != null) {
