@@ -362,6 +362,35 @@ public class WebRestIT extends UplinkTestSupport {
         }
     }
 
+    @Test
+    public void withoutNotifyToTheNoticeLandsInTheLocalPostmasterMailbox() throws Exception {
+        int closed;
+        try (ServerSocket s = new ServerSocket(0)) {
+            closed = s.getLocalPort();
+        }
+        connection("it-web-local", "name = Dead line\nmethod = network\nnetwork.probe = 127.0.0.1:" + closed
+                + "\nnetwork.probe.timeout = 2s\n");
+        String firing = field(postJson("api/connections/it-web-local/fire", "karaf", "karaf").body(), "firing");
+        Path inbox = Path.of(System.getProperty("karaf.data"), "uplink", "mailboxes",
+                "postmaster", "new");
+        await().atMost(30, TimeUnit.SECONDS).until(() -> Files.isDirectory(inbox)
+                && noticeFile(inbox, firing).isPresent());
+        String text = Files.readString(noticeFile(inbox, firing).get());
+        assertTrue(text, text.contains("Subject: Uplink: connection Dead line ('it-web-local') FAILED in CONNECT"));
+        assertTrue(text, text.contains("To: postmaster@localhost"));
+    }
+
+    private static Optional<Path> noticeFile(Path dir, String firing) throws Exception {
+        try (var files = Files.list(dir)) {
+            for (Path f : files.toList()) {
+                if (Files.readString(f).contains("Firing:     " + firing)) {
+                    return Optional.of(f);
+                }
+            }
+        }
+        return Optional.empty();
+    }
+
     private static Optional<QueuedMessage> notice(Outbox outbox) {
         return outbox.list().stream().filter(m -> m.pending().contains("it-admin@example.net")).findFirst();
     }
