@@ -2,11 +2,13 @@
 # Collect benchmark: Uplink's Mail Collector against Debian's Dovecot on loopback, beside a raw lock-step
 # POP3/IMAP client on the same server in the same run. Needs the Debian packages dovecot-pop3d and
 # dovecot-imapd (installed when missing, as root) and a built project (mvn install -DskipTests).
-#   bench/collect-benchmark.sh [messages, default 2000]
-# Prints messages/s and the ratio Uplink / raw. Every run uses a fresh directory (the previous one is
+#   bench/collect-benchmark.sh [messages, default 2000] [rounds, default 3]
+# Prints messages/s and the ratio Uplink / raw per round (raw and Uplink alternate, each on its own fresh
+# mailbox) and the median ratio: on a shared machine single runs swing widely. Every run uses a fresh directory (the previous one is
 # never deleted right before a timed run: on ext4 without a journal that slows file creation down).
 set -eu
 N=${1:-2000}
+ROUNDS=${2:-3}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 
 if ! command -v dovecot >/dev/null 2>&1; then
@@ -27,7 +29,9 @@ MAILUID=$(id -u nobody)
 MAILGID=$(id -g nobody)
 
 : > "$D/passwd"
-for u in warm-raw-pop3 warm-uplink-pop3 warm-raw-imap warm-uplink-imap raw-pop3 uplink-pop3 raw-imap uplink-imap; do
+USERS="warm-raw-pop3 warm-uplink-pop3 warm-raw-imap warm-uplink-imap"
+for r in $(seq "$ROUNDS"); do USERS="$USERS raw-pop3-$r uplink-pop3-$r raw-imap-$r uplink-imap-$r"; done
+for u in $USERS; do
   mkdir -p "$D/home/$u/Maildir/new" "$D/home/$u/Maildir/cur" "$D/home/$u/Maildir/tmp"
   echo "$u:{PLAIN}bench:$MAILUID:$MAILGID::$D/home/$u::" >> "$D/passwd"
 done
@@ -78,5 +82,5 @@ CP="$ROOT/bundles/mail/target/classes:$ROOT/bundles/mail/target/test-classes:$(c
 dovecot -c "$D/dovecot.conf"
 trap 'doveadm -c "$D/dovecot.conf" stop >/dev/null 2>&1 || true' EXIT
 
-java -cp "$CP" io.uplink.mail.internal.collect.CollectBenchmark "$D" "$N" "$POP3" "$IMAP" "$MAILUID" "$MAILGID"
+java -cp "$CP" io.uplink.mail.internal.collect.CollectBenchmark "$D" "$N" "$POP3" "$IMAP" "$MAILUID" "$MAILGID" "$ROUNDS"
 echo "(run directory: $D)"
