@@ -6,7 +6,7 @@
 # Prints messages/s and the ratio Uplink / raw per round (raw and Uplink alternate, each on its own fresh
 # mailbox) and the median ratio: on a shared machine single runs swing widely. Every run uses a fresh
 # directory (the previous one is never deleted right before a timed run: on ext4 without a journal that
-# slows file creation down).
+# slows file creation down). JAVA_OPTS reaches the benchmark JVM (e.g. -XX:StartFlightRecording=...).
 set -eu
 N=${1:-2000}
 ROUNDS=${2:-3}
@@ -27,5 +27,6 @@ CP="$ROOT/bundles/mail/target/classes:$ROOT/bundles/mail/target/test-classes:$(c
 dovecot_start "$D"
 trap 'dovecot_stop "$D"' EXIT
 
-java -cp "$CP" io.uplink.mail.internal.collect.CollectBenchmark "$D" "$N" "$POP3" "$IMAP" "$MAILUID" "$MAILGID" "$ROUNDS"
+# shellcheck disable=SC2086
+java ${JAVA_OPTS:-} -cp "$CP" io.uplink.mail.internal.collect.CollectBenchmark "$D" "$N" "$POP3" "$IMAP" "$MAILUID" "$MAILGID" "$ROUNDS"
 echo "(run directory: $D)"
