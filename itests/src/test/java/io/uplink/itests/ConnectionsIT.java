@@ -124,8 +124,12 @@ public class ConnectionsIT extends UplinkTestSupport {
         assertThat(r.reason(), containsString("limit of 10"));
         assertEquals("it-n11", r.id());
 
+        // the first one over the limit (in arrival order) takes the freed place
+        String next = rejected.get(0).id();
         Files.delete(files.get(0));
-        await().atMost(3, TimeUnit.SECONDS).until(() -> status("it-n11").get().state() != ConnectionState.REJECTED);
+        await().atMost(5, TimeUnit.SECONDS).until(() -> status(next).get().state() == ConnectionState.IDLE);
+        assertEquals(rejected.size() - 1, connections.list().stream()
+                .filter(s -> s.state() == ConnectionState.REJECTED).count());
     }
 
     @Test

@@ -44,12 +44,14 @@ final class FiringRun implements Runnable {
 
     private static final Logger LOG = LoggerFactory.getLogger(FiringRun.class);
     private static final long PROGRESS_EVENT_MILLIS = 100;
+    private static final int CONNECT_TRAIL = 12;
 
     private final Engine engine;
     private final Engine.Entry entry;
     private final FiringHandle handle;
     private final List<PhaseResult> phases = new ArrayList<>();
     private final List<String> errors = new ArrayList<>();
+    private final List<String> connectTrail = new ArrayList<>();
 
     private volatile ConnectionState state = ConnectionState.QUEUED;
     private volatile Phase phase = Phase.CONNECT;
@@ -270,7 +272,8 @@ final class FiringRun implements Runnable {
             if (connectError == null) {
                 connectError = "method '" + c.method() + "' returned no link";
             }
-            end(false, connectError);
+            end(false, connectTrail.isEmpty() ? connectError
+                    : connectError + " (" + String.join("; ", connectTrail) + ")");
             errors.add("connect: " + connectError);
             outcome[0] = Outcome.FAILED;
             if (c.fallback() != null && !stopped()) {
@@ -281,7 +284,9 @@ final class FiringRun implements Runnable {
         }
         link = l;
         linkDescription = safeDescribe(l);
-        end(true, linkDescription);
+        // what the method reported on the way (redials) stays in the record, not only in the live status
+        end(true, connectTrail.isEmpty() ? linkDescription
+                : linkDescription + " (" + String.join("; ", connectTrail) + ")");
         post(Events.CONNECTED, null, Map.of(Events.MESSAGE, linkDescription));
         try {
             boolean online = true;
@@ -551,6 +556,9 @@ final class FiringRun implements Runnable {
     }
 
     private void progress(String msg, int done, int total) {
+        if (phase == Phase.CONNECT && connectTrail.size() < CONNECT_TRAIL && !connectTrail.contains(msg)) {
+            connectTrail.add(msg);
+        }
         message = msg;
         progress = new Progress(handle.id(), phase, msg, done, total);
         long now = System.nanoTime() / 1_000_000L;

@@ -358,6 +358,14 @@ public class EngineTest {
         assertTrue(method.hungUp.contains("modem"));
     }
 
+    @Test
+    public void whatTheMethodReportedWhileConnectingStaysInTheRecord() throws Exception {
+        configure("modem", "test.steps", "attempt-1/3:BUSY, attempt-2/3:CONNECT");
+        FiringResult r = engine.fire("modem").await(WAIT);
+        assertEquals(Outcome.OK, r.outcome());
+        assertEquals("test link (attempt-1/3:BUSY; attempt-2/3:CONNECT)", r.phases().get(0).message());
+    }
+
     @Test(expected = NoSuchConnectionException.class)
     public void firingAnUnknownConnectionSaysSo() {
         engine.fire("nosuch");

@@ -55,6 +55,9 @@ final class TestMethod implements ConnectionMethod {
         connects.incrementAndGet();
         perConnection.computeIfAbsent(ctx.connectionId(), k -> new AtomicInteger()).incrementAndGet();
         order.add(ctx.connectionId());
+        for (String step : s.list("test.steps")) {
+            ctx.progress(step);
+        }
         if (s.has("test.fail")) {
             throw new ConnectException(s.string("test.fail", "no link"));
         }

@@ -1,0 +1,144 @@
+package io.uplink.web.internal;
+
+import static org.junit.Assert.assertEquals;
+import static org.junit.Assert.assertFalse;
+import static org.junit.Assert.assertTrue;
+
+import io.uplink.api.Events;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+import org.junit.Before;
+import org.junit.Rule;
+import org.junit.Test;
+import org.junit.rules.TemporaryFolder;
+
+/** Error notices through the outbox, throttled on a clock the test moves. */
+public class NoticesTest {
+
+    @Rule
+    public TemporaryFolder tmp = new TemporaryFolder();
+
+    private final MovableClock clock = new MovableClock(Instant.parse("2026-03-01T08:00:00Z"));
+    private final RecordingOutbox outbox = new RecordingOutbox();
+    private Notices notices;
+    private Activity activity;
+    private Path logDir;
+
+    @Before
+    public void setUp() throws Exception {
+        notices = new Notices(clock, () -> outbox);
+        notices.configure(List.of("admin@example.net"), "uplink@office.example", Duration.ofHours(1));
+        logDir = tmp.newFolder("log").toPath();
+        activity = new Activity(clock, new ActivityLog(logDir, 1 << 20, 3), notices);
+    }
+
+    private void failed(String id, String phase, String error) {
+        Map<String, Object> p = new HashMap<>();
+        p.put(Events.CONNECTION_ID, id);
+        p.put(Events.CONNECTION_NAME, "Office router");
+        p.put(Events.FIRING_ID, "f" + clock.instant().getEpochSecond());
+        p.put(Events.CAUSE, "schedule:work");
+        p.put(Events.OUTCOME, "FAILED");
+        p.put(Events.PHASE, phase);
+        p.put(Events.ERROR, error);
+        p.put(Events.MESSAGE, "could not connect");
+        activity.onEvent(Events.FAILED, p);
+    }
+
+    private void ok(String id) {
+        activity.onEvent(Events.DISCONNECTED, Map.of(Events.CONNECTION_ID, id, Events.OUTCOME, "OK"));
+    }
+
+    @Test
+    public void aNoticeNamesConnectionPhaseAndError() {
+        failed("office", "CONNECT", "probe 192.0.2.1:25: connection refused");
+        assertEquals(1, outbox.queued.size());
+        RecordingOutbox.Queued q = outbox.queued.get(0);
+        assertEquals("uplink@office.example", q.from());
+        assertEquals(List.of("admin@example.net"), q.to());
+        assertTrue(q.text(), q.text().contains("Subject: Uplink: connection Office router ('office') FAILED in CONNECT\r\n"));
+        assertTrue(q.text().contains("Phase:      CONNECT\r\n"));
+        assertTrue(q.text().contains("Error:      probe 192.0.2.1:25: connection refused\r\n"));
+        assertTrue(q.text().contains("Content-Type: text/plain; charset=UTF-8\r\n"));
+        assertTrue(q.text().contains("fired by schedule:work"));
+    }
+
+    @Test
+    public void identicalErrorsAreThrottledUntilRepeatThenCarryTheCount() {
+        failed("office", "CONNECT", "refused");
+        clock.move(Duration.ofMinutes(15));
+        failed("office", "CONNECT", "refused");
+        clock.move(Duration.ofMinutes(30));
+        failed("office", "CONNECT", "refused");
+        assertEquals("first at once, the next two held back", 1, outbox.queued.size());
+        clock.move(Duration.ofMinutes(15));  // one hour after the first notice
+        failed("office", "CONNECT", "refused");
+        assertEquals(2, outbox.queued.size());
+        assertTrue(outbox.queued.get(1).text().contains("2 identical notice(s) were held back"));
+        clock.move(Duration.ofMinutes(59));
+        failed("office", "CONNECT", "refused");
+        assertEquals(2, outbox.queued.size());
+    }
+
+    @Test
+    public void aDifferentErrorOrAnotherConnectionGoesOutAtOnce() {
+        failed("office", "CONNECT", "refused");
+        failed("office", "SEND", "550 relay denied");
+        failed("modem", "CONNECT", "refused");
+        assertEquals(3, outbox.queued.size());
+        failed("office", "SEND", "550 relay denied");
+        assertEquals(3, outbox.queued.size());
+    }
+
+    @Test
+    public void aSuccessResetsTheThrottle() {
+        failed("office", "CONNECT", "refused");
+        clock.move(Duration.ofMinutes(5));
+        ok("office");
+        failed("office", "CONNECT", "refused");
+        assertEquals(2, outbox.queued.size());
+    }
+
+    @Test
+    public void aShorterRepeatTakesEffect() {
+        notices.configure(List.of("a@example.net", "b@example.net"), "uplink@localhost", Duration.ofMinutes(10));
+        failed("office", "CONNECT", "refused");
+        clock.move(Duration.ofMinutes(10));
+        failed("office", "CONNECT", "refused");
+        assertEquals(2, outbox.queued.size());
+        assertEquals(List.of("a@example.net", "b@example.net"), outbox.queued.get(1).to());
+    }
+
+    @Test
+    public void noAddressMeansNoMailButTheLogHasTheError() throws Exception {
+        notices.configure(List.of(), "uplink@localhost", Duration.ofHours(1));
+        failed("office", "CONNECT", "refused");
+        assertTrue(outbox.queued.isEmpty());
+        String log = Files.readString(logDir.resolve("office.log"));
+        assertTrue(log, log.contains("FAILED [f"));
+        assertTrue(log, log.contains("FAILED in CONNECT: refused"));
+    }
+
+    @Test
+    public void heldBackNoticesAreInTheActivityLog() throws Exception {
+        failed("office", "CONNECT", "refused");
+        failed("office", "CONNECT", "refused");
+        List<String> lines = activity.log().tail("office", 10);
+        assertTrue(lines.get(1), lines.get(1).contains("NOTICE") && lines.get(1).contains("notice queued to admin@example.net"));
+        assertTrue(lines.get(3), lines.get(3).contains("held back"));
+        assertFalse(lines.get(3).contains("queued to"));
+    }
+
+    @Test
+    public void nonAsciiNamesAreEncodedInTheSubject() {
+        assertEquals("=?UTF-8?B?QsO8cm8=?=", Notices.header("Büro"));
+        assertEquals("Office", Notices.header("Office"));
+    }
+}

@@ -1,0 +1,263 @@
+package io.uplink.itests;
+
+import static org.awaitility.Awaitility.await;
+import static org.junit.Assert.assertEquals;
+import static org.junit.Assert.assertFalse;
+import static org.junit.Assert.assertNotEquals;
+import static org.junit.Assert.assertTrue;
+
+import java.io.File;
+import java.io.IOException;
+import java.net.ServerSocket;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.time.Duration;
+import java.util.Base64;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+
+import org.junit.AfterClass;
+import org.junit.BeforeClass;
+import org.junit.Test;
+import org.openqa.selenium.By;
+import org.openqa.selenium.Dimension;
+import org.openqa.selenium.JavascriptExecutor;
+import org.openqa.selenium.Keys;
+import org.openqa.selenium.OutputType;
+import org.openqa.selenium.StaleElementReferenceException;
+import org.openqa.selenium.WebElement;
+import org.openqa.selenium.chrome.ChromeDriver;
+import org.openqa.selenium.chrome.ChromeDriverService;
+import org.openqa.selenium.chrome.ChromeOptions;
+import org.openqa.selenium.support.ui.ExpectedConditions;
+import org.openqa.selenium.support.ui.WebDriverWait;
+
+/**
+ * The status page in a real browser: Debian's headless Chromium, driven through chromium-driver, against
+ * the distribution started as a process of its own (its demo mail server on free ports). Press Connect now,
+ * see the progress and the green result without a reload; a failing connection turns red. Screenshots of
+ * each state go to {@code target/browser/}.
+ */
+public class WebBrowserIT {
+
+    private static final String CHROMIUM = "/usr/bin/chromium";
+    private static final String CHROMEDRIVER = "/usr/bin/chromedriver";
+    private static final String AUTH = "Basic " + Base64.getEncoder()
+            .encodeToString("karaf:karaf".getBytes(StandardCharsets.UTF_8));
+
+    private static Path dir;
+    private static Process karaf;
+    private static int httpPort;
+    private static ChromeDriver driver;
+
+    @BeforeClass
+    public static void startDistributionAndBrowser() throws Exception {
+        assertTrue("the browser test needs Debian's chromium and chromium-driver (.ci/run installs them)",
+                new File(CHROMIUM).canExecute() && new File(CHROMEDRIVER).canExecute());
+        Path target = Path.of(System.getProperty("uplink.target", "target"));
+        dir = target.resolve("browser");
+        deleteTree(dir);
+        Files.createDirectories(dir);
+        Path tar = Path.of(URI.create(System.getProperty("uplink.distribution")));
+        run(dir, "tar", "xzf", tar.toString(), "--strip-components=1");
+        Path etc = dir.resolve("etc");
+
+        httpPort = freePort();
+        int smtp = freePort();
+        int pop3 = freePort();
+        int imap = freePort();
+        set(etc.resolve("org.ops4j.pax.web.cfg"), "org.osgi.service.http.port", String.valueOf(httpPort));
+        set(etc.resolve("org.apache.karaf.shell.cfg"), "sshPort", String.valueOf(freePort()));
+        set(etc.resolve("org.apache.karaf.management.cfg"), "rmiRegistryPort", String.valueOf(freePort()));
+        set(etc.resolve("org.apache.karaf.management.cfg"), "rmiServerPort", String.valueOf(freePort()));
+        // the demo mail server on ports of its own, so parallel builds do not collide
+        set(etc.resolve("io.uplink.demo.cfg"), "smtp.port", String.valueOf(smtp));
+        set(etc.resolve("io.uplink.demo.cfg"), "pop3.port", String.valueOf(pop3));
+        set(etc.resolve("io.uplink.demo.cfg"), "imap.port", String.valueOf(imap));
+        set(etc.resolve("io.uplink.sender-demo.cfg"), "hosts", "127.0.0.1:" + smtp);
+        set(etc.resolve("io.uplink.collector-demo.cfg"), "port", String.valueOf(pop3));
+        // long enough online for a person (and this test) to see the progress
+        set(etc.resolve("io.uplink.connection-demo.cfg"), "commands.postConnect", "sleep 2");
+        Files.writeString(etc.resolve("io.uplink.connection-broken.cfg"), "name = Broken router\nmethod = network\n"
+                + "network.probe = 127.0.0.1:" + freePort() + "\nnetwork.probe.timeout = 2s\n");
+        Files.writeString(etc.resolve("users.properties"), "karaf = karaf,_g_:admingroup\n"
+                + "_g_\\:admingroup = group,admin,manager,viewer,systembundles,ssh\n", StandardOpenOption.APPEND);
+
+        ProcessBuilder pb = new ProcessBuilder(dir.resolve("bin/karaf").toString(), "server")
+                .directory(dir.toFile()).redirectErrorStream(true)
+                .redirectOutput(dir.resolve("karaf.out").toFile());
+        pb.environment().put("JAVA_HOME", System.getProperty("java.home"));
+        karaf = pb.start();
+
+        HttpClient http = HttpClient.newHttpClient();
+        HttpRequest ready = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + httpPort + "/uplink/api/connections"))
+                .header("Authorization", AUTH).timeout(Duration.ofSeconds(5)).build();
+        await().atMost(180, TimeUnit.SECONDS).pollInterval(1, TimeUnit.SECONDS).ignoreExceptions()
+                .until(() -> {
+                    HttpResponse<String> r = http.send(ready, HttpResponse.BodyHandlers.ofString());
+                    return r.statusCode() == 200 && r.body().contains("\"id\":\"demo\"")
+                            && r.body().contains("\"id\":\"broken\"") && r.body().contains("\"state\":\"IDLE\"");
+                });
+
+        ChromeDriverService service = new ChromeDriverService.Builder()
+                .usingDriverExecutable(new File(CHROMEDRIVER)).usingAnyFreePort()
+                .withLogFile(dir.resolve("chromedriver.log").toFile()).build();
+        ChromeOptions options = new ChromeOptions();
+        options.setBinary(CHROMIUM);
+        options.addArguments("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",
+                "--window-size=1280,900", "--user-data-dir=" + dir.resolve("chromium-profile"));
+        driver = new ChromeDriver(service, options);
+        // log in the way a browser does after its Basic prompt: every request carries the credentials
+        driver.executeCdpCommand("Network.enable", Map.of());
+        driver.executeCdpCommand("Network.setExtraHTTPHeaders", Map.of("headers", Map.of("Authorization", AUTH)));
+    }
+
+    @AfterClass
+    public static void stop() throws Exception {
+        if (driver != null) {
+            driver.quit();
+        }
+        if (karaf != null) {
+            // bin/karaf runs java as a child: stop that first, then the script
+            karaf.descendants().forEach(ProcessHandle::destroy);
+            karaf.destroy();
+            if (!karaf.waitFor(60, TimeUnit.SECONDS)) {
+                karaf.descendants().forEach(ProcessHandle::destroyForcibly);
+                karaf.destroyForcibly();
+            }
+        }
+    }
+
+    private WebDriverWait waitUpTo(int seconds) {
+        return new WebDriverWait(driver, Duration.ofSeconds(seconds));
+    }
+
+    private void screenshot(String name) throws IOException {
+        Path png = driver.getScreenshotAs(OutputType.FILE).toPath();
+        Files.copy(png, dir.resolve(name + ".png"), StandardCopyOption.REPLACE_EXISTING);
+    }
+
+    /** The page re-renders a row on every event, so each read finds its element afresh. */
+    private String text(String css) {
+        return waitUpTo(10).ignoring(StaleElementReferenceException.class)
+                .until(d -> d.findElement(By.cssSelector(css)).getText());
+    }
+
+    private String style(String css, String property) {
+        return waitUpTo(10).ignoring(StaleElementReferenceException.class)
+                .until(d -> d.findElement(By.cssSelector(css)).getCssValue(property));
+    }
+
+    private String attr(String css, String name) {
+        return waitUpTo(10).ignoring(StaleElementReferenceException.class)
+                .until(d -> String.valueOf(d.findElement(By.cssSelector(css)).getAttribute(name)));
+    }
+
+    private void press(String css, boolean keyboard) {
+        waitUpTo(10).ignoring(StaleElementReferenceException.class).until(d -> {
+            WebElement b = d.findElement(By.cssSelector(css));
+            if (keyboard) {
+                b.sendKeys(Keys.ENTER);
+            } else {
+                b.click();
+            }
+            return true;
+        });
+    }
+
+    private boolean present(String css) {
+        return !driver.findElements(By.cssSelector(css)).isEmpty();
+    }
+
+    @Test
+    public void connectNowShowsProgressThenGreenThenAFailureTurnsRed() throws Exception {
+        driver.manage().window().setSize(new Dimension(1280, 900));
+        driver.get("http://127.0.0.1:" + httpPort + "/uplink/");
+        waitUpTo(20).until(ExpectedConditions.presenceOfElementLocated(By.id("conn-demo")));
+        waitUpTo(20).until(ExpectedConditions.textToBe(By.id("live"), "live"));
+        assertEquals("IDLE", attr("#conn-demo", "data-state"));
+        ((JavascriptExecutor) driver).executeScript("window.uplinkTestMarker = 'same page';");
+        screenshot("01-idle");
+
+        press("#conn-demo button.fire", false);
+        // online for the 2 s post-connect command: a progress bar and a Hang up button
+        waitUpTo(15).until(d -> present("#conn-demo progress") && present("#conn-demo button.hangup"));
+        assertNotEquals("IDLE", text("#conn-demo .state"));
+        screenshot("02-progress");
+
+        waitUpTo(60).ignoring(StaleElementReferenceException.class)
+                .until(d -> "OK".equals(attr("#conn-demo", "data-outcome"))
+                        && "IDLE".equals(attr("#conn-demo", "data-state")));
+        assertEquals("OK", text("#conn-demo .last .result"));
+        assertEquals("rgba(27, 127, 42, 1)", style("#conn-demo .last .result", "background-color"));
+        assertTrue(text("#conn-demo .last"), text("#conn-demo .last").contains("sent 1"));
+        assertFalse(present("#conn-demo progress"));
+        assertEquals("no reload happened", "same page",
+                ((JavascriptExecutor) driver).executeScript("return window.uplinkTestMarker;"));
+        waitUpTo(10).until(d -> d.findElement(By.id("activity")).getText().contains("DISCONNECTED disconnected, OK"));
+        screenshot("03-ok");
+
+        // the keyboard reaches the button and Enter presses it
+        press("#conn-broken button.fire", true);
+        waitUpTo(60).until(d -> "FAILED".equals(attr("#conn-broken", "data-outcome")));
+        assertEquals("FAILED", text("#conn-broken .last .result"));
+        assertEquals("rgba(192, 36, 43, 1)", style("#conn-broken .last .result", "background-color"));
+        assertEquals("same page", ((JavascriptExecutor) driver).executeScript("return window.uplinkTestMarker;"));
+
+        press("#conn-broken button.history-toggle", false);
+        waitUpTo(15).until(d -> present("#history-broken .phases .bad"));
+        String history = text("#history-broken");
+        assertTrue(history, history.contains("CONNECT"));
+        assertTrue(history, history.contains("FAILED"));
+        screenshot("04-failed");
+
+        // a narrow window: rows become cards, the buttons stay reachable
+        driver.manage().window().setSize(new Dimension(420, 900));
+        waitUpTo(5).until(d -> !d.findElement(By.cssSelector("#connections thead")).isDisplayed());
+        assertTrue(waitUpTo(5).ignoring(StaleElementReferenceException.class)
+                .until(d -> d.findElement(By.cssSelector("#conn-demo button.fire")).isDisplayed()));
+        screenshot("05-narrow");
+    }
+
+    private static int freePort() throws IOException {
+        try (ServerSocket s = new ServerSocket(0)) {
+            return s.getLocalPort();
+        }
+    }
+
+    /** Sets {@code key = value} in a cfg file, replacing the key's line or appending one. */
+    private static void set(Path cfg, String key, String value) throws IOException {
+        String text = Files.exists(cfg) ? Files.readString(cfg) : "";
+        String line = key + " = " + value;
+        String pattern = "(?m)^\\s*" + java.util.regex.Pattern.quote(key) + "\\s*[=:].*$";
+        if (java.util.regex.Pattern.compile(pattern).matcher(text).find()) {
+            text = text.replaceAll(pattern, java.util.regex.Matcher.quoteReplacement(line));
+        } else {
+            text = text + (text.endsWith("\n") || text.isEmpty() ? "" : "\n") + line + "\n";
+        }
+        Files.writeString(cfg, text);
+    }
+
+    private static void run(Path cwd, String... command) throws Exception {
+        Process p = new ProcessBuilder(command).directory(cwd.toFile()).inheritIO().start();
+        assertEquals(String.join(" ", command), 0, p.waitFor());
+    }
+
+    private static void deleteTree(Path p) throws IOException {
+        if (!Files.exists(p)) {
+            return;
+        }
+        try (var walk = Files.walk(p)) {
+            for (Path x : walk.sorted(java.util.Comparator.reverseOrder()).toList()) {
+                Files.delete(x);
+            }
+        }
+    }
+}
