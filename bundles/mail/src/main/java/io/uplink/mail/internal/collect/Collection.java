@@ -36,8 +36,13 @@ import jakarta.mail.Session;
 import jakarta.mail.Store;
 import jakarta.mail.UIDFolder;
 
+import org.eclipse.angus.mail.iap.ByteArray;
+import org.eclipse.angus.mail.iap.Response;
 import org.eclipse.angus.mail.imap.IMAPFolder;
 import org.eclipse.angus.mail.imap.IMAPStore;
+import org.eclipse.angus.mail.imap.protocol.BODY;
+import org.eclipse.angus.mail.imap.protocol.FetchResponse;
+import org.eclipse.angus.mail.imap.protocol.MessageSet;
 import org.eclipse.angus.mail.pop3.POP3Folder;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -69,6 +74,11 @@ public final class Collection {
      */
     private static final int FSYNC_THREADS = 4;
     private static final int IMAP_FETCH_BLOCK = 256 * 1024;
+    /**
+     * IMAP messages up to this size are fetched a batch at a time, one FETCH for up to {@link #BATCH} of them
+     * (at most 4 MiB in memory), instead of one round trip each; larger ones stream one by one.
+     */
+    private static final long IMAP_BATCH_FETCH_MAX = 64 * 1024;
 
     private final CollectorSettings cfg;
     private final Path mailboxes;
@@ -80,6 +90,8 @@ public final class Collection {
     private final List<Stored> batch = new ArrayList<>();
     private ExecutorService fsyncs;
     private final List<String> errors = new ArrayList<>();
+    /** IMAP: the raw bytes of messages fetched ahead, by message. */
+    private final Map<Message, ByteArray> fetched = new HashMap<>();
     private int collected;
     private int skipped;
 
@@ -173,7 +185,8 @@ public final class Collection {
 
             Exception failure = null;
             int done = 0;
-            for (Listed l : fetch) {
+            for (int i = 0; i < fetch.size(); i++) {
+                Listed l = fetch.get(i);
                 if (!context.linkUp()) {
                     errors.add("the link went down: stopped after " + done + " of " + fetch.size()
                             + " messages; the rest stays on the server for the next firing");
@@ -181,6 +194,9 @@ public final class Collection {
                 }
                 context.progress("collecting", done, fetch.size());
                 try {
+                    if (folder instanceof IMAPFolder imap && fetched.isEmpty()) {
+                        fetchAhead(imap, fetch.subList(i, Math.min(fetch.size(), i + BATCH)));
+                    }
                     store(ledger, l);
                 } catch (MessagingException | IOException e) {
                     failure = e;
@@ -284,12 +300,17 @@ public final class Collection {
         long cap = l.size < 0 ? Long.MAX_VALUE : Math.max(2 * l.size, l.size + 1024 * 1024);
         List<Maildir.Delivery> written = new ArrayList<>(boxes.size());
         try {
+            ByteArray ahead = fetched.remove(l.message);
             Maildir.Delivery first = maildir(boxes.get(0)).write(unique, out -> {
                 BufferedOutputStream buffered = new BufferedOutputStream(new Capped(out, cap, l.uid), 64 * 1024);
-                try {
-                    l.message.writeTo(buffered);
-                } catch (MessagingException e) {
-                    throw new IOException(describe(e), e);
+                if (ahead != null) {
+                    buffered.write(ahead.getBytes(), ahead.getStart(), ahead.getCount());
+                } else {
+                    try {
+                        l.message.writeTo(buffered);
+                    } catch (MessagingException e) {
+                        throw new IOException(describe(e), e);
+                    }
                 }
                 buffered.flush();
             });
@@ -353,6 +374,39 @@ public final class Collection {
         if (failure != null) {
             throw failure;
         }
+    }
+
+    /**
+     * Fetches the small ones of {@code next} in one command ({@code BODY.PEEK[]}: the exact bytes, \\Seen left
+     * alone). A message the server leaves out of the answer is simply fetched on its own later.
+     */
+    private void fetchAhead(IMAPFolder imap, List<Listed> next) throws MessagingException {
+        List<Integer> numbers = new ArrayList<>();
+        Map<Integer, Message> byNumber = new HashMap<>();
+        for (Listed l : next) {
+            if (l.size >= 0 && l.size <= IMAP_BATCH_FETCH_MAX) {
+                numbers.add(l.message.getMessageNumber());
+                byNumber.put(l.message.getMessageNumber(), l.message);
+            }
+        }
+        if (numbers.size() < 2) {
+            return;
+        }
+        MessageSet[] sets = MessageSet.createMessageSets(numbers.stream().mapToInt(Integer::intValue).toArray());
+        imap.doCommand(p -> {
+            Response[] r = p.fetch(sets, "BODY.PEEK[]");
+            for (Response x : r) {
+                if (x instanceof FetchResponse f && byNumber.containsKey(f.getNumber())) {
+                    BODY body = f.getItem(BODY.class);
+                    if (body != null && body.getByteArray() != null) {
+                        fetched.put(byNumber.get(f.getNumber()), body.getByteArray());
+                    }
+                }
+            }
+            p.notifyResponseHandlers(r);
+            p.handleResult(r[r.length - 1]);
+            return null;
+        });
     }
 
     /** Marks the messages deleted; returns whether the folder must be closed with expunge. */
