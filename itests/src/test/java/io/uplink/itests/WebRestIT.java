@@ -316,7 +316,7 @@ public class WebRestIT extends UplinkTestSupport {
         try {
             await().atMost(10, TimeUnit.SECONDS).until(() -> get("api/outbox").statusCode() == 200);
             assertEquals(outbox.size(), Integer.parseInt(
-                    get("api/outbox").body().replaceAll("(?s).*\"size\":(\\d+).*", "$1")));
+                    get("api/outbox").body().replaceFirst("(?s)^.*?\"size\":(\\d+).*$", "$1")));
 
             Hashtable<String, Object> props = new Hashtable<>();
             if (saved != null) {
@@ -360,6 +360,35 @@ public class WebRestIT extends UplinkTestSupport {
                 own.unregister();
             }
         }
+    }
+
+    @Test
+    public void withoutNotifyToTheNoticeLandsInTheLocalPostmasterMailbox() throws Exception {
+        int closed;
+        try (ServerSocket s = new ServerSocket(0)) {
+            closed = s.getLocalPort();
+        }
+        connection("it-web-local", "name = Dead line\nmethod = network\nnetwork.probe = 127.0.0.1:" + closed
+                + "\nnetwork.probe.timeout = 2s\n");
+        String firing = field(postJson("api/connections/it-web-local/fire", "karaf", "karaf").body(), "firing");
+        Path inbox = Path.of(System.getProperty("karaf.data"), "uplink", "mailboxes",
+                "postmaster", "new");
+        await().atMost(30, TimeUnit.SECONDS).until(() -> Files.isDirectory(inbox)
+                && noticeFile(inbox, firing).isPresent());
+        String text = Files.readString(noticeFile(inbox, firing).get());
+        assertTrue(text, text.contains("Subject: Uplink: connection Dead line ('it-web-local') FAILED in CONNECT"));
+        assertTrue(text, text.contains("To: postmaster@localhost"));
+    }
+
+    private static Optional<Path> noticeFile(Path dir, String firing) throws Exception {
+        try (var files = Files.list(dir)) {
+            for (Path f : files.toList()) {
+                if (Files.readString(f).contains("Firing:     " + firing)) {
+                    return Optional.of(f);
+                }
+            }
+        }
+        return Optional.empty();
     }
 
     private static Optional<QueuedMessage> notice(Outbox outbox) {

@@ -3,6 +3,7 @@ package io.uplink.web.internal;
 import io.uplink.api.Events;
 import io.uplink.api.config.ConfigException;
 import io.uplink.api.config.Settings;
+import io.uplink.api.mail.LocalMailboxes;
 import io.uplink.api.mail.Outbox;
 
 import java.nio.file.Path;
@@ -41,7 +42,10 @@ public class ActivityComponent implements EventHandler, ActivityLogs {
     @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC)
     private volatile Outbox outbox;
 
-    private final Notices notices = new Notices(Clock.systemUTC(), () -> outbox);
+    @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC)
+    private volatile LocalMailboxes mailboxes;
+
+    private final Notices notices = new Notices(Clock.systemUTC(), () -> outbox, () -> mailboxes);
     private Activity activity;
 
     @Activate

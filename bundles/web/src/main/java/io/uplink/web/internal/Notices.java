@@ -1,6 +1,7 @@
 package io.uplink.web.internal;
 
 import io.uplink.api.Events;
+import io.uplink.api.mail.LocalMailboxes;
 import io.uplink.api.mail.Outbox;
 
 import java.io.ByteArrayInputStream;
@@ -22,8 +23,8 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Error notices, VPOP3 style: a firing that ends PARTIAL or FAILED queues a plain-text mail to {@code notify.to}
- * through the outbox, naming the connection, the phase and the error. Identical errors are throttled by
- * {@link NoticeThrottle}. With {@code notify.to} unset no mail is queued (the activity log still has it).
+ * through the outbox, naming the connection, the phase and the error; with {@code notify.to} unset it goes
+ * straight into the local postmaster mailbox. Identical errors are throttled by {@link NoticeThrottle}.
  */
 final class Notices {
 
@@ -35,14 +36,16 @@ final class Notices {
 
     private final Clock clock;
     private final Supplier<Outbox> outbox;
+    private final Supplier<LocalMailboxes> local;
     private final NoticeThrottle throttle;
     private volatile List<String> to = List.of();
     private volatile String from = "uplink@localhost";
     private volatile Duration repeat = Duration.ofHours(1);
 
-    Notices(Clock clock, Supplier<Outbox> outbox) {
+    Notices(Clock clock, Supplier<Outbox> outbox, Supplier<LocalMailboxes> local) {
         this.clock = clock;
         this.outbox = outbox;
+        this.local = local;
         this.throttle = new NoticeThrottle(repeat);
     }
 
@@ -70,21 +73,35 @@ final class Notices {
             error = str(event.get(Events.MESSAGE));
         }
         List<String> recipients = to;
-        if (recipients.isEmpty()) {
+        LocalMailboxes mailboxes = local.get();
+        if (recipients.isEmpty() && mailboxes == null) {
             return null;
         }
+        String where = recipients.isEmpty() ? "the local mailbox '" + mailboxes.postmaster() + "'"
+                : String.join(", ", recipients);
         Instant now = clock.instant();
         NoticeThrottle.Decision d = throttle.failed(id, phase + "|" + error, now);
         if (!d.send()) {
-            return new Sent(false, "notice to " + String.join(", ", recipients) + " held back (same error, "
+            return new Sent(false, "notice to " + where + " held back (same error, "
                     + d.suppressedBefore() + " since the last notice; repeats every " + human(repeat) + ")");
+        }
+        if (recipients.isEmpty()) {
+            byte[] mail = compose(event, phase, error, now, d.suppressedBefore(),
+                    mailboxes.postmaster() + "@localhost");
+            try {
+                mailboxes.deliver(mailboxes.postmaster(), new ByteArrayInputStream(mail));
+                return new Sent(true, "notice delivered to " + where);
+            } catch (IOException | RuntimeException e) {
+                LOG.warn("connection '{}': error notice to {} not delivered: {}", id, where, e.toString());
+                return new Sent(false, "notice not delivered: " + e.getMessage());
+            }
         }
         Outbox o = outbox.get();
         if (o == null) {
             LOG.warn("connection '{}': error notice not queued, no outbox is installed", id);
             return new Sent(false, "notice not queued: no outbox is installed");
         }
-        byte[] mail = compose(event, phase, error, now, d.suppressedBefore());
+        byte[] mail = compose(event, phase, error, now, d.suppressedBefore(), String.join(", ", recipients));
         try {
             o.queue(from, recipients, new ByteArrayInputStream(mail));
             return new Sent(true, "notice queued to " + String.join(", ", recipients));
@@ -94,7 +111,7 @@ final class Notices {
         }
     }
 
-    byte[] compose(Map<String, Object> event, String phase, String error, Instant now, int suppressed) {
+    byte[] compose(Map<String, Object> event, String phase, String error, Instant now, int suppressed, String toHeader) {
         String id = str(event.get(Events.CONNECTION_ID));
         String name = str(event.get(Events.CONNECTION_NAME));
         String outcome = str(event.get(Events.OUTCOME));
@@ -104,7 +121,7 @@ final class Notices {
         b.append("Date: ").append(DateTimeFormatter.RFC_1123_DATE_TIME.format(now.atZone(ZoneId.systemDefault())))
                 .append("\r\n");
         b.append("From: Uplink <").append(from).append(">\r\n");
-        b.append("To: ").append(String.join(", ", to)).append("\r\n");
+        b.append("To: ").append(toHeader).append("\r\n");
         b.append("Subject: ").append(header(subject)).append("\r\n");
         b.append("Message-ID: <").append(UUID.randomUUID()).append("@uplink>\r\n");
         b.append("Auto-Submitted: auto-generated\r\n");

@@ -5,11 +5,16 @@ import static org.junit.Assert.assertFalse;
 import static org.junit.Assert.assertTrue;
 
 import io.uplink.api.Events;
+import io.uplink.api.mail.LocalMailboxes;
 
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -27,13 +32,27 @@ public class NoticesTest {
 
     private final MovableClock clock = new MovableClock(Instant.parse("2026-03-01T08:00:00Z"));
     private final RecordingOutbox outbox = new RecordingOutbox();
+    private final Map<String, List<String>> delivered = new HashMap<>();
+    private volatile boolean mailBundle = true;
+    private final LocalMailboxes mailboxes = new LocalMailboxes() {
+        @Override
+        public String postmaster() {
+            return "postmaster";
+        }
+
+        @Override
+        public void deliver(String mailbox, InputStream message) throws IOException {
+            delivered.computeIfAbsent(mailbox, k -> new ArrayList<>())
+                    .add(new String(message.readAllBytes(), StandardCharsets.UTF_8));
+        }
+    };
     private Notices notices;
     private Activity activity;
     private Path logDir;
 
     @Before
     public void setUp() throws Exception {
-        notices = new Notices(clock, () -> outbox);
+        notices = new Notices(clock, () -> outbox, () -> mailBundle ? mailboxes : null);
         notices.configure(List.of("admin@example.net"), "uplink@office.example", Duration.ofHours(1));
         logDir = tmp.newFolder("log").toPath();
         activity = new Activity(clock, new ActivityLog(logDir, 1 << 20, 3), notices);
@@ -117,10 +136,26 @@ public class NoticesTest {
     }
 
     @Test
-    public void noAddressMeansNoMailButTheLogHasTheError() throws Exception {
+    public void noAddressDeliversToTheLocalPostmasterThrottledAlike() throws Exception {
+        notices.configure(List.of(), "uplink@localhost", Duration.ofHours(1));
+        failed("office", "CONNECT", "refused");
+        failed("office", "CONNECT", "refused");
+        assertTrue(outbox.queued.isEmpty());
+        assertEquals(1, delivered.get("postmaster").size());
+        String mail = delivered.get("postmaster").get(0);
+        assertTrue(mail, mail.contains("To: postmaster@localhost\r\n"));
+        assertTrue(mail, mail.contains("Error:      refused"));
+        String log = Files.readString(logDir.resolve("office.log"));
+        assertTrue(log, log.contains("notice delivered to the local mailbox 'postmaster'"));
+    }
+
+    @Test
+    public void withoutAddressAndWithoutTheMailBundleTheLogStillHasTheError() throws Exception {
+        mailBundle = false;
         notices.configure(List.of(), "uplink@localhost", Duration.ofHours(1));
         failed("office", "CONNECT", "refused");
         assertTrue(outbox.queued.isEmpty());
+        assertTrue(delivered.isEmpty());
         String log = Files.readString(logDir.resolve("office.log"));
         assertTrue(log, log.contains("FAILED [f"));
         assertTrue(log, log.contains("FAILED in CONNECT: refused"));

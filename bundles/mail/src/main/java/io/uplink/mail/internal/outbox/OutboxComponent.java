@@ -2,8 +2,11 @@ package io.uplink.mail.internal.outbox;
 
 import io.uplink.api.config.ConfigException;
 import io.uplink.api.config.Settings;
+import io.uplink.api.mail.LocalMailboxes;
 import io.uplink.api.mail.Outbox;
 import io.uplink.api.mail.QueuedMessage;
+import io.uplink.mail.internal.route.Router;
+import io.uplink.mail.internal.store.Maildir;
 
 import java.io.IOException;
 import java.io.InputStream;
@@ -29,14 +32,16 @@ import org.slf4j.LoggerFactory;
  * {@code outbox.dir}, {@code pickup.dir}, {@code pickup.interval},
  * {@code postmaster}, {@code retry.initial}, {@code retry.max}, {@code retry.maxAge}.
  */
-@Component(service = {Outbox.class, OutboxComponent.class}, immediate = true, configurationPid = OutboxComponent.PID,
+@Component(service = {Outbox.class, LocalMailboxes.class, OutboxComponent.class}, immediate = true, configurationPid = OutboxComponent.PID,
         configurationPolicy = ConfigurationPolicy.OPTIONAL)
-public class OutboxComponent implements Outbox {
+public class OutboxComponent implements Outbox, LocalMailboxes {
 
     static final String PID = "io.uplink.mail";
     private static final Logger LOG = LoggerFactory.getLogger(OutboxComponent.class);
 
     private FileOutbox outbox;
+    private Path mailboxes;
+    private String postmaster;
     private Pickup pickup;
     private ScheduledExecutorService poller;
 
@@ -61,6 +66,8 @@ public class OutboxComponent implements Outbox {
                 throw s.problem("pickup.interval", "must be more than 0");
             }
             outbox = new FileOutbox(outboxDir, mailboxes.resolve(postmaster), Clock.systemUTC(), retry);
+            this.mailboxes = mailboxes;
+            this.postmaster = postmaster;
             pickup = new Pickup(pickupDir, outbox);
             poller = Executors.newSingleThreadScheduledExecutor(r -> {
                 Thread t = new Thread(r, "uplink-pickup");
@@ -113,6 +120,19 @@ public class OutboxComponent implements Outbox {
     }
 
     /** The queue for the senders of this bundle. */
+    @Override
+    public String postmaster() {
+        return postmaster;
+    }
+
+    @Override
+    public void deliver(String mailbox, InputStream message) throws IOException {
+        if (!Router.validMailbox(mailbox)) {
+            throw new IllegalArgumentException("'" + mailbox + "' is not a mailbox name");
+        }
+        Maildir.open(mailboxes.resolve(mailbox)).deliver(message);
+    }
+
     public FileOutbox fileOutbox() {
         return outbox;
     }
