@@ -36,6 +36,7 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Properties;
 import java.util.Set;
+import java.util.concurrent.Executor;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.atomic.AtomicLong;
 
@@ -53,6 +54,7 @@ import org.slf4j.LoggerFactory;
  * outbox/queue/&lt;id&gt;.state   envelope and per-recipient state (a properties file)
  * outbox/failed/&lt;id&gt;.*      messages given up on, with the reasons in their .state
  * outbox/tmp/                 files being written
+ * outbox/removed/             files of sent messages, being unlinked
  * </pre>
  *
  * A message is in the queue once its {@code .state} file is; both files are written to {@code tmp/},
@@ -121,6 +123,7 @@ public final class FileOutbox implements Outbox {
     private final Path queue;
     private final Path failed;
     private final Path tmp;
+    private final Path removed;
     private final Path postmaster;
     private final Clock clock;
     private final Retry retry;
@@ -138,6 +141,7 @@ public final class FileOutbox implements Outbox {
         this.queue = root.resolve("queue");
         this.failed = root.resolve("failed");
         this.tmp = root.resolve("tmp");
+        this.removed = root.resolve("removed");
         this.postmaster = postmaster;
         this.clock = clock;
         this.retry = retry;
@@ -145,6 +149,7 @@ public final class FileOutbox implements Outbox {
         Files.createDirectories(queue);
         Files.createDirectories(failed);
         Files.createDirectories(tmp);
+        Files.createDirectories(removed);
         load();
     }
 
@@ -416,6 +421,17 @@ public final class FileOutbox implements Outbox {
      * connection broke, which is not the message's fault: it goes at the next firing).
      */
     public Result record(String id, Map<String, Outcome> outcomes, String remoteHost, boolean backoff) throws IOException {
+        return record(id, outcomes, remoteHost, backoff, Runnable::run);
+    }
+
+    /**
+     * As {@link #record(String, Map, String, boolean)}; a message that leaves the queue as sent has its files
+     * moved out of the queue into {@code removed/} at once (a rename is cheap) and unlinked by {@code removal}
+     * (an unlink is not: on a busy disk it costs as much as a whole SMTP transaction), so a sender can send
+     * the next message meanwhile. What a crash leaves in {@code removed/} is unlinked at the next start.
+     */
+    public Result record(String id, Map<String, Outcome> outcomes, String remoteHost, boolean backoff,
+            Executor removal) throws IOException {
         Entry e;
         Instant now = clock.instant();
         Map<String, String> newlyFailed = new LinkedHashMap<>();
@@ -481,12 +497,28 @@ public final class FileOutbox implements Outbox {
                 moveToFailed(e);
                 return Result.FAILED;
             }
-            Files.deleteIfExists(queue.resolve(id + ".state"));
-            Files.deleteIfExists(queue.resolve(id + ".eml"));
+            // the state first: a message file without its state is never sent again (load() moves it aside)
+            Path state = removed.resolve(id + ".state");
+            Path body = removed.resolve(id + ".eml");
+            move(queue.resolve(id + ".state"), state);
+            if (Files.exists(queue.resolve(id + ".eml"))) {
+                move(queue.resolve(id + ".eml"), body);
+            }
+            removal.execute(() -> unlink(state, body));
             return Result.SENT;
         } finally {
             synchronized (this) {
                 claimed.remove(id);
+            }
+        }
+    }
+
+    private static void unlink(Path... files) {
+        for (Path f : files) {
+            try {
+                Files.deleteIfExists(f);
+            } catch (IOException x) {
+                LOG.warn("Cannot remove {} ({}); it goes at the next start", f, x.toString());
             }
         }
     }
@@ -603,6 +635,12 @@ public final class FileOutbox implements Outbox {
     }
 
     private void load() throws IOException {
+        try (DirectoryStream<Path> ds = Files.newDirectoryStream(removed)) {
+            for (Path f : ds) {
+                // sent before a crash, not yet unlinked
+                Files.deleteIfExists(f);
+            }
+        }
         Set<String> bodies = new HashSet<>();
         List<String> states = new ArrayList<>();
         try (DirectoryStream<Path> ds = Files.newDirectoryStream(queue)) {

@@ -17,11 +17,16 @@ import org.eclipse.angus.mail.smtp.SMTPMessage;
  */
 final class QueuedFileMessage extends SMTPMessage {
 
-    private final Path file;
+    /** Messages up to this size are read once into memory, for the 8-bit check and the sending alike. */
+    private static final long IN_MEMORY = 256 * 1024;
 
-    QueuedFileMessage(Session session, Path file, String envelopeFrom) {
+    private final Path file;
+    private final byte[] bytes;
+
+    QueuedFileMessage(Session session, Path file, long size, String envelopeFrom) throws IOException {
         super(session);
         this.file = file;
+        this.bytes = size <= IN_MEMORY ? Files.readAllBytes(file) : null;
         // an empty sender is the null reverse path <> (bounces)
         setEnvelopeFrom(envelopeFrom == null || envelopeFrom.isEmpty() ? "<>" : envelopeFrom);
         // with some recipients refused, still send to the others
@@ -39,22 +44,36 @@ final class QueuedFileMessage extends SMTPMessage {
     }
 
     private void copy(OutputStream os) throws IOException {
+        if (bytes != null) {
+            os.write(bytes);
+            return;
+        }
         try (InputStream in = Files.newInputStream(file)) {
             in.transferTo(os);
         }
     }
 
-    /** Whether the file holds bytes above 127 (it then needs {@code BODY=8BITMIME}). */
-    static boolean eightBit(Path file) throws IOException {
+    /** Whether the message holds bytes above 127 (it then needs {@code BODY=8BITMIME}). */
+    boolean eightBit() throws IOException {
+        if (bytes != null) {
+            return eightBit(bytes, bytes.length);
+        }
         byte[] buf = new byte[65536];
         try (InputStream in = Files.newInputStream(file)) {
             int n;
             while ((n = in.read(buf)) > 0) {
-                for (int i = 0; i < n; i++) {
-                    if (buf[i] < 0) {
-                        return true;
-                    }
+                if (eightBit(buf, n)) {
+                    return true;
                 }
+            }
+        }
+        return false;
+    }
+
+    private static boolean eightBit(byte[] b, int n) {
+        for (int i = 0; i < n; i++) {
+            if (b[i] < 0) {
+                return true;
             }
         }
         return false;

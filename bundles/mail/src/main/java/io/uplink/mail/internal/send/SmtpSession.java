@@ -26,6 +26,10 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Properties;
 import java.util.Set;
+import java.util.concurrent.Executor;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
 
 import jakarta.mail.Address;
 import jakarta.mail.AuthenticationFailedException;
@@ -55,6 +59,7 @@ final class SmtpSession {
     private final FileOutbox outbox;
     private final TaskContext context;
     private final List<String> errors = new ArrayList<>();
+    private final Removal removal;
     private int sent;
     private int deferred;
     private int failed;
@@ -63,6 +68,7 @@ final class SmtpSession {
         this.config = config;
         this.outbox = outbox;
         this.context = context;
+        this.removal = new Removal(config.item());
     }
 
     /** Sends what is due; never throws for a mail problem. */
@@ -71,7 +77,12 @@ final class SmtpSession {
         // Jakarta Mail finds its providers and activation handlers through the context class loader
         Thread.currentThread().setContextClassLoader(SMTPTransport.class.getClassLoader());
         try {
-            return new SmtpSession(config, outbox, context).send();
+            SmtpSession s = new SmtpSession(config, outbox, context);
+            try {
+                return s.send();
+            } finally {
+                s.removal.close();
+            }
         } finally {
             Thread.currentThread().setContextClassLoader(before);
         }
@@ -163,6 +174,44 @@ final class SmtpSession {
                     .thenComparing(QueuedMessage::queued));
         }
         return out;
+    }
+
+    /**
+     * Unlinks sent messages' files (already moved out of the queue) on a thread of their own while the next
+     * message goes out: on a busy disk an unlink costs as much as a whole SMTP transaction.
+     */
+    private static final class Removal implements Executor {
+        private final ExecutorService thread;
+
+        Removal(String item) {
+            thread = Executors.newSingleThreadExecutor(r -> {
+                Thread t = new Thread(r, "uplink-" + item.replace(' ', '-').replace("'", "") + "-removal");
+                t.setDaemon(true);
+                return t;
+            });
+        }
+
+        @Override
+        public void execute(Runnable r) {
+            thread.execute(r);
+        }
+
+        /** Lets the removals finish: when the session returns, the sent messages' files are gone. */
+        void close() {
+            thread.shutdown();
+            boolean interrupted = false;
+            while (true) {
+                try {
+                    thread.awaitTermination(Long.MAX_VALUE, TimeUnit.DAYS);
+                    break;
+                } catch (InterruptedException e) {
+                    interrupted = true;
+                }
+            }
+            if (interrupted) {
+                Thread.currentThread().interrupt();
+            }
+        }
     }
 
     // ------------------------------------------------------------------ connecting
@@ -277,12 +326,12 @@ final class SmtpSession {
             for (String r : env.pending()) {
                 rcpts.add(new InternetAddress(r, false));
             }
-            QueuedFileMessage msg = new QueuedFileMessage(c.session(), env.body(), env.from());
+            QueuedFileMessage msg = new QueuedFileMessage(c.session(), env.body(), env.size(), env.from());
             StringBuilder ext = new StringBuilder();
             if (t.supportsExtension("SIZE")) {
                 ext.append("SIZE=").append(env.size());
             }
-            if (t.supportsExtension("8BITMIME") && QueuedFileMessage.eightBit(env.body())) {
+            if (t.supportsExtension("8BITMIME") && msg.eightBit()) {
                 ext.append(ext.length() > 0 ? " " : "").append("BODY=8BITMIME");
             }
             if (ext.length() > 0) {
@@ -294,7 +343,7 @@ final class SmtpSession {
             for (String r : env.pending()) {
                 all.put(r, new Outcome(Verdict.SENT, reply));
             }
-            count(outbox.record(env.id(), all, host), env);
+            count(outbox.record(env.id(), all, host, true, removal), env);
             return true;
         } catch (SendFailedException e) {
             return partial(c, env, e);
@@ -366,7 +415,7 @@ final class SmtpSession {
             }
         }
         try {
-            count(outbox.record(env.id(), out, c.host().name(), t.isConnected()), env);
+            count(outbox.record(env.id(), out, c.host().name(), t.isConnected(), removal), env);
             if (!t.isConnected() && wholeCode < 200) {
                 errors.add(config.item() + ": message " + env.id() + " not sent: " + c.host() + ": connection lost ("
                         + reason(e) + ")");

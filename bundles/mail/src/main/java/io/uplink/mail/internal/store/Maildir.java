@@ -90,28 +90,82 @@ public final class Maildir {
      * @return the message's file in {@code new/}
      */
     public Path deliver(String unique, Writer writer, boolean syncDirectory) throws IOException {
-        Path temp = tmp.resolve(unique);
-        long size;
-        try (FileChannel ch = FileChannel.open(temp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
-            OutputStream out = Channels.newOutputStream(ch);
-            writer.writeTo(out);
-            out.flush();
-            ch.force(true);
-            size = ch.size();
-        } catch (IOException | RuntimeException e) {
-            Files.deleteIfExists(temp);
-            throw e;
-        }
-        Path target = fresh.resolve(unique + ",S=" + size);
-        try {
-            Files.move(temp, target, StandardCopyOption.ATOMIC_MOVE);
-        } catch (AtomicMoveNotSupportedException e) {
-            Files.move(temp, target);
-        }
+        Path target = write(unique, writer).complete();
         if (syncDirectory) {
             force(fresh);
         }
         return target;
+    }
+
+    /**
+     * The first half of a delivery: writes the message into {@code tmp/} under {@code unique}, not yet forced.
+     * The caller must {@link Delivery#complete() complete} or {@link Delivery#abandon() abandon} it; completing
+     * may run on another thread, so the fsyncs of several messages can be under way at once.
+     */
+    public Delivery write(String unique, Writer writer) throws IOException {
+        Path temp = tmp.resolve(unique);
+        FileChannel ch = FileChannel.open(temp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
+        try {
+            OutputStream out = Channels.newOutputStream(ch);
+            writer.writeTo(out);
+            out.flush();
+            return new Delivery(unique, temp, ch);
+        } catch (IOException | RuntimeException e) {
+            ch.close();
+            Files.deleteIfExists(temp);
+            throw e;
+        }
+    }
+
+    /** A message written to {@code tmp/} that is not durable yet. */
+    public final class Delivery {
+        private final String unique;
+        private final Path temp;
+        private final FileChannel channel;
+
+        private Delivery(String unique, Path temp, FileChannel channel) {
+            this.unique = unique;
+            this.temp = temp;
+            this.channel = channel;
+        }
+
+        /** The file in {@code tmp/} (readable before {@link #complete()}, gone after it). */
+        public Path temp() {
+            return temp;
+        }
+
+        /**
+         * Forces the file to disk and only then renames it into {@code new/}, so {@code new/} never holds a
+         * message whose bytes could be lost. The rename itself is durable after {@link Maildir#sync()}.
+         *
+         * @return the message's file in {@code new/}
+         */
+        public Path complete() throws IOException {
+            long size;
+            try (FileChannel ch = channel) {
+                ch.force(true);
+                size = ch.size();
+            } catch (IOException | RuntimeException e) {
+                Files.deleteIfExists(temp);
+                throw e;
+            }
+            Path target = fresh.resolve(unique + ",S=" + size);
+            try {
+                Files.move(temp, target, StandardCopyOption.ATOMIC_MOVE);
+            } catch (AtomicMoveNotSupportedException e) {
+                Files.move(temp, target);
+            }
+            return target;
+        }
+
+        /** Gives the delivery up: the file in {@code tmp/} is removed. */
+        public void abandon() throws IOException {
+            try {
+                channel.close();
+            } finally {
+                Files.deleteIfExists(temp);
+            }
+        }
     }
 
     /** Forces {@code new/}, making every earlier {@link #deliver(String, Writer, boolean)} durable. */

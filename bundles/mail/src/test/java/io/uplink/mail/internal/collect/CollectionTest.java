@@ -212,6 +212,40 @@ public class CollectionTest {
     }
 
     @Test
+    public void imapSmallMessagesFetchedTogetherAndALargeOneOnItsOwnAllArriveByteForByte() throws Exception {
+        StringBuilder big = new StringBuilder();
+        while (big.length() < 100 * 1024) {
+            big.append("a line of the large message, which is fetched on its own\r\n");
+        }
+        byte[] large = message("bob@example.net", "alice@example.com", "large", big.toString());
+        deliver("small 1");
+        alice.deliver(mime(large));
+        deliver("small 2");
+        deliver("small 3");
+
+        CollectReport r = collect(imap(), dir, clock);
+        assertEquals(List.of(), r.errors());
+        assertEquals(4, r.collected());
+        assertEquals(0, onServer());
+        List<Path> files = newFiles(dir.resolve("mailboxes/alice"));
+        assertEquals(4, files.size());
+        String body = big.toString();
+        java.util.Set<String> subjects = new java.util.TreeSet<>();
+        for (Path p : files) {
+            String stored = Files.readString(p, StandardCharsets.ISO_8859_1);
+            if (stored.contains("Subject: large")) {
+                assertTrue(stored.endsWith("\r\n\r\n" + body + "\r\n"));
+                subjects.add("large");
+            } else {
+                String subject = stored.replaceAll("(?s).*Subject: (small \\d).*", "$1");
+                assertTrue(stored, stored.contains("Hello " + subject + "\r\n"));
+                subjects.add(subject);
+            }
+        }
+        assertEquals(java.util.Set.of("large", "small 1", "small 2", "small 3"), subjects);
+    }
+
+    @Test
     public void anOversizedMessageIsLeftOnTheServerAndReported() throws Exception {
         deliver("small");
         alice.deliver(mime(message("bob@example.net", "alice@example.com", "big", "x".repeat(30_000))));

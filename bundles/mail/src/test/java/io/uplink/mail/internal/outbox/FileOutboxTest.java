@@ -155,4 +155,38 @@ public class FileOutboxTest {
         assertTrue(Files.readString(dir.resolve("rejected/bad.txt.reason")).contains("not a header field"));
         assertTrue("dot files are left alone", Files.exists(dir.resolve(".partial")));
     }
+
+    @Test
+    public void aSentMessageLeavesTheQueueAtOnceAndItsFilesAreUnlinkedByTheGivenExecutorOrAtTheNextStart() throws Exception {
+        FileOutbox o = open();
+        QueuedMessage q = o.queue(null, List.of(), in("From: a@x.org\r\nTo: b@y.org\r\n\r\nx"));
+        o.claim(q.id());
+        List<Runnable> later = new java.util.ArrayList<>();
+        assertEquals(FileOutbox.Result.SENT, o.record(q.id(), Map.of("b@y.org",
+                new FileOutbox.Outcome(FileOutbox.Verdict.SENT, "250 ok")), "relay", true, later::add));
+        Path queue = o.root().resolve("queue");
+        Path removed = o.root().resolve("removed");
+        try (var s = Files.list(queue)) {
+            assertEquals("out of the queue before the executor ran", 0, s.count());
+        }
+        assertEquals(0, open().size());
+        // a crash before the unlinks: the next start clears removed/
+        try (var s = Files.list(removed)) {
+            assertEquals(0, s.count());
+        }
+
+        QueuedMessage q2 = o.queue(null, List.of(), in("From: a@x.org\r\nTo: b@y.org\r\n\r\ny"));
+        o.claim(q2.id());
+        later.clear();
+        o.record(q2.id(), Map.of("b@y.org", new FileOutbox.Outcome(FileOutbox.Verdict.SENT, "250 ok")), "relay", true,
+                later::add);
+        try (var s = Files.list(removed)) {
+            assertEquals(2, s.count());
+        }
+        assertEquals(1, later.size());
+        later.get(0).run();
+        try (var s = Files.list(removed)) {
+            assertEquals(0, s.count());
+        }
+    }
 }

@@ -1,6 +1,7 @@
 package io.uplink.mail.internal.store;
 
 import static org.junit.Assert.assertEquals;
+import static org.junit.Assert.assertFalse;
 import static org.junit.Assert.assertTrue;
 
 import java.io.ByteArrayInputStream;
@@ -36,5 +37,28 @@ public class MaildirTest {
             assertEquals(0, tmp.count());
         }
         assertTrue(Files.isDirectory(m.root().resolve("cur")));
+    }
+
+    @Test
+    public void aWrittenMessageReachesNewOnlyWhenCompletedAndAnAbandonedOneLeavesNothing() throws Exception {
+        Maildir m = Maildir.open(dir.getRoot().toPath().resolve("bob"));
+        byte[] body = "Subject: hi\r\n\r\nhello\r\n".getBytes(StandardCharsets.US_ASCII);
+        String unique = Maildir.uniqueName();
+        Maildir.Delivery d = m.write(unique, out -> out.write(body));
+        assertEquals(new String(body, StandardCharsets.US_ASCII), Files.readString(d.temp(), StandardCharsets.US_ASCII));
+        assertFalse(m.holds(unique));
+        Path p = d.complete();
+        assertTrue(m.holds(unique));
+        assertEquals("new", p.getParent().getFileName().toString());
+        assertFalse(Files.exists(d.temp()));
+
+        Maildir.Delivery dropped = m.write(Maildir.uniqueName(), out -> out.write(body));
+        dropped.abandon();
+        try (Stream<Path> tmp = Files.list(m.root().resolve("tmp"))) {
+            assertEquals(0, tmp.count());
+        }
+        try (Stream<Path> fresh = Files.list(m.root().resolve("new"))) {
+            assertEquals(1, fresh.count());
+        }
     }
 }

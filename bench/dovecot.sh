@@ -1,0 +1,76 @@
+# Shared by the benchmarks (sourced): a Dovecot (POP3 and IMAP, plain text, loopback only) in a folder of
+# its own, on free ports, with users whose password is "bench".
+#   dovecot_prepare DIR USER...   sets POP3, IMAP, MAILUID, MAILGID; creates DIR/home/USER/Maildir
+#   dovecot_start DIR             (after the Maildirs are filled and owned by MAILUID:MAILGID)
+#   dovecot_stop DIR
+
+dovecot_prepare() {
+  if ! command -v dovecot >/dev/null 2>&1; then
+    echo "installing dovecot-pop3d dovecot-imapd"
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q dovecot-pop3d dovecot-imapd >/dev/null
+  fi
+  D=$1
+  shift
+  chmod 755 "$D"
+  mkdir -p "$D/run" "$D/state" "$D/home"
+  ports=$(python3 -c 'import socket
+s=[socket.socket() for _ in range(2)]
+[x.bind(("127.0.0.1",0)) for x in s]
+print(" ".join(str(x.getsockname()[1]) for x in s))')
+  POP3=${ports% *}
+  IMAP=${ports#* }
+  MAILUID=$(id -u nobody)
+  MAILGID=$(id -g nobody)
+  : > "$D/passwd"
+  for u in "$@"; do
+    mkdir -p "$D/home/$u/Maildir/new" "$D/home/$u/Maildir/cur" "$D/home/$u/Maildir/tmp"
+    echo "$u:{PLAIN}bench:$MAILUID:$MAILGID::$D/home/$u::" >> "$D/passwd"
+  done
+
+    cat > "$D/dovecot.conf" <<CONF
+base_dir = $D/run
+state_dir = $D/state
+log_path = $D/dovecot.log
+protocols = pop3 imap
+listen = 127.0.0.1
+ssl = no
+disable_plaintext_auth = no
+auth_mechanisms = plain login
+mail_location = maildir:~/Maildir
+pop3_uidl_format = %08Xu%08Xv
+passdb {
+  driver = passwd-file
+  args = scheme=PLAIN username_format=%u $D/passwd
+}
+userdb {
+  driver = passwd-file
+  args = username_format=%u $D/passwd
+}
+service imap-login {
+  inet_listener imap {
+    address = 127.0.0.1
+    port = $IMAP
+  }
+  inet_listener imaps {
+    port = 0
+  }
+}
+service pop3-login {
+  inet_listener pop3 {
+    address = 127.0.0.1
+    port = $POP3
+  }
+  inet_listener pop3s {
+    port = 0
+  }
+}
+CONF
+}
+
+dovecot_start() {
+  dovecot -c "$1/dovecot.conf"
+}
+
+dovecot_stop() {
+  doveadm -c "$1/dovecot.conf" stop >/dev/null 2>&1 || true
+}
