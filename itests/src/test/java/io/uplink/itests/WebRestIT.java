@@ -16,7 +16,6 @@ import io.uplink.api.mail.Outbox;
 import io.uplink.api.mail.QueuedMessage;
 
 import java.io.IOException;
-import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.net.ServerSocket;
 import java.net.URI;
@@ -27,7 +26,6 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Base64;
 import java.util.Dictionary;
@@ -35,7 +33,6 @@ import java.util.Hashtable;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.BlockingQueue;
-import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
@@ -52,7 +49,6 @@ import org.ops4j.pax.exam.junit.PaxExam;
 import org.ops4j.pax.exam.spi.reactors.ExamReactorStrategy;
 import org.ops4j.pax.exam.spi.reactors.PerClass;
 import org.osgi.framework.ServiceReference;
-import org.osgi.framework.ServiceRegistration;
 import org.osgi.service.cm.Configuration;
 
 /**
@@ -308,14 +304,6 @@ public class WebRestIT extends UplinkTestSupport {
 
     @Test
     public void outboxAndAnErrorNoticeQueuedThroughIt() throws Exception {
-        ServiceRegistration<Outbox> own = null;
-        if (bundleContext.getServiceReference(Outbox.class) == null) {
-            HttpResponse<String> absent = get("api/outbox");
-            assertEquals(503, absent.statusCode());
-            assertTrue(absent.body(), absent.body().contains("the outbox is not installed"));
-            // no mail bundle with an outbox in this distribution: stand one in, so the notice path is exercised
-            own = bundleContext.registerService(Outbox.class, new MemoryOutbox(), new Hashtable<>());
-        }
         ServiceReference<Outbox> ref = bundleContext.getServiceReference(Outbox.class);
         Outbox outbox = bundleContext.getService(ref);
         Configuration core = configurationAdmin.getConfiguration("io.uplink.core", null);
@@ -363,9 +351,6 @@ public class WebRestIT extends UplinkTestSupport {
                 core.update(saved);
             }
             bundleContext.ungetService(ref);
-            if (own != null) {
-                own.unregister();
-            }
         }
     }
 
@@ -414,56 +399,5 @@ public class WebRestIT extends UplinkTestSupport {
         assertTrue(js.body().contains("'X-Uplink-Token'"));
         assertEquals(200, get("app.css").statusCode());
         assertEquals(404, get("other.html").statusCode());
-    }
-
-    /** Stands in for the mail bundle's outbox when the distribution has none. */
-    static final class MemoryOutbox implements Outbox {
-        private final List<QueuedMessage> messages = new CopyOnWriteArrayList<>();
-        private final java.util.Map<String, byte[]> bodies = new java.util.concurrent.ConcurrentHashMap<>();
-
-        @Override
-        public QueuedMessage queue(String from, List<String> recipients, InputStream message) throws IOException {
-            byte[] b = message.readAllBytes();
-            QueuedMessage q = new QueuedMessage("m" + (bodies.size() + 1), from, recipients, b.length, Instant.now(), 0,
-                    null, null, false);
-            bodies.put(q.id(), b);
-            messages.add(q);
-            return q;
-        }
-
-        @Override
-        public int size() {
-            return messages.size();
-        }
-
-        @Override
-        public List<QueuedMessage> list() {
-            return List.copyOf(messages);
-        }
-
-        @Override
-        public Optional<QueuedMessage> get(String id) {
-            return messages.stream().filter(m -> m.id().equals(id)).findFirst();
-        }
-
-        @Override
-        public InputStream open(String id) {
-            return new java.io.ByteArrayInputStream(bodies.get(id));
-        }
-
-        @Override
-        public boolean retry(String id) {
-            return false;
-        }
-
-        @Override
-        public int retryAll() {
-            return 0;
-        }
-
-        @Override
-        public boolean delete(String id) {
-            return messages.removeIf(m -> m.id().equals(id));
-        }
     }
 }

@@ -1,5 +1,6 @@
 package io.uplink.mail.internal.collect;
 
+import io.uplink.api.config.Settings;
 import static io.uplink.mail.internal.collect.Fixture.collect;
 import static io.uplink.mail.internal.collect.Fixture.message;
 import static io.uplink.mail.internal.collect.Fixture.mime;
@@ -16,6 +17,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.List;
 import java.util.Properties;
 import java.util.stream.Stream;
@@ -35,8 +37,8 @@ import com.icegreen.greenmail.user.GreenMailUser;
 import com.icegreen.greenmail.util.GreenMail;
 import com.icegreen.greenmail.util.ServerSetup;
 
-import io.uplink.api.config.Settings;
 import io.uplink.api.mail.CollectReport;
+import io.uplink.mail.internal.MovableClock;
 
 /** Collecting from a real POP3/IMAP server (GreenMail) into Maildirs. */
 public class CollectionTest {
@@ -47,7 +49,7 @@ public class CollectionTest {
     private GreenMail greenMail;
     private GreenMailUser alice;
     private Path dir;
-    private final Fixture.MovableClock clock = new Fixture.MovableClock();
+    private final MovableClock clock = new MovableClock(Instant.parse("2026-03-01T10:00:00Z"));
 
     @Before
     public void start() throws Exception {

@@ -1,5 +1,6 @@
 package io.uplink.mail.internal.collect;
 
+import io.uplink.api.mail.CollectReport;
 import static io.uplink.mail.internal.collect.Fixture.collect;
 import static io.uplink.mail.internal.collect.Fixture.message;
 import static io.uplink.mail.internal.collect.Fixture.mime;
@@ -17,6 +18,7 @@ import java.net.ServerSocket;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.time.Instant;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
@@ -31,7 +33,7 @@ import com.icegreen.greenmail.user.GreenMailUser;
 import com.icegreen.greenmail.util.GreenMail;
 import com.icegreen.greenmail.util.ServerSetup;
 
-import io.uplink.api.mail.CollectReport;
+import io.uplink.mail.internal.MovableClock;
 
 /** A line cut before QUIT, and hostile servers. */
 public class FaultTest {
@@ -41,7 +43,7 @@ public class FaultTest {
 
     private GreenMail greenMail;
     private GreenMailUser alice;
-    private final Fixture.MovableClock clock = new Fixture.MovableClock();
+    private final MovableClock clock = new MovableClock(Instant.parse("2026-03-01T10:00:00Z"));
 
     @Before
     public void start() {

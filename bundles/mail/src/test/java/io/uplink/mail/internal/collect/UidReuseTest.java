@@ -1,5 +1,6 @@
 package io.uplink.mail.internal.collect;
 
+import io.uplink.api.config.Settings;
 import static io.uplink.mail.internal.collect.Fixture.collect;
 import static io.uplink.mail.internal.collect.Fixture.message;
 import static io.uplink.mail.internal.collect.Fixture.mime;
@@ -9,6 +10,7 @@ import static org.junit.Assert.assertEquals;
 
 import java.nio.file.Path;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.List;
 import java.util.Properties;
 
@@ -25,7 +27,7 @@ import org.junit.rules.TemporaryFolder;
 import com.icegreen.greenmail.util.GreenMail;
 import com.icegreen.greenmail.util.ServerSetup;
 
-import io.uplink.api.config.Settings;
+import io.uplink.mail.internal.MovableClock;
 
 /**
  * A POP3 server that starts its UIDs afresh (here: GreenMail restarted with an empty store) hands out a
@@ -37,7 +39,7 @@ public class UidReuseTest {
     public TemporaryFolder tmp = new TemporaryFolder();
 
     private GreenMail greenMail;
-    private final Fixture.MovableClock clock = new Fixture.MovableClock();
+    private final MovableClock clock = new MovableClock(Instant.parse("2026-03-01T10:00:00Z"));
 
     @After
     public void stop() {

@@ -3,6 +3,7 @@ package io.uplink.mail.internal.send;
 import io.uplink.api.mail.QueuedMessage;
 import io.uplink.api.mail.SendReport;
 import io.uplink.api.mail.TaskContext;
+import io.uplink.mail.internal.MovableClock;
 import io.uplink.mail.internal.outbox.FileOutbox;
 
 import java.io.ByteArrayInputStream;
@@ -13,44 +14,15 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.KeyStore;
 import java.security.cert.Certificate;
-import java.time.Clock;
-import java.time.Duration;
 import java.time.Instant;
-import java.time.ZoneId;
-import java.time.ZoneOffset;
 import java.util.Base64;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.concurrent.atomic.AtomicReference;
 
 /** A queue in a temporary folder, a clock the test moves, and a sender built from cfg-like properties. */
 final class SendFixture {
-
-    /** A clock the test moves. */
-    static final class MovableClock extends Clock {
-        private final AtomicReference<Instant> now = new AtomicReference<>(Instant.parse("2025-03-01T10:00:00Z"));
-
-        @Override
-        public ZoneId getZone() {
-            return ZoneOffset.UTC;
-        }
-
-        @Override
-        public Clock withZone(ZoneId zone) {
-            return this;
-        }
-
-        @Override
-        public Instant instant() {
-            return now.get();
-        }
-
-        void advance(Duration d) {
-            now.updateAndGet(i -> i.plus(d));
-        }
-    }
 
     /** A firing's context; the test can pull the link down. */
     static class Context implements TaskContext {
@@ -86,7 +58,7 @@ final class SendFixture {
     }
 
     final Path dir;
-    final MovableClock clock = new MovableClock();
+    final MovableClock clock = new MovableClock(Instant.parse("2025-03-01T10:00:00Z"));
     final FileOutbox outbox;
     final Path postmaster;
 
