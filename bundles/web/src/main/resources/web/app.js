@@ -37,6 +37,10 @@
     return api(path, { method: 'POST', headers: { 'Content-Type': 'application/json', 'X-Uplink-Token': 'page' }, body: '{}' });
   }
 
+  function del(path) {
+    return api(path, { method: 'DELETE', headers: { 'X-Uplink-Token': 'page' } });
+  }
+
   function notice(text) {
     const n = document.getElementById('notice');
     n.textContent = text || '';
@@ -143,6 +147,7 @@
       document.getElementById('user').textContent = info.user + (info.mayFire ? '' : ' (view only)');
       document.getElementById('fire-defaults').disabled = !info.mayFire;
       await loadOutbox();
+      await loadSchedule();
       const list = await api('connections');
       const seen = new Set();
       for (const c of list) { upsert(c); seen.add(c.id); }
@@ -155,8 +160,86 @@
   }
 
   async function loadOutbox() {
-    if (!info.outbox) { outboxSize = null; return; }
-    try { outboxSize = (await api('outbox')).size; } catch (e) { outboxSize = null; }
+    const section = document.getElementById('outbox-section');
+    if (!info.outbox) { outboxSize = null; section.hidden = true; return; }
+    let box;
+    try { box = await api('outbox'); } catch (e) { outboxSize = null; section.hidden = true; return; }
+    outboxSize = box.size;
+    section.hidden = false;
+    const queued = document.querySelector('#queued tbody');
+    queued.replaceChildren(...box.messages.map(m => el('tr', { id: 'queued-' + m.id },
+      el('td', { 'data-label': 'Id', text: m.id + (m.priority ? ' (urgent)' : '') }),
+      el('td', { 'data-label': 'From', text: m.from || '<>' }),
+      el('td', { 'data-label': 'Recipients', text: m.pending.join(', ') }),
+      el('td', { 'data-label': 'Size', text: size(m.size) }),
+      el('td', { 'data-label': 'Attempts', text: String(m.attempts) }),
+      el('td', { 'data-label': 'Next try', text: m.nextTry ? time(m.nextTry) : 'next firing' }),
+      el('td', { 'data-label': 'Last error', text: m.lastError || '' }),
+      el('td', { class: 'actions' },
+        el('button', { type: 'button', class: 'retry', disabled: !info.mayFire, text: 'Retry',
+          'aria-label': 'Retry message ' + m.id + ' at the next firing', onclick: () => act(() => post('outbox/' + enc(m.id) + '/retry')) }),
+        el('button', { type: 'button', class: 'delete', disabled: !info.mayFire, text: 'Delete',
+          'aria-label': 'Delete message ' + m.id + ' without sending it',
+          onclick: () => confirm('Delete message ' + m.id + ' without sending it?') && act(() => del('outbox/' + enc(m.id))) })))));
+    document.getElementById('queued-empty').hidden = box.messages.length > 0;
+    const failed = document.querySelector('#failed tbody');
+    failed.replaceChildren(...box.failed.map(m => el('tr', { id: 'failed-' + m.id },
+      el('td', { 'data-label': 'Id', text: m.id }),
+      el('td', { 'data-label': 'From', text: m.from || '<>' }),
+      el('td', { 'data-label': 'Failed recipients' }, ...Object.entries(m.failed).map(([a, why]) =>
+        el('div', {}, el('strong', { text: a }), ' ', el('span', { class: 'small', text: why })))),
+      el('td', { 'data-label': 'Size', text: size(m.size) }),
+      el('td', { 'data-label': 'Given up', text: time(m.failedAt) }),
+      el('td', { class: 'actions' },
+        el('button', { type: 'button', class: 'requeue', disabled: !info.mayFire, text: 'Requeue',
+          'aria-label': 'Put message ' + m.id + ' back in the queue', onclick: () => act(() => post('outbox/failed/' + enc(m.id) + '/requeue')) }),
+        el('button', { type: 'button', class: 'delete', disabled: !info.mayFire, text: 'Delete',
+          'aria-label': 'Delete failed message ' + m.id,
+          onclick: () => confirm('Delete failed message ' + m.id + ' for good?') && act(() => del('outbox/failed/' + enc(m.id))) })))));
+    document.getElementById('failed-empty').hidden = box.failed.length > 0;
+    const all = document.getElementById('requeue-all');
+    all.hidden = box.failed.length === 0;
+    all.disabled = !info.mayFire;
+  }
+
+  function enc(id) { return encodeURIComponent(id); }
+
+  function size(bytes) {
+    return bytes < 1024 ? bytes + ' B' : bytes < 1048576 ? (bytes / 1024).toFixed(1) + ' KiB' : (bytes / 1048576).toFixed(1) + ' MiB';
+  }
+
+  async function act(call) {
+    try { await call(); notice(''); } catch (e) { notice(e.message); }
+    await loadOutbox();
+    rows.forEach((v) => upsert(v.data));
+  }
+
+  async function loadSchedule() {
+    const state = document.getElementById('schedule-state');
+    const toggle = document.getElementById('schedule-toggle');
+    if (!info.schedule) { state.textContent = ''; toggle.hidden = true; return; }
+    try {
+      showSchedule((await api('schedule/next?count=1')).paused);
+    } catch (e) { state.textContent = ''; toggle.hidden = true; }
+  }
+
+  function showSchedule(paused) {
+    const state = document.getElementById('schedule-state');
+    const toggle = document.getElementById('schedule-toggle');
+    state.textContent = paused ? 'Schedule paused: no automatic firing' : '';
+    state.className = paused ? 'paused' : 'small';
+    toggle.hidden = false;
+    toggle.disabled = !info.mayFire;
+    toggle.textContent = paused ? 'Resume schedule' : 'Pause schedule';
+    toggle.dataset.paused = paused ? 'true' : 'false';
+  }
+
+  async function toggleSchedule() {
+    const toggle = document.getElementById('schedule-toggle');
+    try {
+      showSchedule((await post(toggle.dataset.paused === 'true' ? 'schedule/resume' : 'schedule/pause')).paused);
+      notice('');
+    } catch (e) { notice('Schedule: ' + e.message); }
   }
 
   async function refresh(id) {
@@ -293,6 +376,8 @@
 
   document.addEventListener('DOMContentLoaded', () => {
     document.getElementById('fire-defaults').addEventListener('click', fireDefaults);
+    document.getElementById('schedule-toggle').addEventListener('click', toggleSchedule);
+    document.getElementById('requeue-all').addEventListener('click', () => act(() => post('outbox/failed/requeue')));
     loadActivity().then(listen);
   });
 })();

@@ -354,6 +354,65 @@ public class WebRestIT extends UplinkTestSupport {
         }
     }
 
+    private HttpResponse<String> delete(String path, String user, String password) throws Exception {
+        return send(req(path, user, password).header("X-Uplink-Token", "it").DELETE());
+    }
+
+    @Test
+    public void theOutboxAndItsFailedFolderFromTheApi() throws Exception {
+        ServiceReference<Outbox> ref = bundleContext.getServiceReference(Outbox.class);
+        Outbox outbox = bundleContext.getService(ref);
+        try {
+            QueuedMessage q = outbox.queue("it-rest@example.org", List.of("somebody@example.net"), new java.io.ByteArrayInputStream(
+                    "From: it-rest@example.org\r\nTo: somebody@example.net\r\nSubject: rest\r\n\r\nx\r\n".getBytes(StandardCharsets.UTF_8)));
+            String box = get("api/outbox").body();
+            assertTrue(box, box.contains("\"id\":\"" + q.id() + "\""));
+            assertTrue(box, box.contains("\"failed\":["));
+            assertEquals(200, postJson("api/outbox/" + q.id() + "/retry", "karaf", "karaf").statusCode());
+            assertEquals(403, delete("api/outbox/" + q.id(), "viewer", "viewer").statusCode());
+            assertEquals(405, postJson("api/outbox/" + q.id(), "karaf", "karaf").statusCode());
+            assertEquals(200, delete("api/outbox/" + q.id(), "karaf", "karaf").statusCode());
+            assertFalse(outbox.get(q.id()).isPresent());
+            assertEquals(404, delete("api/outbox/" + q.id(), "karaf", "karaf").statusCode());
+
+            // a message the outbox gave up on, as FileOutbox leaves it in failed/
+            Path failed = Path.of(System.getProperty("karaf.data"), "uplink", "outbox", "failed");
+            String id = "it-rest-failed-1";
+            Files.writeString(failed.resolve(id + ".eml"), "From: it-rest@example.org\r\nTo: gone@example.net\r\n\r\nx\r\n");
+            Files.writeString(failed.resolve(id + ".state"), "from=it-rest@example.org\nqueued=2026-11-01T08:00:00Z\nsize=48\n"
+                    + "attempts=1\nfailedAt=2026-11-01T09:00:00Z\nrcpt.0=gone@example.net\nrcpt.0.state=FAILED\n"
+                    + "rcpt.0.reply=550 5.1.1 no such user\n");
+            box = get("api/outbox").body();
+            assertTrue(box, box.contains("\"id\":\"" + id + "\""));
+            assertTrue(box, box.contains("\"gone@example.net\":\"550 5.1.1 no such user\""));
+            assertEquals(403, postJson("api/outbox/failed/" + id + "/requeue", "viewer", "viewer").statusCode());
+            HttpResponse<String> r = postJson("api/outbox/failed/" + id + "/requeue", "karaf", "karaf");
+            assertEquals(r.body(), 200, r.statusCode());
+            String queued = field(r.body(), "queued");
+            assertEquals(List.of("gone@example.net"), outbox.get(queued).orElseThrow().pending());
+            assertFalse(Files.exists(failed.resolve(id + ".state")));
+            assertEquals(404, postJson("api/outbox/failed/" + id + "/requeue", "karaf", "karaf").statusCode());
+            outbox.delete(queued);
+        } finally {
+            bundleContext.ungetService(ref);
+        }
+    }
+
+    @Test
+    public void theScheduleIsPausedAndResumedFromTheApi() throws Exception {
+        assertEquals(403, postJson("api/schedule/pause", "viewer", "viewer").statusCode());
+        try {
+            HttpResponse<String> r = postJson("api/schedule/pause", "karaf", "karaf");
+            assertEquals(r.body(), 200, r.statusCode());
+            assertTrue(r.body(), r.body().contains("\"paused\":true"));
+            assertTrue(get("api/schedule/next").body().contains("\"paused\":true"));
+            assertEquals(405, get("api/schedule/pause").statusCode());
+        } finally {
+            HttpResponse<String> r = postJson("api/schedule/resume", "karaf", "karaf");
+            assertTrue(r.body(), r.body().contains("\"paused\":false"));
+        }
+    }
+
     @Test
     public void withoutNotifyToTheNoticeLandsInTheLocalPostmasterMailbox() throws Exception {
         int closed;

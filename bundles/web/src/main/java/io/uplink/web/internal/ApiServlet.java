@@ -5,6 +5,8 @@ import io.uplink.api.ConnectionStatus;
 import io.uplink.api.Firing;
 import io.uplink.api.FiringResult;
 import io.uplink.api.NoSuchConnectionException;
+import io.uplink.api.mail.FailedMail;
+import io.uplink.api.mail.FailedMessage;
 import io.uplink.api.mail.Outbox;
 import io.uplink.api.mail.QueuedMessage;
 import io.uplink.api.schedule.ForecastEntry;
@@ -53,6 +55,9 @@ public class ApiServlet extends HttpServlet {
 
     @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC)
     private transient volatile Outbox outbox;
+
+    @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC)
+    private transient volatile FailedMail failedMail;
 
     @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC)
     private transient volatile ScheduleService schedule;
@@ -174,29 +179,23 @@ public class ApiServlet extends HttpServlet {
                 out.add(EventStream.view(e));
             }
             send(resp, 200, out);
-        } else if (n == 1 && p.get(0).equals("outbox")) {
-            get(method);
-            Outbox o = outbox;
-            if (o == null) {
-                throw new HttpError(503, "the outbox is not installed (it comes with Uplink's mail bundle)");
-            }
-            List<Object> msgs = new ArrayList<>();
-            for (QueuedMessage q : o.list()) {
-                msgs.add(JsonViews.queued(q));
-            }
-            Map<String, Object> m = new LinkedHashMap<>();
-            m.put("size", o.size());
-            m.put("messages", msgs);
-            send(resp, 200, m);
+        } else if (p.get(0).equals("outbox")) {
+            outbox(req, resp, method, p);
         } else if (n == 1 && p.get(0).equals("events")) {
             get(method);
             events(req, resp);
+        } else if (n == 2 && p.get(0).equals("schedule") && (p.get(1).equals("pause") || p.get(1).equals("resume"))) {
+            post(req, method);
+            ScheduleService s = schedule();
+            if (p.get(1).equals("pause")) {
+                s.pause();
+            } else {
+                s.resume();
+            }
+            send(resp, 200, Map.of("paused", s.isPaused()));
         } else if (n == 2 && p.get(0).equals("schedule") && p.get(1).equals("next")) {
             get(method);
-            ScheduleService s = schedule;
-            if (s == null) {
-                throw new HttpError(503, "the schedule is not installed (feature uplink-scheduler)");
-            }
+            ScheduleService s = schedule();
             List<Object> out = new ArrayList<>();
             for (ForecastEntry f : s.next(limit(req, 10, 100))) {
                 out.add(JsonViews.forecast(f));
@@ -208,6 +207,77 @@ public class ApiServlet extends HttpServlet {
         } else {
             throw new HttpError(404, "no such resource: " + req.getRequestURI());
         }
+    }
+
+    /**
+     * {@code GET outbox}: the queue and the failed folder; {@code POST outbox/{id}/retry},
+     * {@code DELETE outbox/{id}}, {@code POST outbox/failed/{id}/requeue}, {@code POST outbox/failed/requeue}
+     * (all) and {@code DELETE outbox/failed/{id}} for those who may fire.
+     */
+    private void outbox(HttpServletRequest req, HttpServletResponse resp, String method, List<String> p)
+            throws IOException {
+        int n = p.size();
+        Outbox o = outbox;
+        FailedMail f = failedMail;
+        if (o == null || f == null) {
+            throw new HttpError(503, "the outbox is not installed (it comes with Uplink's mail bundle)");
+        }
+        if (n == 1) {
+            get(method);
+            List<Object> msgs = new ArrayList<>();
+            for (QueuedMessage q : o.list()) {
+                msgs.add(JsonViews.queued(q));
+            }
+            List<Object> failed = new ArrayList<>();
+            for (FailedMessage m : f.failed()) {
+                failed.add(JsonViews.failed(m));
+            }
+            Map<String, Object> m = new LinkedHashMap<>();
+            m.put("size", o.size());
+            m.put("messages", msgs);
+            m.put("failed", failed);
+            send(resp, 200, m);
+        } else if (n == 3 && p.get(1).equals("failed") && p.get(2).equals("requeue")) {
+            post(req, method);
+            send(resp, 200, Map.of("requeued", f.requeueAll()));
+        } else if (n == 4 && p.get(1).equals("failed") && p.get(3).equals("requeue")) {
+            post(req, method);
+            String id = f.requeue(p.get(2))
+                    .orElseThrow(() -> new HttpError(404, "no message '" + p.get(2) + "' in the failed folder"));
+            send(resp, 200, Map.of("failed", p.get(2), "queued", id));
+        } else if (n == 3 && p.get(1).equals("failed")) {
+            change(req, method, "DELETE");
+            if (!f.deleteFailed(p.get(2))) {
+                throw new HttpError(404, "no message '" + p.get(2) + "' in the failed folder");
+            }
+            send(resp, 200, Map.of("deleted", p.get(2)));
+        } else if (n == 3 && p.get(2).equals("retry")) {
+            post(req, method);
+            if (!o.retry(p.get(1))) {
+                throw new HttpError(404, "no message '" + p.get(1) + "' in the outbox");
+            }
+            send(resp, 200, Map.of("retry", p.get(1)));
+        } else if (n == 2) {
+            change(req, method, "DELETE");
+            try {
+                if (!o.delete(p.get(1))) {
+                    throw new HttpError(404, "no message '" + p.get(1) + "' in the outbox");
+                }
+            } catch (IllegalStateException busy) {
+                throw new HttpError(409, busy.getMessage());
+            }
+            send(resp, 200, Map.of("deleted", p.get(1)));
+        } else {
+            throw new HttpError(404, "no such resource: " + req.getRequestURI());
+        }
+    }
+
+    private ScheduleService schedule() {
+        ScheduleService s = schedule;
+        if (s == null) {
+            throw new HttpError(503, "the schedule is not installed (feature uplink-scheduler)");
+        }
+        return s;
     }
 
     private void events(HttpServletRequest req, HttpServletResponse resp) throws IOException {
@@ -265,8 +335,13 @@ public class ApiServlet extends HttpServlet {
     }
 
     private static void post(HttpServletRequest req, String method) {
-        if (!method.equals("POST")) {
-            throw new HttpError(405, "use POST here", "POST");
+        change(req, method, "POST");
+    }
+
+    /** A request that changes something: only with {@code expected}, a non-form request and the fire role. */
+    private static void change(HttpServletRequest req, String method, String expected) {
+        if (!method.equals(expected)) {
+            throw new HttpError(405, "use " + expected + " here", expected);
         }
         String type = req.getContentType();
         boolean json = type != null && type.toLowerCase(Locale.ROOT).startsWith("application/json");

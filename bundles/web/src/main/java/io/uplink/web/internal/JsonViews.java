@@ -5,6 +5,7 @@ import io.uplink.api.FiringResult;
 import io.uplink.api.MailCounts;
 import io.uplink.api.PhaseResult;
 import io.uplink.api.Progress;
+import io.uplink.api.mail.FailedMessage;
 import io.uplink.api.mail.QueuedMessage;
 import io.uplink.api.schedule.ForecastEntry;
 
@@ -113,6 +114,17 @@ final class JsonViews {
         m.put("nextTry", q.nextTry());
         m.put("lastError", q.lastError());
         m.put("priority", q.priority());
+        return m;
+    }
+
+    static Map<String, Object> failed(FailedMessage f) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("id", f.id());
+        m.put("from", f.from());
+        m.put("failed", f.failed());
+        m.put("size", f.size());
+        m.put("queued", f.queued());
+        m.put("failedAt", f.failedAt());
         return m;
     }
 

@@ -86,14 +86,30 @@ public final class FileOutbox implements Outbox {
         public static final Retry DEFAULT = new Retry(Duration.ofMinutes(1), Duration.ofHours(1), Duration.ofDays(5));
     }
 
-    private enum State { PENDING, SENT, FAILED }
+    /** Who gets the delivery status notification of a message that failed for good. */
+    public enum BounceTo { SENDER, POSTMASTER, BOTH }
 
-    private static final class Rcpt {
+    /**
+     * Where bounces go.
+     *
+     * @param to the sender (its envelope from), the postmaster, or both; a message without a sender (a
+     *        bounce itself) is only ever reported to the postmaster, so a bounce is never bounced
+     * @param localMailbox the local Maildir of an address in a local domain, or {@code null} for an address
+     *        elsewhere (its bounce is queued to go out, with an empty envelope sender)
+     */
+    public record Bounces(BounceTo to, java.util.function.Function<String, Path> localMailbox) {
+        /** Everything to the postmaster mailbox only. */
+        public static final Bounces POSTMASTER_ONLY = new Bounces(BounceTo.POSTMASTER, a -> null);
+    }
+
+    enum State { PENDING, SENT, FAILED }
+
+    static final class Rcpt {
         State state = State.PENDING;
         String reply;
     }
 
-    private static final class Entry {
+    static final class Entry {
         String id;
         String from;
         Instant queued;
@@ -103,6 +119,8 @@ public final class FileOutbox implements Outbox {
         int attempts;
         Instant nextTry;
         String lastError;
+        /** When it was moved to failed/, or {@code null} while queued. */
+        Instant failedAt;
 
         List<String> pending() {
             List<String> out = new ArrayList<>();
@@ -125,6 +143,8 @@ public final class FileOutbox implements Outbox {
     private final Path tmp;
     private final Path removed;
     private final Path postmaster;
+    private final Bounces bounces;
+    private final FailedFolder failedFolder;
     private final Clock clock;
     private final Retry retry;
     private final String hostName;
@@ -137,7 +157,18 @@ public final class FileOutbox implements Outbox {
      * @param postmaster the Maildir that receives bounces
      */
     public FileOutbox(Path root, Path postmaster, Clock clock, Retry retry) throws IOException {
+        this(root, postmaster, Bounces.POSTMASTER_ONLY, clock, retry);
+    }
+
+    /**
+     * Opens (creating when missing) the queue in {@code root}.
+     *
+     * @param postmaster the postmaster's Maildir
+     * @param bounces who gets the bounces
+     */
+    public FileOutbox(Path root, Path postmaster, Bounces bounces, Clock clock, Retry retry) throws IOException {
         this.root = root;
+        this.bounces = bounces;
         this.queue = root.resolve("queue");
         this.failed = root.resolve("failed");
         this.tmp = root.resolve("tmp");
@@ -150,7 +181,13 @@ public final class FileOutbox implements Outbox {
         Files.createDirectories(failed);
         Files.createDirectories(tmp);
         Files.createDirectories(removed);
+        this.failedFolder = new FailedFolder(failed);
         load();
+    }
+
+    /** The failed folder: listing, deleting and purging what was given up. */
+    public FailedFolder failedFolder() {
+        return failedFolder;
     }
 
     /** The queue's folder. */
@@ -370,6 +407,84 @@ public final class FileOutbox implements Outbox {
         return true;
     }
 
+    // ------------------------------------------------------------------ the failed folder
+
+    /**
+     * Puts a failed message back into the queue, for the recipients that failed, under a new id, due now and
+     * with a fresh {@code retry.maxAge}. The message file is linked (or copied) into the queue and made durable
+     * with its new state before the failed copy goes, so a crash leaves it in the queue, in failed/, or both
+     * (then a person may see it twice), never nowhere.
+     *
+     * @return the new queue id, empty when there is no such failed message
+     */
+    public Optional<String> requeue(String failedId) throws IOException {
+        Optional<Entry> found = failedFolder.entry(failedId);
+        if (found.isEmpty()) {
+            return Optional.empty();
+        }
+        Entry old = found.get();
+        Entry e = new Entry();
+        e.id = newId();
+        e.from = old.from;
+        e.queued = clock.instant();
+        e.size = old.size;
+        e.priority = old.priority;
+        old.recipients.forEach((a, r) -> {
+            if (r.state == State.FAILED) {
+                e.recipients.put(a, new Rcpt());
+            }
+        });
+        if (e.recipients.isEmpty()) {
+            throw new IOException("failed message " + failedId + " names no failed recipient; nothing to requeue");
+        }
+        Path staged = tmp.resolve(e.id + ".eml");
+        try {
+            try {
+                Files.createLink(staged, failedFolder.body(failedId));
+            } catch (UnsupportedOperationException | IOException noLink) {
+                Files.deleteIfExists(staged);
+                writeDurably(staged, out -> Files.copy(failedFolder.body(failedId), out));
+            }
+            move(staged, queue.resolve(e.id + ".eml"));
+            Maildir.force(queue);
+            writeState(e, queue);
+        } finally {
+            Files.deleteIfExists(staged);
+        }
+        synchronized (this) {
+            entries.put(e.id, e);
+        }
+        failedFolder.delete(failedId);
+        LOG.info("Failed message {} requeued as {} for {}", failedId, e.id, e.recipients.keySet());
+        return Optional.of(e.id);
+    }
+
+    /** Requeues every failed message; returns how many. */
+    public int requeueAll() throws IOException {
+        int n = 0;
+        for (io.uplink.api.mail.FailedMessage m : failedFolder.list()) {
+            if (requeue(m.id()).isPresent()) {
+                n++;
+            }
+        }
+        return n;
+    }
+
+    /**
+     * Removes failed messages and rejected pickup files older than {@code retention}.
+     *
+     * @param pickupRejected the pickup's rejected folder, or {@code null}
+     * @return how many messages and files went
+     */
+    public int expire(Duration retention, Path pickupRejected) throws IOException {
+        Instant before = clock.instant().minus(retention);
+        int n = failedFolder.purge(before);
+        if (pickupRejected != null) {
+            n += FailedFolder.purgeFiles(pickupRejected, before);
+        }
+        return n;
+    }
+
     // ------------------------------------------------------------------ for the sender
 
     /** Messages due now and not being sent by another session: urgent first, then oldest first. */
@@ -554,11 +669,30 @@ public final class FileOutbox implements Outbox {
             header = ("X-Uplink-Note: the original header could not be read\r\n").getBytes(StandardCharsets.US_ASCII);
         }
         byte[] report = Dsn.build(hostName, e.id, e.from, e.queued, failedRcpts, remoteHost, header, now);
-        Path file = Maildir.open(postmaster).deliver(new ByteArrayInputStream(report));
-        LOG.warn("Outgoing message {} from <{}> failed for {}; a bounce is in {}", e.id, e.from, failedRcpts.keySet(), file);
+        // a message without a sender is a bounce itself: never bounce a bounce, tell the postmaster
+        boolean toSender = bounces.to() != BounceTo.POSTMASTER && !e.from.isEmpty();
+        boolean toPostmaster = bounces.to() != BounceTo.SENDER || e.from.isEmpty();
+        List<String> where = new ArrayList<>(2);
+        if (toSender) {
+            Path local = bounces.localMailbox().apply(e.from);
+            if (local != null) {
+                Maildir.open(local).deliver(new ByteArrayInputStream(report));
+                where.add("the local mailbox of <" + e.from + ">");
+            } else {
+                QueuedMessage dsn = queue("", List.of(e.from), new ByteArrayInputStream(report));
+                where.add("the outbox (" + dsn.id() + ", to <" + e.from + ">)");
+            }
+        }
+        if (toPostmaster) {
+            Maildir.open(postmaster).deliver(new ByteArrayInputStream(report));
+            where.add("the postmaster mailbox");
+        }
+        LOG.warn("Outgoing message {} from <{}> failed for {}; a bounce went to {}", e.id, e.from, failedRcpts.keySet(),
+                String.join(" and ", where));
     }
 
     private void moveToFailed(Entry e) throws IOException {
+        e.failedAt = clock.instant();
         // state into failed/ first, then the body, then the queue's state: a crash anywhere is finished at load
         writeState(e, failed);
         Path body = queue.resolve(e.id + ".eml");
@@ -593,6 +727,9 @@ public final class FileOutbox implements Outbox {
             if (e.lastError != null) {
                 p.setProperty("lastError", e.lastError);
             }
+            if (e.failedAt != null) {
+                p.setProperty("failedAt", e.failedAt.toString());
+            }
             int i = 0;
             for (Map.Entry<String, Rcpt> r : e.recipients.entrySet()) {
                 p.setProperty("rcpt." + i, r.getKey());
@@ -612,7 +749,7 @@ public final class FileOutbox implements Outbox {
         Maildir.force(dir);
     }
 
-    private static Entry readState(String id, Path file) throws IOException {
+    static Entry readState(String id, Path file) throws IOException {
         Properties p = new Properties();
         p.load(new StringReader(Files.readString(file, StandardCharsets.UTF_8)));
         Entry e = new Entry();
@@ -625,6 +762,8 @@ public final class FileOutbox implements Outbox {
         String next = p.getProperty("nextTry");
         e.nextTry = next == null ? null : Instant.parse(next);
         e.lastError = p.getProperty("lastError");
+        String failedAt = p.getProperty("failedAt");
+        e.failedAt = failedAt == null ? null : Instant.parse(failedAt);
         for (int i = 0; p.getProperty("rcpt." + i) != null; i++) {
             Rcpt r = new Rcpt();
             r.state = State.valueOf(p.getProperty("rcpt." + i + ".state", "PENDING"));

@@ -2,6 +2,8 @@ package io.uplink.mail.internal.outbox;
 
 import io.uplink.api.config.ConfigException;
 import io.uplink.api.config.Settings;
+import io.uplink.api.mail.FailedMail;
+import io.uplink.api.mail.FailedMessage;
 import io.uplink.api.mail.LocalMailboxes;
 import io.uplink.api.mail.Outbox;
 import io.uplink.api.mail.QueuedMessage;
@@ -10,10 +12,14 @@ import io.uplink.mail.internal.store.Maildir;
 
 import java.io.IOException;
 import java.io.InputStream;
+import java.io.UncheckedIOException;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
+import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Locale;
+import java.util.Set;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.Executors;
@@ -30,11 +36,12 @@ import org.slf4j.LoggerFactory;
 /**
  * The outgoing queue as a service, configured by the optional {@code etc/io.uplink.mail.cfg}:
  * {@code outbox.dir}, {@code pickup.dir}, {@code pickup.interval},
- * {@code postmaster}, {@code retry.initial}, {@code retry.max}, {@code retry.maxAge}.
+ * {@code postmaster}, {@code retry.initial}, {@code retry.max}, {@code retry.maxAge}, {@code bounce.to},
+ * {@code localDomains}, {@code failed.retention}.
  */
-@Component(service = {Outbox.class, LocalMailboxes.class, OutboxComponent.class}, immediate = true, configurationPid = OutboxComponent.PID,
-        configurationPolicy = ConfigurationPolicy.OPTIONAL)
-public class OutboxComponent implements Outbox, LocalMailboxes {
+@Component(service = {Outbox.class, FailedMail.class, LocalMailboxes.class, OutboxComponent.class}, immediate = true,
+        configurationPid = OutboxComponent.PID, configurationPolicy = ConfigurationPolicy.OPTIONAL)
+public class OutboxComponent implements Outbox, FailedMail, LocalMailboxes {
 
     static final String PID = "io.uplink.mail";
     private static final Logger LOG = LoggerFactory.getLogger(OutboxComponent.class);
@@ -44,6 +51,8 @@ public class OutboxComponent implements Outbox, LocalMailboxes {
     private String postmaster;
     private Pickup pickup;
     private ScheduledExecutorService poller;
+    private Set<String> localDomains = Set.of();
+    private Duration retention;
 
     @Activate
     void activate(Map<String, Object> properties) throws IOException {
@@ -65,7 +74,18 @@ public class OutboxComponent implements Outbox, LocalMailboxes {
             if (interval.isZero()) {
                 throw s.problem("pickup.interval", "must be more than 0");
             }
-            outbox = new FileOutbox(outboxDir, mailboxes.resolve(postmaster), Clock.systemUTC(), retry);
+            FileOutbox.BounceTo bounceTo = bounceTo(s);
+            Set<String> domains = new LinkedHashSet<>();
+            for (String domain : s.list("localDomains")) {
+                domains.add(domain.toLowerCase(Locale.ROOT));
+            }
+            localDomains = Set.copyOf(domains);
+            retention = s.duration("failed.retention", Duration.ofDays(30));
+            if (retention.isZero()) {
+                throw s.problem("failed.retention", "must be more than 0");
+            }
+            outbox = new FileOutbox(outboxDir, mailboxes.resolve(postmaster),
+                    new FileOutbox.Bounces(bounceTo, this::localMailbox), Clock.systemUTC(), retry);
             this.mailboxes = mailboxes;
             this.postmaster = postmaster;
             pickup = new Pickup(pickupDir, outbox);
@@ -75,6 +95,7 @@ public class OutboxComponent implements Outbox, LocalMailboxes {
                 return t;
             });
             poller.scheduleWithFixedDelay(this::scan, 0, interval.toMillis(), TimeUnit.MILLISECONDS);
+            poller.scheduleWithFixedDelay(this::expire, 0, 1, TimeUnit.HOURS);
             LOG.info("Outbox in {} ({} waiting), pickup folder {}", outboxDir, outbox.size(), pickupDir);
         } catch (ConfigException e) {
             LOG.error("{}", e.getMessage());
@@ -92,6 +113,37 @@ public class OutboxComponent implements Outbox, LocalMailboxes {
             LOG.error("Pickup folder scan failed: {}", e.toString(), e);
         } finally {
             Thread.currentThread().setContextClassLoader(before);
+        }
+    }
+
+    private static FileOutbox.BounceTo bounceTo(Settings s) {
+        String v = s.string("bounce.to", "sender").trim().toUpperCase(Locale.ROOT);
+        try {
+            return FileOutbox.BounceTo.valueOf(v);
+        } catch (IllegalArgumentException e) {
+            throw s.problem("bounce.to", "must be sender, postmaster or both, got '" + s.string("bounce.to", "") + "'");
+        }
+    }
+
+    /** The local mailbox of an address in a local domain; {@code null} for an address elsewhere. */
+    private Path localMailbox(String address) {
+        int at = address.lastIndexOf('@');
+        if (at <= 0 || !localDomains.contains(address.substring(at + 1).toLowerCase(Locale.ROOT))) {
+            return null;
+        }
+        String local = address.substring(0, at).toLowerCase(Locale.ROOT);
+        return mailboxes.resolve(Router.validMailbox(local) ? local : postmaster);
+    }
+
+    private void expire() {
+        try {
+            int n = outbox.expire(retention, pickup.rejectedDir());
+            if (n > 0) {
+                LOG.info("Removed {} failed message(s) and rejected pickup file(s) older than {} (key 'failed.retention')",
+                        n, FileOutbox.human(retention));
+            }
+        } catch (IOException | RuntimeException e) {
+            LOG.warn("Cleaning the failed folder: {}", e.toString());
         }
     }
 
@@ -175,5 +227,55 @@ public class OutboxComponent implements Outbox, LocalMailboxes {
     @Override
     public boolean delete(String id) {
         return outbox.delete(id);
+    }
+
+    @Override
+    public List<FailedMessage> failed() {
+        try {
+            return outbox.failedFolder().list();
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot read the failed folder: " + e.getMessage(), e);
+        }
+    }
+
+    @Override
+    public Optional<FailedMessage> failed(String id) {
+        return outbox.failedFolder().read(id);
+    }
+
+    @Override
+    public Optional<String> requeue(String id) {
+        try {
+            return outbox.requeue(id);
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot requeue failed message " + id + ": " + e.getMessage(), e);
+        }
+    }
+
+    @Override
+    public int requeueAll() {
+        try {
+            return outbox.requeueAll();
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot requeue the failed messages: " + e.getMessage(), e);
+        }
+    }
+
+    @Override
+    public boolean deleteFailed(String id) {
+        try {
+            return outbox.failedFolder().delete(id);
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot delete failed message " + id + ": " + e.getMessage(), e);
+        }
+    }
+
+    @Override
+    public int purgeFailed(Duration olderThan) {
+        try {
+            return outbox.failedFolder().purge(Clock.systemUTC().instant().minus(olderThan));
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot purge the failed folder: " + e.getMessage(), e);
+        }
     }
 }

@@ -47,6 +47,11 @@ public final class Pickup {
         return dir;
     }
 
+    /** Where files that are not mail are moved. */
+    public Path rejectedDir() {
+        return rejected;
+    }
+
     /** Looks once; returns how many files were queued. */
     public synchronized int scan() {
         int queued = 0;

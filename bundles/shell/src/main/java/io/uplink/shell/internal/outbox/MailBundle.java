@@ -1,18 +1,16 @@
 package io.uplink.shell.internal.outbox;
 
-import io.uplink.api.mail.Outbox;
-
 /** The outbox commands' one precondition: the optional mail bundle is there. */
 final class MailBundle {
 
     private MailBundle() {
     }
 
-    static Outbox require(Outbox outbox) {
-        if (outbox == null) {
+    static <T> T require(T service) {
+        if (service == null) {
             throw new IllegalStateException("the mail bundle is not installed (no outbox)");
         }
-        return outbox;
+        return service;
     }
 
     static IllegalArgumentException noSuchMessage(String id) {
