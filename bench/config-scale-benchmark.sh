@@ -1,0 +1,89 @@
+#!/usr/bin/env bash
+# Configuration scale benchmark: N connections and N collectors (default 1,000 each) dropped into etc/ of the
+# built distribution at once. It reports how long until every item is live, the idle heap after full GCs
+# against the empty distribution's, how long connection:list takes, and how long one edited item takes to
+# be live again while the other 2N-1 stay untouched. No mail server is needed: the collectors never fire.
+#   bench/config-scale-benchmark.sh [N, default 1000]
+set -euo pipefail
+N=${1:-1000}
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+cd "$ROOT"
+
+free_port() {
+  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
+}
+now() { date +%s.%N; }
+ms() { echo "($2 - $1) * 1000 / 1" | bc; }
+
+D=$(mktemp -d "${TMPDIR:-/tmp}/uplink-config-bench.XXXXXX")
+mvn -B -o -q package -DskipTests -DobrRepository=NONE -pl karaf-assembly -am
+tar xzf karaf-assembly/target/uplink-karaf-*.tar.gz -C "$D"
+K=$(echo "$D"/uplink-karaf-*)
+# the demo's mail server listens on fixed ports; Karaf's ssh, http and RMI ports are fixed too: none may collide
+rm -f "$K"/etc/io.uplink.connection-demo.cfg "$K"/etc/io.uplink.sender-demo.cfg "$K"/etc/io.uplink.collector-demo.cfg
+sed -i 's/^enabled *=.*/enabled = false/' "$K"/etc/io.uplink.demo.cfg
+sed -i "s/^sshPort *=.*/sshPort = $(free_port)/" "$K"/etc/org.apache.karaf.shell.cfg
+sed -i "s/^org.osgi.service.http.port *=.*/org.osgi.service.http.port = $(free_port)/" "$K"/etc/org.ops4j.pax.web.cfg
+sed -i -e "s/^rmiRegistryPort *=.*/rmiRegistryPort = $(free_port)/" -e "s/^rmiServerPort *=.*/rmiServerPort = $(free_port)/" \
+  "$K"/etc/org.apache.karaf.management.cfg
+echo "maxConnections = $((N + 100))" >> "$K"/etc/io.uplink.core.cfg
+cleanup() { "$K"/bin/stop >/dev/null 2>&1 || true; }
+trap cleanup EXIT
+
+U() { "$K"/bin/uplink "$@" </dev/null 2>/dev/null; }
+"$K"/bin/start
+for _ in $(seq 120); do
+  if U connection:list | grep -q '^Id'; then break; fi
+  sleep 1
+done
+PID=$(cat "$K"/karaf.pid)
+used_heap() {
+  jcmd "$PID" GC.run >/dev/null
+  jcmd "$PID" GC.run >/dev/null
+  jcmd "$PID" GC.heap_info | sed -n 's/.*heap *total [0-9]*K, used \([0-9]*\)K.*/\1/p' | head -n 1
+}
+sleep 5
+EMPTY=$(used_heap)
+echo "empty distribution: heap $((EMPTY / 1024)) MiB used after full GC"
+
+S="$D/staging"
+mkdir -p "$S"
+for i in $(seq 1 "$N"); do
+  printf 'name = Scale %s\nmethod = network\n' "$i" > "$S/io.uplink.connection-scale-c$i.cfg"
+  printf 'connections = scale-c%s\nprotocol = pop3\nhost = 127.0.0.1\nport = 1\nusername = u%s\npassword = secret\n' \
+    "$i" "$i" > "$S/io.uplink.collector-scale-k$i.cfg"
+done
+T0=$(now)
+mv "$S"/*.cfg "$K"/etc/
+while true; do
+  C=$(U connection:list | grep -c '^scale-c[0-9]* .*| IDLE ' || true)
+  K2=$(U "config:list '(service.factoryPid=io.uplink.collector)'" | grep -c '^Pid:' || true)
+  [ "$C" -ge "$N" ] && [ "$K2" -ge "$N" ] && break
+  [ "$(ms "$T0" "$(now)")" -gt 300000 ] && { echo "not all live after 300 s: $C connections, $K2 collectors" >&2; exit 1; }
+  sleep 0.5
+done
+T1=$(now)
+echo "$((2 * N)) items dropped at once: all live after $(ms "$T0" "$T1") ms"
+sleep 5
+FULL=$(used_heap)
+echo "idle with $N connections + $N collectors: heap $((FULL / 1024)) MiB used; $(((FULL - EMPTY) / 1024)) MiB above the empty distribution (target: at most 60 MiB)"
+
+# connection:list: the ssh round trip of the command against that of a command that prints nothing
+best() { sort -n | head -n 1; }
+LIST=$(for _ in 1 2 3 4 5; do a=$(now); U connection:list >/dev/null; b=$(now); ms "$a" "$b"; done | best)
+NOOP=$(for _ in 1 2 3 4 5; do a=$(now); U "echo" >/dev/null; b=$(now); ms "$a" "$b"; done | best)
+echo "connection:list over ssh: best $LIST ms; an empty command: best $NOOP ms; the listing itself about $((LIST - NOOP)) ms (target: at most 200 ms)"
+
+# one item edited: how long until its new name is live (polled through the shell)
+for round in 1 2 3; do
+  T2=$(now)
+  printf 'name = Renamed %s\nmethod = network\n' "$round" > "$K/etc/.io.uplink.connection-scale-c1.cfg.tmp"
+  mv "$K/etc/.io.uplink.connection-scale-c1.cfg.tmp" "$K/etc/io.uplink.connection-scale-c1.cfg"
+  until U connection:status scale-c1 | grep -q "Renamed $round"; do
+    [ "$(ms "$T2" "$(now)")" -gt 60000 ] && { echo "the edit did not become live within 60 s" >&2; exit 1; }
+    sleep 0.1
+  done
+  echo "edit of one item among $((2 * N)): live after $(ms "$T2" "$(now)") ms (round $round; target: at most 2 s)"
+done
+echo "load average: $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "(run directory: $D)"
