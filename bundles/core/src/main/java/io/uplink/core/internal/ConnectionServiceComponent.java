@@ -88,7 +88,7 @@ public class ConnectionServiceComponent implements ConnectionService, Connection
                     + "(got {}, {}, {}); using the defaults for the ones that are not", max, hist, par);
             max = max < 1 ? 10 : max;
             hist = hist < 1 ? 100 : hist;
-            par = par < 1 ? 2 : par;
+            par = par < 1 ? Engine.Limits.DEFAULT.collectorsParallel() : par;
         }
         engine.setLimits(new Engine.Limits(max, hist, par));
         engine.setHistoryStore(new HistoryStore(dataDir().resolve("state").resolve("history")));

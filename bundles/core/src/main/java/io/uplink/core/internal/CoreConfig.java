@@ -13,6 +13,6 @@ import org.osgi.service.metatype.annotations.ObjectClassDefinition;
     @AttributeDefinition(name = "history.size", description = "Firings kept per connection")
     int history_size() default 100;
 
-    @AttributeDefinition(name = "collectors.parallel", description = "Mail Collectors of one firing that run at the same time")
-    int collectors_parallel() default 2;
+    @AttributeDefinition(name = "collectors.parallel", description = "Mail Collector sessions open at the same time across all firings (one pool)")
+    int collectors_parallel() default 16;
 }

@@ -49,7 +49,7 @@ public final class Engine implements ConnectionService {
 
     /** Limits and places, from {@code etc/io.uplink.core.cfg}. */
     record Limits(int maxConnections, int historySize, int collectorsParallel) {
-        static final Limits DEFAULT = new Limits(10, 100, 2);
+        static final Limits DEFAULT = new Limits(10, 100, 16);
     }
 
     private final Object lock = new Object();
@@ -67,6 +67,8 @@ public final class Engine implements ConnectionService {
     private final Map<String, Deque<FiringResult>> history = new HashMap<>();
 
     private volatile Limits limits = Limits.DEFAULT;
+    /** Collector sessions across all firings. */
+    private final CollectorSlots collectorSlots = new CollectorSlots(Limits.DEFAULT.collectorsParallel());
     private volatile MailTasks mail = MailTasks.NONE;
     private volatile EventSink events = EventSink.NONE;
     private volatile HistoryStore store;
@@ -118,8 +120,13 @@ public final class Engine implements ConnectionService {
     void setLimits(Limits l) {
         synchronized (lock) {
             limits = l;
+            collectorSlots.resize(l.collectorsParallel());
             refreshAll();
         }
+    }
+
+    CollectorSlots collectorSlots() {
+        return collectorSlots;
     }
 
     Limits limits() {

@@ -395,7 +395,9 @@ final class FiringRun implements Runnable {
             end(true, "no Mail Collectors linked");
             return;
         }
-        int parallel = Math.max(1, Math.min(engine.limits().collectorsParallel(), collectors.size()));
+        // the slots are shared by every firing: this firing's threads only wait for their turn
+        CollectorSlots slots = engine.collectorSlots();
+        int parallel = Math.max(1, Math.min(slots.limit(), collectors.size()));
         ExecutorService pool = Executors.newFixedThreadPool(parallel, r -> {
             Thread t = new Thread(r, "uplink-collect-" + id);
             t.setDaemon(true);
@@ -409,11 +411,17 @@ final class FiringRun implements Runnable {
             List<Future<CollectReport>> futures = new ArrayList<>();
             for (MailCollector mc : collectors) {
                 futures.add(pool.submit(() -> {
+                    slots.acquire();
                     try {
+                        if (stopped() || !linkUp()) {
+                            return new CollectReport(mc.id(), 0, 0, List.of("not run: the firing stopped or the link went down"));
+                        }
                         return mc.collect(new Tasks(Phase.COLLECT, mc.id()));
                     } catch (RuntimeException e) {
                         LOG.warn("connection '{}': collector '{}' failed", id, mc.id(), e);
                         return new CollectReport(mc.id(), 0, 0, List.of("collector '" + mc.id() + "' failed: " + e));
+                    } finally {
+                        slots.release();
                     }
                 }));
             }

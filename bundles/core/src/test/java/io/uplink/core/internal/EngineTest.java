@@ -432,6 +432,81 @@ public class EngineTest {
         assertThat(r2.summary(), containsString("sender 'nosuch' is not configured"));
     }
 
+    @Test
+    public void collectorSessionsAcrossAllFiringsShareOnePool() throws Exception {
+        engine.setLimits(new Engine.Limits(10, 100, 3));
+        java.util.concurrent.atomic.AtomicInteger open = new java.util.concurrent.atomic.AtomicInteger();
+        java.util.concurrent.atomic.AtomicInteger most = new java.util.concurrent.atomic.AtomicInteger();
+        java.util.concurrent.CountDownLatch crowd = new java.util.concurrent.CountDownLatch(3);
+        Map<String, List<MailCollector>> byConnection = new HashMap<>();
+        for (String c : List.of("c1", "c2", "c3", "c4")) {
+            List<MailCollector> list = new ArrayList<>();
+            for (int i = 0; i < 4; i++) {
+                String cid = c + "-k" + i;
+                list.add(new MailCollector() {
+                    @Override
+                    public String id() {
+                        return cid;
+                    }
+
+                    @Override
+                    public List<String> connections() {
+                        return List.of(c);
+                    }
+
+                    @Override
+                    public int priority() {
+                        return 0;
+                    }
+
+                    @Override
+                    public boolean enabled() {
+                        return true;
+                    }
+
+                    @Override
+                    public CollectReport collect(TaskContext ctx) throws InterruptedException {
+                        most.accumulateAndGet(open.incrementAndGet(), Math::max);
+                        crowd.countDown();
+                        // hold the session until the pool is full once, so an unbounded pool would show
+                        crowd.await(5, TimeUnit.SECONDS);
+                        open.decrementAndGet();
+                        return new CollectReport(cid, 1, 0, List.of());
+                    }
+                });
+            }
+            byConnection.put(c, list);
+        }
+        engine.setMail(new MailTasks() {
+            @Override
+            public MailSender sender(String id) {
+                return null;
+            }
+
+            @Override
+            public boolean anySender() {
+                return false;
+            }
+
+            @Override
+            public List<MailCollector> collectors(String connectionId) {
+                return byConnection.getOrDefault(connectionId, List.of());
+            }
+        });
+        List<io.uplink.api.Firing> firings = new ArrayList<>();
+        for (String c : List.of("c1", "c2", "c3", "c4")) {
+            configure(c);
+            firings.add(engine.fire(c));
+        }
+        for (io.uplink.api.Firing f : firings) {
+            FiringResult r = f.await(WAIT);
+            assertEquals(r.summary(), Outcome.OK, r.outcome());
+            assertEquals(4, r.counts().collected());
+        }
+        assertEquals("4 firings of 4 collectors each, one pool of 3", 3, most.get());
+        assertEquals(0, engine.collectorSlots().inUse());
+    }
+
     private static MailCollector collector(String id, int priority, CollectReport report, List<String> ran) {
         return new MailCollector() {
             @Override

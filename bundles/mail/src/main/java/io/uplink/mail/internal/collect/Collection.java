@@ -80,6 +80,20 @@ public final class Collection {
      */
     private static final long IMAP_BATCH_FETCH_MAX = 64 * 1024;
 
+    /** Sessions refused as "too many" are asked for this many times in all. */
+    static final int BUSY_TRIES = 5;
+    private static final java.util.regex.Pattern BUSY = java.util.regex.Pattern.compile(
+            "\\[IN-USE\\]|\\[UNAVAILABLE\\]|too many (connections|sessions|simultaneous)|maximum number of connections",
+            java.util.regex.Pattern.CASE_INSENSITIVE);
+
+    /** How the collector waits before asking a busy server again (a test makes it instant). */
+    @FunctionalInterface
+    interface Pause {
+        void sleep(long millis) throws InterruptedException;
+    }
+
+    private Pause pause = Thread::sleep;
+
     private final CollectorSettings cfg;
     private final Path mailboxes;
     private final Path ledgerFile;
@@ -110,6 +124,12 @@ public final class Collection {
         this.clock = clock;
     }
 
+    /** Replaces the wait between asks of a busy server. */
+    Collection withPause(Pause p) {
+        this.pause = p;
+        return this;
+    }
+
     /** Runs once. Never throws for a mail or disk problem: it is in the report. */
     public CollectReport run(TaskContext context) throws InterruptedException {
         Thread t = Thread.currentThread();
@@ -124,7 +144,7 @@ public final class Collection {
                     f.setDaemon(true);
                     return f;
                 });
-                collect(ledger, context);
+                collectPatiently(ledger, context);
             } finally {
                 if (fsyncs != null) {
                     fsyncs.shutdownNow();
@@ -140,6 +160,40 @@ public final class Collection {
             throw new InterruptedException("collector '" + cfg.id() + "' interrupted");
         }
         return new CollectReport(cfg.id(), collected, skipped, errors);
+    }
+
+    /**
+     * Collects; a server that refuses the session because it has too many ({@code [IN-USE]}, "too many
+     * connections", Dovecot's {@code mail_max_userip_connections}) is asked again after 1, 2, 4 and 8 s
+     * instead of failing the collector: such a limit frees up as other sessions end.
+     */
+    private void collectPatiently(UidLedger ledger, TaskContext context)
+            throws MessagingException, IOException, InterruptedException {
+        for (int attempt = 1; ; attempt++) {
+            try {
+                collect(ledger, context);
+                return;
+            } catch (MessagingException e) {
+                if (collected > 0 || attempt >= BUSY_TRIES || !busy(e) || !context.linkUp()) {
+                    throw e;
+                }
+                long wait = 1000L << (attempt - 1);
+                LOG.info("collector '{}': {} refused the session ({}); asking again in {} s", cfg.id(), cfg.server(),
+                        describe(e), wait / 1000);
+                pause.sleep(wait);
+            }
+        }
+    }
+
+    /** Whether the server said it has too many sessions (a limit that frees up), not that the login is wrong. */
+    static boolean busy(Throwable e) {
+        for (Throwable c = e; c != null; c = c.getCause()) {
+            String m = c.getMessage();
+            if (m != null && BUSY.matcher(m).find()) {
+                return true;
+            }
+        }
+        return false;
     }
 
     private void collect(UidLedger ledger, TaskContext context) throws MessagingException, IOException {

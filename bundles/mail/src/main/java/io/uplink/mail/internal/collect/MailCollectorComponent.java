@@ -212,8 +212,13 @@ public final class MailCollectorComponent implements MailCollector {
         ReentrantLock lock = RUNNING.computeIfAbsent(c.id(), k -> new ReentrantLock());
         lock.lockInterruptibly();
         try {
-            Path ledger = state.resolve("collector-" + c.id().replaceAll("[^A-Za-z0-9._-]", "_") + ".uidl");
-            return new Collection(c, mailboxes, ledger, Clock.systemUTC()).run(context);
+            HostSessions.shared().acquire(c.host);
+            try {
+                Path ledger = state.resolve("collector-" + c.id().replaceAll("[^A-Za-z0-9._-]", "_") + ".uidl");
+                return new Collection(c, mailboxes, ledger, Clock.systemUTC()).run(context);
+            } finally {
+                HostSessions.shared().release(c.host);
+            }
         } finally {
             lock.unlock();
         }
