@@ -354,7 +354,7 @@ public class CollectionTest {
         CollectReport r = collect(pop3("password", "wrong-Secret-123"), dir, clock);
         assertEquals(1, r.errors().size());
         String e = r.errors().get(0);
-        assertTrue(e, e.contains("refused the login of user 'alice'"));
+        assertTrue(e, e.startsWith("login refused: ") && e.contains("user 'alice'"));
         assertFalse(e, e.contains("wrong-Secret-123"));
     }
 }
