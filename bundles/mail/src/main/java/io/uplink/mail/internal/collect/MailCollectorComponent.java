@@ -99,8 +99,11 @@ public final class MailCollectorComponent implements MailCollector {
         @AttributeDefinition(required = false)
         String unroutable() default "postmaster";
 
-        @AttributeDefinition(required = false)
+        @AttributeDefinition(required = false, description = "Time limit of connect and greeting together, of the login, and of each reply")
         String timeout() default "60s";
+
+        @AttributeDefinition(required = false, description = "Slowest transfer accepted: N bytes get timeout + N / minRate")
+        String minRate() default "1KiB/s";
 
         @AttributeDefinition(required = false)
         int uidl_expiryDays() default 30;
