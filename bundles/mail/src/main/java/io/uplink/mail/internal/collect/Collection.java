@@ -183,9 +183,13 @@ public final class Collection {
                         delete.add(l);
                     }
                 } else if (cfg.maxMessageSize > 0 && l.size > cfg.maxMessageSize) {
-                    skipped++;
-                    errors.add("message " + l.uid + " (" + l.size + " bytes) is larger than maxMessageSize ("
-                            + cfg.maxMessageSize + " bytes); left on the server");
+                    // reported once, by the firing that first sees it; afterwards the ledger (and the status) holds it
+                    if (!ledger.knownOversized(l.uid, l.size)) {
+                        skipped++;
+                        errors.add("message " + l.uid + " (" + l.size + " bytes) is larger than maxMessageSize ("
+                                + cfg.maxMessageSize + " bytes); left on the server");
+                        ledger.oversized(l.uid, l.size, now);
+                    }
                 } else {
                     fetch.add(l);
                 }

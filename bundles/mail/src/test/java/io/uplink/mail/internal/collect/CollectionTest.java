@@ -39,6 +39,7 @@ import com.icegreen.greenmail.util.ServerSetup;
 
 import io.uplink.api.mail.CollectReport;
 import io.uplink.mail.internal.MovableClock;
+import io.uplink.mail.internal.ledger.UidLedger;
 
 /** Collecting from a real POP3/IMAP server (GreenMail) into Maildirs. */
 public class CollectionTest {
@@ -258,6 +259,25 @@ public class CollectionTest {
         assertTrue(r.errors().get(0), r.errors().get(0).contains("larger than maxMessageSize (10240 bytes); left on the server"));
         assertEquals(1, onServer());
         assertEquals(List.of("small"), subjects(dir.resolve("mailboxes/alice")));
+
+        // reported once: later firings pass it by and are OK, while the ledger keeps it for the status
+        clock.advance(Duration.ofHours(1));
+        CollectReport again = collect(pop3("maxMessageSize", "10K"), dir, clock);
+        assertEquals(List.of(), again.errors());
+        assertEquals(0, again.skipped());
+        Path ledger = dir.resolve("state/collector-alice.uidl");
+        List<UidLedger.Oversized> held = UidLedger.readOversized(ledger);
+        assertEquals(1, held.size());
+        assertTrue(held.get(0).size() > 30_000);
+        assertTrue(held.get(0).describe(10240), held.get(0).describe(10240).endsWith(
+                "larger than maxMessageSize (10240 bytes); left on the server since 2026-03-01T10:00:00Z"));
+
+        // a raised limit collects it, and it is no longer listed
+        CollectReport raised = collect(pop3("maxMessageSize", "100K"), dir, clock);
+        assertEquals(List.of(), raised.errors());
+        assertEquals(1, raised.collected());
+        assertEquals(List.of(), UidLedger.readOversized(ledger));
+        assertEquals(0, onServer());
     }
 
     @Test
