@@ -168,6 +168,7 @@ public final class Collection {
                 uids.add(l.uid);
             }
             Instant now = clock.instant();
+            uidValidityChange(ledger, folder, listed);
             ledger.refresh(uids, now, Duration.ofDays(cfg.uidlExpiryDays));
 
             List<Listed> fetch = new ArrayList<>();
@@ -262,6 +263,23 @@ public final class Collection {
             } catch (MessagingException e) {
                 LOG.debug("collector '{}': closing: {}", cfg.id(), describe(e));
             }
+        }
+    }
+
+    /**
+     * IMAP keys a message by UIDVALIDITY/UID. A new UIDVALIDITY (a server that rebuilt its index) voids every
+     * UID collected before: what the folder holds cannot be told apart from new mail, so it is collected again
+     * rather than risk losing any. The firing that sees the change says so.
+     */
+    private void uidValidityChange(UidLedger ledger, Folder folder, List<Listed> listed) {
+        if (!(folder instanceof IMAPFolder) || listed.isEmpty() || ledger.size() == 0) {
+            return;
+        }
+        String now = listed.get(0).uid.substring(0, listed.get(0).uid.indexOf('/') + 1);
+        if (!ledger.holdsUidStartingWith(now)) {
+            errors.add("the server changed the folder's UIDVALIDITY (now " + now.substring(0, now.length() - 1)
+                    + "): its " + listed.size() + " messages cannot be told apart from those collected before, so "
+                    + "they are collected again (duplicates are possible; nothing is lost)");
         }
     }
 
@@ -438,15 +456,38 @@ public final class Collection {
             arr[i] = delete.get(i).message;
         }
         if (folder instanceof IMAPFolder imap) {
-            // one STORE for all: a flag change per message makes servers rescan the mailbox each time
-            imap.setFlags(arr, new Flags(Flags.Flag.DELETED), true);
             IMAPStore store = (IMAPStore) imap.getStore();
             if (store.hasCapability("UIDPLUS")) {
-                // expunge only ours, not what another client marked \Deleted
+                // one STORE for all: a flag change per message makes servers rescan the mailbox each time
+                imap.setFlags(arr, new Flags(Flags.Flag.DELETED), true);
+                // expunge only ours (UID EXPUNGE), not what another client marked \Deleted
                 imap.expunge(arr);
                 return false;
             }
-            return true;
+            // Without UIDPLUS an EXPUNGE removes every \Deleted message, also those another client marked and
+            // might still undelete (RFC 4315): unmark them around our EXPUNGE, then mark them again.
+            Set<Message> ours = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
+            ours.addAll(List.of(arr));
+            Message[] all = imap.getMessages();
+            FetchProfile fp = new FetchProfile();
+            fp.add(FetchProfile.Item.FLAGS);
+            imap.fetch(all, fp);
+            List<Message> others = new ArrayList<>();
+            for (Message m : all) {
+                if (!ours.contains(m) && m.isSet(Flags.Flag.DELETED)) {
+                    others.add(m);
+                }
+            }
+            Message[] theirs = others.toArray(new Message[0]);
+            if (theirs.length > 0) {
+                imap.setFlags(theirs, new Flags(Flags.Flag.DELETED), false);
+            }
+            imap.setFlags(arr, new Flags(Flags.Flag.DELETED), true);
+            imap.expunge();
+            if (theirs.length > 0) {
+                imap.setFlags(theirs, new Flags(Flags.Flag.DELETED), true);
+            }
+            return false;
         }
         for (Message m : arr) {
             // POP3: a local mark; the DELE commands go out in close(true), right before QUIT

@@ -180,6 +180,16 @@ public final class UidLedger implements Closeable {
         return entries.get(uid);
     }
 
+    /** Whether any stored UID starts with {@code prefix} (for IMAP: {@code UIDVALIDITY/}). */
+    public boolean holdsUidStartingWith(String prefix) {
+        for (String uid : entries.keySet()) {
+            if (uid.startsWith(prefix)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
     /** How many entries the ledger holds. */
     public int size() {
         return entries.size();
