@@ -272,11 +272,11 @@ public final class Collection {
      * rather than risk losing any. The firing that sees the change says so.
      */
     private void uidValidityChange(UidLedger ledger, Folder folder, List<Listed> listed) {
-        if (!(folder instanceof IMAPFolder) || listed.isEmpty() || ledger.size() == 0) {
+        if (!(folder instanceof IMAPFolder) || listed.isEmpty()) {
             return;
         }
         String now = listed.get(0).uid.substring(0, listed.get(0).uid.indexOf('/') + 1);
-        if (!ledger.holdsUidStartingWith(now)) {
+        if (ledger.anyUid(u -> u.matches("\\d+/.*") && !u.startsWith(now)) && !ledger.anyUid(u -> u.startsWith(now))) {
             errors.add("the server changed the folder's UIDVALIDITY (now " + now.substring(0, now.length() - 1)
                     + "): its " + listed.size() + " messages cannot be told apart from those collected before, so "
                     + "they are collected again (duplicates are possible; nothing is lost)");

@@ -180,10 +180,10 @@ public final class UidLedger implements Closeable {
         return entries.get(uid);
     }
 
-    /** Whether any stored UID starts with {@code prefix} (for IMAP: {@code UIDVALIDITY/}). */
-    public boolean holdsUidStartingWith(String prefix) {
+    /** Whether any stored UID matches (for IMAP, where a UID is kept as {@code UIDVALIDITY/UID}). */
+    public boolean anyUid(java.util.function.Predicate<String> p) {
         for (String uid : entries.keySet()) {
-            if (uid.startsWith(prefix)) {
+            if (p.test(uid)) {
                 return true;
             }
         }

@@ -350,6 +350,7 @@ final class SmtpSession {
             }
             deadline.transfer("sending message " + env.id(), env.size());
             t.sendMessage(msg, rcpts.toArray(new Address[0]));
+            deadline.command("waiting for the answer to a command");
             String reply = oneLine(t.getLastServerResponse());
             Map<String, Outcome> all = new LinkedHashMap<>();
             for (String r : env.pending()) {
