@@ -47,6 +47,17 @@ public final class DeadlineSocket extends DelegatingSocket {
         }
     }
 
+    /** Connecting counts against the greeting's deadline (and the firing's), not only against {@code timeout}. */
+    @Override
+    public void connect(java.net.SocketAddress endpoint, int timeout) throws IOException {
+        delegate.connect(endpoint, deadline.beforeRead(timeout));
+    }
+
+    @Override
+    public void connect(java.net.SocketAddress endpoint) throws IOException {
+        connect(endpoint, 0);
+    }
+
     @Override
     public void setSoTimeout(int timeout) throws SocketException {
         configured = timeout;
