@@ -1,5 +1,8 @@
 package io.uplink.api.mail;
 
+import java.time.Duration;
+import java.util.Optional;
+
 /** What a mail task gets from the firing that runs it. */
 public interface TaskContext {
 
@@ -17,4 +20,13 @@ public interface TaskContext {
 
     /** Reports progress, such as {@code sending} with 3 of 10; shown in the status and as events. */
     void progress(String message, int done, int total);
+
+    /**
+     * Time left until the firing's deadline ({@code firing.timeout} of the connection). A task bounds every
+     * network wait by it and, once it has run out, stops as on a hang-up: what is stored stays stored,
+     * nothing unstored is deleted. Empty when the firing has no deadline.
+     */
+    default Optional<Duration> timeLeft() {
+        return Optional.empty();
+    }
 }

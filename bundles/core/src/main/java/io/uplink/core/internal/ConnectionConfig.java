@@ -22,10 +22,14 @@ record ConnectionConfig(
         String preDisconnect,
         Duration commandTimeout,
         boolean ignoreExitCode,
+        Duration firingTimeout,
         Settings settings) {
 
     static final String FACTORY_PID = "io.uplink.connection";
     static final Duration DEFAULT_COMMAND_TIMEOUT = Duration.ofSeconds(60);
+    /** The longest a whole firing may take (connect to hang-up) before it stops as on a hang-up. */
+    static final Duration DEFAULT_FIRING_TIMEOUT = Duration.ofMinutes(30);
+    static final String FIRING_TIMEOUT = "firing.timeout";
     private static final Pattern NAME = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]*");
 
     /**
@@ -58,6 +62,10 @@ record ConnectionConfig(
         if (timeout.isZero()) {
             throw s.problem("commands.timeout", "must be longer than 0");
         }
+        Duration firingTimeout = s.duration(FIRING_TIMEOUT, DEFAULT_FIRING_TIMEOUT);
+        if (firingTimeout.isZero() || firingTimeout.isNegative()) {
+            throw s.problem(FIRING_TIMEOUT, "must be longer than 0, such as 30m");
+        }
         return new ConnectionConfig(
                 s.id(),
                 s.string("name", s.id()),
@@ -70,6 +78,7 @@ record ConnectionConfig(
                 s.string("commands.preDisconnect", null),
                 timeout,
                 s.bool("commands.ignoreExitCode", false),
+                firingTimeout,
                 s);
     }
 }

@@ -39,4 +39,8 @@ import org.osgi.service.metatype.annotations.ObjectClassDefinition;
 
     @AttributeDefinition(name = "commands.ignoreExitCode", description = "A non-zero exit does not fail the firing")
     boolean commands_ignoreExitCode() default false;
+
+    @AttributeDefinition(name = "firing.timeout", description = "Longest a whole firing may take, e.g. 30m; past it the "
+            + "firing stops as on a hang-up (what is stored stays, nothing unstored is deleted)")
+    String firing_timeout() default "30m";
 }

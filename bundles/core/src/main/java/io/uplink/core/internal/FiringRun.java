@@ -20,12 +20,14 @@ import io.uplink.api.method.ConnectionMethod;
 import io.uplink.api.method.Link;
 import io.uplink.api.method.LinkContext;
 
+import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
@@ -61,6 +63,9 @@ final class FiringRun implements Runnable {
     private volatile Thread thread;
     private volatile boolean interruptible;
     private volatile Link link;
+    /** When the firing must end ({@code firing.timeout} after it started), and that setting's text. */
+    private volatile Instant deadline;
+    private volatile String deadlineSetting;
 
     private String id;
     private String name;
@@ -106,7 +111,21 @@ final class FiringRun implements Runnable {
     }
 
     private boolean stopped() {
+        Instant d = deadline;
+        if (stopReason == null && d != null && !engine.clock().instant().isBefore(d)) {
+            stopReason = "the firing ran past its time limit of " + deadlineSetting + " (key 'firing.timeout')";
+        }
         return stopReason != null;
+    }
+
+    /** Time left until the firing's deadline; zero once it has passed. */
+    private Optional<Duration> timeLeft() {
+        Instant d = deadline;
+        if (d == null) {
+            return Optional.empty();
+        }
+        Duration left = Duration.between(engine.clock().instant(), d);
+        return Optional.of(left.isNegative() ? Duration.ZERO : left);
     }
 
     @Override
@@ -234,6 +253,8 @@ final class FiringRun implements Runnable {
         }
         try {
             started = engine.clock().instant();
+            deadlineSetting = s.string(ConnectionConfig.FIRING_TIMEOUT, "30m");
+            deadline = started.plus(c.firingTimeout());
             post(Events.FIRED, null, Map.of());
             return phases(c, s, method, base, reason, outcome);
         } finally {
@@ -650,6 +671,11 @@ final class FiringRun implements Runnable {
         @Override
         public boolean linkUp() {
             return FiringRun.this.linkUp();
+        }
+
+        @Override
+        public Optional<Duration> timeLeft() {
+            return FiringRun.this.timeLeft();
         }
 
         @Override

@@ -433,6 +433,58 @@ public class EngineTest {
     }
 
     @Test
+    public void theFiringTimeoutStopsTheFiringAsAHangUpWouldAndSaysWhich() throws Exception {
+        List<String> ran = Collections.synchronizedList(new ArrayList<>());
+        List<Duration> timeLeft = Collections.synchronizedList(new ArrayList<>());
+        MailSender slow = new MailSender() {
+            @Override
+            public String id() {
+                return "smarthost";
+            }
+
+            @Override
+            public SendReport send(TaskContext ctx) {
+                timeLeft.add(ctx.timeLeft().orElseThrow());
+                // a sender busy with a slow server: it stops at the first check after the deadline
+                await().atMost(20, TimeUnit.SECONDS).until(() -> !ctx.linkUp());
+                timeLeft.add(ctx.timeLeft().orElseThrow());
+                return new SendReport(1, 2, 0, List.of());
+            }
+        };
+        MailCollector alice = collector("alice", 1, new CollectReport("alice", 5, 0, List.of()), ran);
+        engine.setMail(new MailTasks() {
+            @Override
+            public MailSender sender(String id) {
+                return slow;
+            }
+
+            @Override
+            public boolean anySender() {
+                return true;
+            }
+
+            @Override
+            public List<MailCollector> collectors(String connectionId) {
+                return List.of(alice);
+            }
+        });
+        configure("office", "sender", "smarthost", "firing.timeout", "1s");
+        FiringResult r = engine.fire("office").await(WAIT);
+        assertTrue(timeLeft.toString(), timeLeft.get(0).compareTo(Duration.ofSeconds(1)) <= 0
+                && timeLeft.get(0).compareTo(Duration.ZERO) > 0);
+        assertEquals("past the deadline the tasks are told no time is left", Duration.ZERO, timeLeft.get(1));
+        assertEquals("the collectors do not start after the deadline", List.of(), ran);
+        assertEquals(Outcome.PARTIAL, r.outcome());
+        assertEquals(1, r.counts().sent());
+        assertTrue(r.errors().toString(),
+                r.errors().contains("stopped: the firing ran past its time limit of 1s (key 'firing.timeout')"));
+        assertEquals(Phase.DISCONNECT, r.phases().get(r.phases().size() - 1).phase());
+
+        configure("bad", "firing.timeout", "0s");
+        assertError("bad", "io.uplink.connection-bad.cfg", "'firing.timeout'");
+    }
+
+    @Test
     public void collectorSessionsAcrossAllFiringsShareOnePool() throws Exception {
         engine.setLimits(new Engine.Limits(10, 100, 3));
         java.util.concurrent.atomic.AtomicInteger open = new java.util.concurrent.atomic.AtomicInteger();

@@ -50,6 +50,7 @@ import org.slf4j.LoggerFactory;
 import io.uplink.api.mail.CollectReport;
 import io.uplink.api.mail.TaskContext;
 import io.uplink.mail.internal.ledger.UidLedger;
+import io.uplink.mail.internal.net.SessionDeadline;
 import io.uplink.mail.internal.store.Maildir;
 import io.uplink.mail.internal.tls.Tls;
 
@@ -108,6 +109,8 @@ public final class Collection {
     private final Map<Message, ByteArray> fetched = new HashMap<>();
     private int collected;
     private int skipped;
+    /** The deadlines of this run's session with the server (see {@link SessionDeadline}). */
+    private SessionDeadline deadline;
 
     /** A message of the current batch: its deliveries are completing (forced, renamed) on the fsync threads. */
     private record Stored(String uid, long size, List<Future<Path>> deliveries) {
@@ -136,6 +139,7 @@ public final class Collection {
         ClassLoader previous = t.getContextClassLoader();
         // Jakarta Mail and Activation find their providers and handlers through the context class loader
         t.setContextClassLoader(Session.class.getClassLoader());
+        deadline = new SessionDeadline(cfg.timeout, cfg.minRate, context);
         try {
             Files.createDirectories(ledgerFile.getParent());
             try (UidLedger ledger = UidLedger.open(ledgerFile, clock.instant(), UidLedger.inMailboxes(mailboxes))) {
@@ -199,21 +203,26 @@ public final class Collection {
     private void collect(UidLedger ledger, TaskContext context) throws MessagingException, IOException {
         Session session = Session.getInstance(properties());
         Store store = session.getStore(cfg.protocol.jakartaName());
+        deadline.connecting(cfg.host + ":" + cfg.port);
         store.connect(cfg.host, cfg.port, cfg.username, cfg.password);
         Folder folder = null;
         boolean expunge;
         try {
+            deadline.command("opening the folder");
             folder = store.getFolder(cfg.folder);
             if (!folder.exists()) {
                 throw new MessagingException("the folder '" + cfg.folder + "' does not exist on the server (key 'folder')");
             }
             folder.open(Folder.READ_WRITE);
+            // about 64 bytes of listing per message
+            deadline.transfer("listing the messages", 64L * folder.getMessageCount());
             List<Listed> listed = list(folder);
             List<String> uids = new ArrayList<>(listed.size());
             for (Listed l : listed) {
                 uids.add(l.uid);
             }
             Instant now = clock.instant();
+            uidValidityChange(ledger, folder, listed);
             ledger.refresh(uids, now, Duration.ofDays(cfg.uidlExpiryDays));
 
             List<Listed> fetch = new ArrayList<>();
@@ -229,9 +238,13 @@ public final class Collection {
                         delete.add(l);
                     }
                 } else if (cfg.maxMessageSize > 0 && l.size > cfg.maxMessageSize) {
-                    skipped++;
-                    errors.add("message " + l.uid + " (" + l.size + " bytes) is larger than maxMessageSize ("
-                            + cfg.maxMessageSize + " bytes); left on the server");
+                    // reported once, by the firing that first sees it; afterwards the ledger (and the status) holds it
+                    if (!ledger.knownOversized(l.uid, l.size)) {
+                        skipped++;
+                        errors.add("message " + l.uid + " (" + l.size + " bytes) is larger than maxMessageSize ("
+                                + cfg.maxMessageSize + " bytes); left on the server");
+                        ledger.oversized(l.uid, l.size, now);
+                    }
                 } else {
                     fetch.add(l);
                 }
@@ -251,6 +264,7 @@ public final class Collection {
                     if (folder instanceof IMAPFolder imap && fetched.isEmpty()) {
                         fetchAhead(imap, fetch.subList(i, Math.min(fetch.size(), i + BATCH)));
                     }
+                    deadline.transfer("receiving message " + l.uid, l.size);
                     store(ledger, l);
                 } catch (MessagingException | IOException e) {
                     failure = e;
@@ -273,6 +287,7 @@ public final class Collection {
             }
             // only what the ledger holds durably may be deleted; commit() has run for every stored message
             if (!delete.isEmpty() && context.linkUp()) {
+                deadline.transfer("deleting " + delete.size() + " messages", 32L * delete.size());
                 expunge = delete(folder, delete);
                 if (!expunge) {
                     confirmDeleted(ledger, delete);
@@ -282,13 +297,14 @@ public final class Collection {
                     try {
                         f.close(true);
                     } catch (MessagingException e) {
-                        throw new MessagingException("the server did not confirm the deletions (" + describe(e)
+                        throw new Explained("the server did not confirm the deletions (" + describe(e)
                                 + "); the messages are stored and will be deleted on the next firing", e);
                     }
                     confirmDeleted(ledger, delete);
                 }
             }
         } finally {
+            deadline.closing();
             if (folder != null && folder.isOpen()) {
                 try {
                     folder.close(false);
@@ -301,6 +317,23 @@ public final class Collection {
             } catch (MessagingException e) {
                 LOG.debug("collector '{}': closing: {}", cfg.id(), describe(e));
             }
+        }
+    }
+
+    /**
+     * IMAP keys a message by UIDVALIDITY/UID. A new UIDVALIDITY (a server that rebuilt its index) voids every
+     * UID collected before: what the folder holds cannot be told apart from new mail, so it is collected again
+     * rather than risk losing any. The firing that sees the change says so.
+     */
+    private void uidValidityChange(UidLedger ledger, Folder folder, List<Listed> listed) {
+        if (!(folder instanceof IMAPFolder) || listed.isEmpty()) {
+            return;
+        }
+        String now = listed.get(0).uid.substring(0, listed.get(0).uid.indexOf('/') + 1);
+        if (ledger.anyUid(u -> u.matches("\\d+/.*") && !u.startsWith(now)) && !ledger.anyUid(u -> u.startsWith(now))) {
+            errors.add("the server changed the folder's UIDVALIDITY (now " + now.substring(0, now.length() - 1)
+                    + "): its " + listed.size() + " messages cannot be told apart from those collected before, so "
+                    + "they are collected again (duplicates are possible; nothing is lost)");
         }
     }
 
@@ -446,6 +479,13 @@ public final class Collection {
         if (numbers.size() < 2) {
             return;
         }
+        long bytes = 0;
+        for (Listed l : next) {
+            if (byNumber.containsKey(l.message.getMessageNumber())) {
+                bytes += l.size;
+            }
+        }
+        deadline.transfer("receiving " + numbers.size() + " messages", bytes);
         MessageSet[] sets = MessageSet.createMessageSets(numbers.stream().mapToInt(Integer::intValue).toArray());
         imap.doCommand(p -> {
             Response[] r = p.fetch(sets, "BODY.PEEK[]");
@@ -470,15 +510,38 @@ public final class Collection {
             arr[i] = delete.get(i).message;
         }
         if (folder instanceof IMAPFolder imap) {
-            // one STORE for all: a flag change per message makes servers rescan the mailbox each time
-            imap.setFlags(arr, new Flags(Flags.Flag.DELETED), true);
             IMAPStore store = (IMAPStore) imap.getStore();
             if (store.hasCapability("UIDPLUS")) {
-                // expunge only ours, not what another client marked \Deleted
+                // one STORE for all: a flag change per message makes servers rescan the mailbox each time
+                imap.setFlags(arr, new Flags(Flags.Flag.DELETED), true);
+                // expunge only ours (UID EXPUNGE), not what another client marked \Deleted
                 imap.expunge(arr);
                 return false;
             }
-            return true;
+            // Without UIDPLUS an EXPUNGE removes every \Deleted message, also those another client marked and
+            // might still undelete (RFC 4315): unmark them around our EXPUNGE, then mark them again.
+            Set<Message> ours = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
+            ours.addAll(List.of(arr));
+            Message[] all = imap.getMessages();
+            FetchProfile fp = new FetchProfile();
+            fp.add(FetchProfile.Item.FLAGS);
+            imap.fetch(all, fp);
+            List<Message> others = new ArrayList<>();
+            for (Message m : all) {
+                if (!ours.contains(m) && m.isSet(Flags.Flag.DELETED)) {
+                    others.add(m);
+                }
+            }
+            Message[] theirs = others.toArray(new Message[0]);
+            if (theirs.length > 0) {
+                imap.setFlags(theirs, new Flags(Flags.Flag.DELETED), false);
+            }
+            imap.setFlags(arr, new Flags(Flags.Flag.DELETED), true);
+            imap.expunge();
+            if (theirs.length > 0) {
+                imap.setFlags(theirs, new Flags(Flags.Flag.DELETED), true);
+            }
+            return false;
         }
         for (Message m : arr) {
             // POP3: a local mark; the DELE commands go out in close(true), right before QUIT
@@ -502,11 +565,11 @@ public final class Collection {
         String millis = String.valueOf(cfg.timeout.toMillis());
         props.setProperty(p + ".connectiontimeout", millis);
         props.setProperty(p + ".timeout", millis);
-        props.put(p + ".socketFactory", LineBoundSocketFactories.plain(CollectorSettings.MAX_LINE));
+        props.put(p + ".socketFactory", LineBoundSocketFactories.plain(CollectorSettings.MAX_LINE, deadline));
         // never fall back to a socket without our checks
         props.setProperty(p + ".socketFactory.fallback", "false");
         if (cfg.tls != null) {
-            props.put(p + ".ssl.socketFactory", LineBoundSocketFactories.tls(cfg.tls, CollectorSettings.MAX_LINE));
+            props.put(p + ".ssl.socketFactory", LineBoundSocketFactories.tls(cfg.tls, CollectorSettings.MAX_LINE, deadline));
             // the host name is checked in the handshake (endpoint identification)
             props.setProperty(p + ".ssl.checkserveridentity", "false");
         }
@@ -531,8 +594,20 @@ public final class Collection {
         return props;
     }
 
+    /** A failure this class already put in the user's words. */
+    private static final class Explained extends MessagingException {
+        private static final long serialVersionUID = 1L;
+
+        Explained(String message, Exception cause) {
+            super(message, cause);
+        }
+    }
+
     /** A readable reason, never a password. */
     String describe(Throwable e) {
+        if (e instanceof Explained) {
+            return e.getMessage();
+        }
         for (Throwable c = e; c != null; c = c.getCause()) {
             if (c instanceof LineTooLongException) {
                 return c.getMessage();
@@ -542,10 +617,18 @@ public final class Collection {
         if (cert != null) {
             return "TLS to " + cfg.host + ":" + cfg.port + " refused: " + cert;
         }
+        // what the sockets saw (a deadline, a closed connection) is the truth; Jakarta Mail rewraps it
+        String seen = deadline != null ? deadline.failure() : null;
+        if (seen != null) {
+            return seen;
+        }
         if (e instanceof AuthenticationFailedException) {
-            return "the server refused the login of user '" + cfg.username + "'"
-                    + (e.getMessage() != null && !e.getMessage().isBlank() ? ": " + e.getMessage().trim() : "")
-                    + " (keys 'username', 'password')";
+            String said = deadline != null ? deadline.refusal() : null;
+            if (said == null && e.getMessage() != null && !e.getMessage().isBlank()) {
+                said = e.getMessage().trim();
+            }
+            return "login refused" + (said != null ? ": " + said : "") + " (user '" + cfg.username
+                    + "', keys 'username' and 'password')";
         }
         for (Throwable c = e; c != null; c = c.getCause()) {
             if (c instanceof ConnectException || c instanceof UnknownHostException) {

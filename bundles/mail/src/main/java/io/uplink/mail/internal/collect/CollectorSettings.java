@@ -8,6 +8,8 @@ import javax.net.ssl.SSLSocketFactory;
 
 import io.uplink.api.config.ConfigException;
 import io.uplink.api.config.Settings;
+import io.uplink.mail.internal.net.ByteSizes;
+import io.uplink.mail.internal.net.SessionDeadline;
 import io.uplink.mail.internal.route.Router;
 import io.uplink.mail.internal.tls.Tls;
 
@@ -61,6 +63,8 @@ public final class CollectorSettings {
     final long maxMessageSize;
     final Router router;
     final Duration timeout;
+    /** Bytes per second a transfer must reach at least: a message of N bytes gets timeout + N / minRate. */
+    final long minRate;
     final int uidlExpiryDays;
 
     private CollectorSettings(Settings s) {
@@ -84,11 +88,12 @@ public final class CollectorSettings {
         }
         this.folder = f;
         this.leaveOnServerDays = s.integer("leaveOnServer.days", 0, 0, 36_500);
-        this.maxMessageSize = size(s, "maxMessageSize");
+        this.maxMessageSize = ByteSizes.size(s, "maxMessageSize", 0);
         this.timeout = s.duration("timeout", Duration.ofSeconds(60));
         if (timeout.isZero() || timeout.toMillis() > Integer.MAX_VALUE) {
             throw s.problem("timeout", "must be more than 0 and at most a few days, got '" + s.string("timeout", "") + "'");
         }
+        this.minRate = ByteSizes.rate(s, "minRate", SessionDeadline.DEFAULT_MIN_RATE);
         this.uidlExpiryDays = s.integer("uidl.expiryDays", 30, 1, 36_500);
         this.router = router(s);
     }
@@ -134,35 +139,6 @@ public final class CollectorSettings {
                     + "not starting with a dot)");
         }
         return v;
-    }
-
-    /** Bytes, with an optional K, M or G suffix; 0 (no limit) when unset. */
-    static long size(Settings s, String key) {
-        String v = s.string(key, null);
-        if (v == null) {
-            return 0;
-        }
-        String t = v.toUpperCase(Locale.ROOT).replace("B", "").trim();
-        long factor = 1;
-        if (t.endsWith("K")) {
-            factor = 1024;
-        } else if (t.endsWith("M")) {
-            factor = 1024 * 1024;
-        } else if (t.endsWith("G")) {
-            factor = 1024L * 1024 * 1024;
-        }
-        if (factor > 1) {
-            t = t.substring(0, t.length() - 1).trim();
-        }
-        try {
-            long n = Long.parseLong(t);
-            if (n < 0) {
-                throw new NumberFormatException();
-            }
-            return Math.multiplyExact(n, factor);
-        } catch (NumberFormatException | ArithmeticException e) {
-            throw s.problem(key, "must be a size in bytes such as 10485760, 10240K or 10M (0 = no limit), got '" + v + "'");
-        }
     }
 
     /** The collector's id. */

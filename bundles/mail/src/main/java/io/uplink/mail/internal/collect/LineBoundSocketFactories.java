@@ -8,9 +8,13 @@ import javax.net.SocketFactory;
 import javax.net.ssl.SSLSocket;
 import javax.net.ssl.SSLSocketFactory;
 
+import io.uplink.mail.internal.net.DeadlineSocket;
+import io.uplink.mail.internal.net.SessionDeadline;
+
 /**
  * The socket factories a collector hands to Jakarta Mail ({@code mail.<protocol>.socketFactory} and
- * {@code mail.<protocol>.ssl.socketFactory}): every socket bounds its line length, and TLS (implicit or by
+ * {@code mail.<protocol>.ssl.socketFactory}): every socket bounds its line length and keeps the session's
+ * deadlines ({@link DeadlineSocket} under TLS, {@link LineBoundSocket} above it), and TLS (implicit or by
  * STARTTLS) goes through the verifying factory from {@code io.uplink.mail.internal.tls.Tls}, handshaken
  * here so a certificate problem surfaces as such.
  */
@@ -19,32 +23,36 @@ final class LineBoundSocketFactories {
     private LineBoundSocketFactories() {
     }
 
-    /** Plain sockets, line-bounded. */
-    static SocketFactory plain(long limit) {
+    /** Plain sockets, line-bounded, under the session's deadlines. */
+    static SocketFactory plain(long limit, SessionDeadline deadline) {
         return new SocketFactory() {
             @Override
             public Socket createSocket() throws IOException {
-                return new LineBoundSocket(new Socket(), limit);
+                return wrap(new Socket());
             }
 
             @Override
             public Socket createSocket(String host, int port) throws IOException {
-                return new LineBoundSocket(new Socket(host, port), limit);
+                return wrap(new Socket(host, port));
             }
 
             @Override
             public Socket createSocket(String host, int port, InetAddress local, int localPort) throws IOException {
-                return new LineBoundSocket(new Socket(host, port, local, localPort), limit);
+                return wrap(new Socket(host, port, local, localPort));
             }
 
             @Override
             public Socket createSocket(InetAddress host, int port) throws IOException {
-                return new LineBoundSocket(new Socket(host, port), limit);
+                return wrap(new Socket(host, port));
             }
 
             @Override
             public Socket createSocket(InetAddress host, int port, InetAddress local, int localPort) throws IOException {
-                return new LineBoundSocket(new Socket(host, port, local, localPort), limit);
+                return wrap(new Socket(host, port, local, localPort));
+            }
+
+            private Socket wrap(Socket s) throws IOException {
+                return new LineBoundSocket(new DeadlineSocket(s, deadline), limit, deadline);
             }
         };
     }
@@ -54,7 +62,7 @@ final class LineBoundSocketFactories {
      * {@link SSLSocketFactory#createSocket(Socket, String, int, boolean)} on this factory, for implicit TLS
      * and for STARTTLS alike.
      */
-    static SSLSocketFactory tls(SSLSocketFactory verifying, long limit) {
+    static SSLSocketFactory tls(SSLSocketFactory verifying, long limit, SessionDeadline deadline) {
         return new SSLSocketFactory() {
             @Override
             public String[] getDefaultCipherSuites() {
@@ -68,15 +76,15 @@ final class LineBoundSocketFactories {
 
             @Override
             public Socket createSocket(Socket s, String host, int port, boolean autoClose) throws IOException {
-                Socket raw = s instanceof LineBoundSocket b ? b.delegate() : s;
+                Socket raw = DeadlineSocket.of(s instanceof LineBoundSocket b ? b.delegate() : s, deadline);
                 SSLSocket ssl = (SSLSocket) verifying.createSocket(raw, host, port, autoClose);
                 try {
-                    ssl.startHandshake();
+                    DeadlineSocket.handshake(ssl, deadline);
                 } catch (IOException e) {
                     ssl.close();
                     throw e;
                 }
-                return new LineBoundSocket(ssl, limit);
+                return new LineBoundSocket(ssl, limit, deadline);
             }
 
             @Override

@@ -1,5 +1,6 @@
 package io.uplink.mail.internal.collect;
 
+import java.io.IOException;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.util.Dictionary;
@@ -29,6 +30,7 @@ import io.uplink.api.config.Settings;
 import io.uplink.api.mail.CollectReport;
 import io.uplink.api.mail.MailCollector;
 import io.uplink.api.mail.TaskContext;
+import io.uplink.mail.internal.ledger.UidLedger;
 
 /**
  * A Mail Collector per {@code etc/io.uplink.collector-<id>.cfg}. It registers a {@link MailCollector}
@@ -99,8 +101,11 @@ public final class MailCollectorComponent implements MailCollector {
         @AttributeDefinition(required = false)
         String unroutable() default "postmaster";
 
-        @AttributeDefinition(required = false)
+        @AttributeDefinition(required = false, description = "Time limit of connect and greeting together, of the login, and of each reply")
         String timeout() default "60s";
+
+        @AttributeDefinition(required = false, description = "Slowest transfer accepted: N bytes get timeout + N / minRate")
+        String minRate() default "1KiB/s";
 
         @AttributeDefinition(required = false)
         int uidl_expiryDays() default 30;
@@ -214,13 +219,33 @@ public final class MailCollectorComponent implements MailCollector {
         try {
             HostSessions.shared().acquire(c.host);
             try {
-                Path ledger = state.resolve("collector-" + c.id().replaceAll("[^A-Za-z0-9._-]", "_") + ".uidl");
-                return new Collection(c, mailboxes, ledger, Clock.systemUTC()).run(context);
+                return new Collection(c, mailboxes, ledgerFile(c.id()), Clock.systemUTC()).run(context);
             } finally {
                 HostSessions.shared().release(c.host);
             }
         } finally {
             lock.unlock();
+        }
+    }
+
+    private Path ledgerFile(String id) {
+        return state.resolve("collector-" + id.replaceAll("[^A-Za-z0-9._-]", "_") + ".uidl");
+    }
+
+    /**
+     * The messages this collector leaves on the server because they are larger than {@code maxMessageSize},
+     * one line each ("message 17 (5242880 bytes) is larger than maxMessageSize (1048576 bytes); left on the
+     * server since ..."), for {@code collector:status}. Reported as an error only by the firing that first
+     * saw them; empty when there are none or the ledger cannot be read.
+     */
+    public List<String> oversizedMessages() {
+        CollectorSettings c = config;
+        long max = c != null ? c.maxMessageSize : 0;
+        try {
+            return UidLedger.readOversized(ledgerFile(id())).stream().map(o -> o.describe(max)).toList();
+        } catch (IOException e) {
+            LOG.debug("collector '{}': cannot read its ledger: {}", id(), e.toString());
+            return List.of();
         }
     }
 

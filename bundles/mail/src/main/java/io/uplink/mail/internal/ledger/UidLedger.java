@@ -27,6 +27,7 @@ import io.uplink.mail.internal.store.Maildir;
  * P uid size unique mailbox[,mailbox]    about to deliver uid as Maildir file "unique"
  * S uid size stored-millis lastSeen-millis [deleted-millis]  uid is stored in the local mailboxes
  * D uid millis                           the server confirmed deleting uid
+ * X uid size seen-millis                 uid is larger than maxMessageSize: left on the server, reported once
  * L millis                               when the server's list was last looked at
  * </pre>
  * A {@code P} line is written before the message is delivered, an {@code S} line once the delivery is
@@ -36,6 +37,10 @@ import io.uplink.mail.internal.store.Maildir;
  * entry was last seen on the server and dropping entries that have been gone from the server for the
  * expiry time, so a server that reuses UIDs does not block new mail for ever. "Gone" needs a listing
  * that did not show the entry: a collector that simply did not run for a month forgets nothing.
+ *
+ * <p>An {@code X} record is a message skipped for its size: the firing that first sees it reports it, later
+ * firings pass it by quietly (it stays visible through {@link #oversized()} and {@link #readOversized(Path)}),
+ * and the record goes when the message is gone from the server or has been stored after all.
  */
 public final class UidLedger implements Closeable {
 
@@ -44,6 +49,20 @@ public final class UidLedger implements Closeable {
         /** Whether the server confirmed deleting it (so the UID showing up again is a new message). */
         public boolean deletedOnServer() {
             return deleted > 0;
+        }
+    }
+
+    /**
+     * A message left on the server because it is larger than {@code maxMessageSize}.
+     *
+     * @param seen when a firing first saw it (epoch millis)
+     */
+    public record Oversized(String uid, long size, long seen) {
+        /** How a status shows it. */
+        public String describe(long maxMessageSize) {
+            return "message " + uid + " (" + size + " bytes) is larger than maxMessageSize"
+                    + (maxMessageSize > 0 ? " (" + maxMessageSize + " bytes)" : "") + "; left on the server since "
+                    + Instant.ofEpochMilli(seen);
         }
     }
 
@@ -59,13 +78,20 @@ public final class UidLedger implements Closeable {
 
     private final Path file;
     private final Map<String, Entry> entries;
+    private final Map<String, Oversized> oversized;
     private long lastListing;
     private FileChannel append;
 
-    private UidLedger(Path file, Map<String, Entry> entries, long lastListing) {
+    private UidLedger(Path file, Map<String, Entry> entries, Map<String, Oversized> oversized, long lastListing) {
         this.file = file;
         this.entries = entries;
+        this.oversized = oversized;
         this.lastListing = lastListing;
+    }
+
+    /** What the file holds, read without settling or rewriting anything. */
+    private record Contents(Map<String, Entry> entries, Map<String, Pending> pending, Map<String, Oversized> oversized,
+            long listing) {
     }
 
     /**
@@ -73,8 +99,31 @@ public final class UidLedger implements Closeable {
      * and rewrites the file so it holds only settled entries.
      */
     public static UidLedger open(Path file, Instant now, Settle settle) throws IOException {
+        Contents c = read(file);
+        Map<String, Entry> entries = c.entries();
+        for (Pending p : c.pending().values()) {
+            if (settle.delivered(p)) {
+                entries.put(p.uid(), new Entry(p.uid(), p.size(), now.toEpochMilli(), now.toEpochMilli(), 0));
+                c.oversized().remove(p.uid());
+            }
+        }
+        UidLedger ledger = new UidLedger(file, entries, c.oversized(), c.listing());
+        ledger.rewrite();
+        return ledger;
+    }
+
+    /**
+     * The messages a collector left on the server for their size, as its ledger file holds them; for a
+     * status, while a firing may be appending to the file (a torn last line is simply not there yet).
+     */
+    public static List<Oversized> readOversized(Path file) throws IOException {
+        return List.copyOf(read(file).oversized().values());
+    }
+
+    private static Contents read(Path file) throws IOException {
         Map<String, Entry> entries = new LinkedHashMap<>();
         Map<String, Pending> pending = new LinkedHashMap<>();
+        Map<String, Oversized> oversized = new LinkedHashMap<>();
         long listing = 0;
         if (Files.exists(file)) {
             for (String line : Files.readAllLines(file, StandardCharsets.UTF_8)) {
@@ -85,6 +134,10 @@ public final class UidLedger implements Closeable {
                         entries.put(uid, new Entry(uid, Long.parseLong(f[2]), Long.parseLong(f[3]), Long.parseLong(f[4]),
                                 f.length == 6 ? Long.parseLong(f[5]) : 0));
                         pending.remove(uid);
+                        oversized.remove(uid);
+                    } else if (f.length == 4 && f[0].equals("X")) {
+                        String uid = unescape(f[1]);
+                        oversized.put(uid, new Oversized(uid, Long.parseLong(f[2]), Long.parseLong(f[3])));
                     } else if (f.length == 3 && f[0].equals("D")) {
                         String uid = unescape(f[1]);
                         Entry e = entries.get(uid);
@@ -103,14 +156,7 @@ public final class UidLedger implements Closeable {
                 }
             }
         }
-        for (Pending p : pending.values()) {
-            if (settle.delivered(p)) {
-                entries.put(p.uid(), new Entry(p.uid(), p.size(), now.toEpochMilli(), now.toEpochMilli(), 0));
-            }
-        }
-        UidLedger ledger = new UidLedger(file, entries, listing);
-        ledger.rewrite();
-        return ledger;
+        return new Contents(entries, pending, oversized, listing);
     }
 
     /** Settles a pending delivery by looking for its file in the mailboxes it was meant for. */
@@ -132,6 +178,16 @@ public final class UidLedger implements Closeable {
     /** The entry for a UID, or {@code null}. */
     public Entry get(String uid) {
         return entries.get(uid);
+    }
+
+    /** Whether any stored UID matches (for IMAP, where a UID is kept as {@code UIDVALIDITY/UID}). */
+    public boolean anyUid(java.util.function.Predicate<String> p) {
+        for (String uid : entries.keySet()) {
+            if (p.test(uid)) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /** How many entries the ledger holds. */
@@ -159,8 +215,28 @@ public final class UidLedger implements Closeable {
                 entries.put(uid, new Entry(uid, e.size(), e.stored(), t, e.deleted()));
             }
         }
+        // a skipped message someone removed from the server needs no more mention
+        oversized.keySet().retainAll(present);
         lastListing = t;
         rewrite();
+    }
+
+    /** Whether {@code uid} of this size was already recorded as too large (and so already reported). */
+    public boolean knownOversized(String uid, long size) {
+        Oversized o = oversized.get(uid);
+        return o != null && o.size() == size;
+    }
+
+    /** Records that {@code uid} was left on the server for its size. Not forced. */
+    public void oversized(String uid, long size, Instant now) throws IOException {
+        long t = now.toEpochMilli();
+        oversized.put(uid, new Oversized(uid, size, t));
+        write("X " + escape(uid) + " " + size + " " + t + "\n");
+    }
+
+    /** The messages left on the server for their size. */
+    public List<Oversized> oversized() {
+        return List.copyOf(oversized.values());
     }
 
     /** Records that {@code uid} is about to be delivered as Maildir file {@code unique}. Not forced. */
@@ -172,6 +248,7 @@ public final class UidLedger implements Closeable {
     public void stored(String uid, long size, Instant now) throws IOException {
         long t = now.toEpochMilli();
         entries.put(uid, new Entry(uid, size, t, t, 0));
+        oversized.remove(uid);
         write("S " + escape(uid) + " " + size + " " + t + " " + t + "\n");
     }
 
@@ -214,6 +291,9 @@ public final class UidLedger implements Closeable {
         for (Entry e : entries.values()) {
             lines.add("S " + escape(e.uid()) + " " + e.size() + " " + e.stored() + " " + e.lastSeen()
                     + (e.deletedOnServer() ? " " + e.deleted() : ""));
+        }
+        for (Oversized o : oversized.values()) {
+            lines.add("X " + escape(o.uid()) + " " + o.size() + " " + o.seen());
         }
         try (FileChannel ch = FileChannel.open(temp, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
                 StandardOpenOption.TRUNCATE_EXISTING)) {

@@ -9,10 +9,14 @@ import java.net.InetAddress;
 import java.net.Socket;
 import java.net.SocketAddress;
 import java.net.SocketException;
-import java.nio.channels.SocketChannel;
 
 import javax.net.SocketFactory;
+import javax.net.ssl.SSLSocket;
 import javax.net.ssl.SSLSocketFactory;
+
+import io.uplink.mail.internal.net.DeadlineSocket;
+import io.uplink.mail.internal.net.DelegatingSocket;
+import io.uplink.mail.internal.net.SessionDeadline;
 
 /**
  * A socket that refuses to read more than {@link #LIMIT} bytes from the server between two writes of the
@@ -20,7 +24,7 @@ import javax.net.ssl.SSLSocketFactory;
  * command (an endless line, a flood) is hostile or broken; Jakarta Mail would otherwise buffer it all. It
  * counts the bytes on the wire, so it also guards TLS sessions layered over it.
  */
-final class ReplyLimitSocket extends Socket {
+final class ReplyLimitSocket extends DelegatingSocket {
 
     /** Bytes a server may send between two commands. */
     static final int LIMIT = 1024 * 1024;
@@ -34,21 +38,20 @@ final class ReplyLimitSocket extends Socket {
         }
     }
 
-    private final Socket s;
     private long unanswered;
     private InputStream in;
     private OutputStream out;
 
-    ReplyLimitSocket(Socket s) {
-        this.s = s;
+    ReplyLimitSocket(Socket s) throws SocketException {
+        super(s);
     }
 
-    /** A plain socket factory whose sockets are limited. */
-    static SocketFactory plainFactory() {
+    /** A plain socket factory whose sockets are limited and keep the session's deadlines. */
+    static SocketFactory plainFactory(SessionDeadline deadline) {
         return new SocketFactory() {
             @Override
-            public Socket createSocket() {
-                return new ReplyLimitSocket(new Socket());
+            public Socket createSocket() throws SocketException {
+                return new ReplyLimitSocket(new DeadlineSocket(new Socket(), deadline));
             }
 
             @Override
@@ -84,8 +87,8 @@ final class ReplyLimitSocket extends Socket {
         };
     }
 
-    /** A TLS socket factory that layers TLS over a limited socket. */
-    static SSLSocketFactory tlsFactory(SSLSocketFactory tls) {
+    /** A TLS socket factory that layers TLS over a limited socket under the session's deadlines. */
+    static SSLSocketFactory tlsFactory(SSLSocketFactory tls, SessionDeadline deadline) {
         return new SSLSocketFactory() {
             @Override
             public String[] getDefaultCipherSuites() {
@@ -99,9 +102,18 @@ final class ReplyLimitSocket extends Socket {
 
             @Override
             public Socket createSocket(Socket plain, String host, int port, boolean autoClose) throws IOException {
-                Socket limited = plain instanceof ReplyLimitSocket ? plain : new ReplyLimitSocket(plain);
+                Socket limited = plain instanceof ReplyLimitSocket ? plain
+                        : new ReplyLimitSocket(DeadlineSocket.of(plain, deadline));
                 noDelay(limited);
-                return tls.createSocket(limited, host, port, autoClose);
+                SSLSocket ssl = (SSLSocket) tls.createSocket(limited, host, port, autoClose);
+                try {
+                    // here, so the handshake's writes are not taken for the client's first command
+                    DeadlineSocket.handshake(ssl, deadline);
+                } catch (IOException e) {
+                    ssl.close();
+                    throw e;
+                }
+                return ssl;
             }
 
             @Override
@@ -112,26 +124,26 @@ final class ReplyLimitSocket extends Socket {
 
             @Override
             public Socket createSocket(String host, int port) throws IOException {
-                Socket plain = plainFactory().createSocket(host, port);
+                Socket plain = plainFactory(deadline).createSocket(host, port);
                 return createSocket(plain, host, port, true);
             }
 
             @Override
             public Socket createSocket(String host, int port, InetAddress localHost, int localPort) throws IOException {
-                Socket plain = plainFactory().createSocket(host, port, localHost, localPort);
+                Socket plain = plainFactory(deadline).createSocket(host, port, localHost, localPort);
                 return createSocket(plain, host, port, true);
             }
 
             @Override
             public Socket createSocket(InetAddress host, int port) throws IOException {
-                Socket plain = plainFactory().createSocket(host, port);
+                Socket plain = plainFactory(deadline).createSocket(host, port);
                 return createSocket(plain, host.getHostAddress(), port, true);
             }
 
             @Override
             public Socket createSocket(InetAddress address, int port, InetAddress localAddress, int localPort)
                     throws IOException {
-                Socket plain = plainFactory().createSocket(address, port, localAddress, localPort);
+                Socket plain = plainFactory(deadline).createSocket(address, port, localAddress, localPort);
                 return createSocket(plain, address.getHostAddress(), port, true);
             }
         };
@@ -140,7 +152,7 @@ final class ReplyLimitSocket extends Socket {
     @Override
     public synchronized InputStream getInputStream() throws IOException {
         if (in == null) {
-            in = new FilterInputStream(s.getInputStream()) {
+            in = new FilterInputStream(delegate.getInputStream()) {
                 @Override
                 public int read() throws IOException {
                     int c = super.read();
@@ -166,7 +178,7 @@ final class ReplyLimitSocket extends Socket {
     private void count(int n) throws IOException {
         unanswered += n;
         if (unanswered > LIMIT) {
-            s.close();
+            delegate.close();
             throw new ReplyTooLongException();
         }
     }
@@ -174,7 +186,7 @@ final class ReplyLimitSocket extends Socket {
     @Override
     public synchronized OutputStream getOutputStream() throws IOException {
         if (out == null) {
-            out = new FilterOutputStream(s.getOutputStream()) {
+            out = new FilterOutputStream(delegate.getOutputStream()) {
                 @Override
                 public void write(int b) throws IOException {
                     unanswered = 0;
@@ -193,14 +205,14 @@ final class ReplyLimitSocket extends Socket {
 
     @Override
     public void connect(SocketAddress endpoint) throws IOException {
-        s.connect(endpoint);
-        noDelay(s);
+        delegate.connect(endpoint);
+        noDelay(delegate);
     }
 
     @Override
     public void connect(SocketAddress endpoint, int timeout) throws IOException {
-        s.connect(endpoint, timeout);
-        noDelay(s);
+        delegate.connect(endpoint, timeout);
+        noDelay(delegate);
     }
 
     /** SMTP without pipelining is lock-step: Nagle's algorithm only delays the end of each command. */
@@ -210,150 +222,5 @@ final class ReplyLimitSocket extends Socket {
         } catch (SocketException e) {
             // not supported on this socket: just slower
         }
-    }
-
-    @Override
-    public void bind(SocketAddress bindpoint) throws IOException {
-        s.bind(bindpoint);
-    }
-
-    @Override
-    public InetAddress getInetAddress() {
-        return s.getInetAddress();
-    }
-
-    @Override
-    public InetAddress getLocalAddress() {
-        return s.getLocalAddress();
-    }
-
-    @Override
-    public int getPort() {
-        return s.getPort();
-    }
-
-    @Override
-    public int getLocalPort() {
-        return s.getLocalPort();
-    }
-
-    @Override
-    public SocketAddress getRemoteSocketAddress() {
-        return s.getRemoteSocketAddress();
-    }
-
-    @Override
-    public SocketAddress getLocalSocketAddress() {
-        return s.getLocalSocketAddress();
-    }
-
-    @Override
-    public SocketChannel getChannel() {
-        return null;
-    }
-
-    @Override
-    public void setTcpNoDelay(boolean on) throws SocketException {
-        s.setTcpNoDelay(on);
-    }
-
-    @Override
-    public boolean getTcpNoDelay() throws SocketException {
-        return s.getTcpNoDelay();
-    }
-
-    @Override
-    public void setSoLinger(boolean on, int linger) throws SocketException {
-        s.setSoLinger(on, linger);
-    }
-
-    @Override
-    public int getSoLinger() throws SocketException {
-        return s.getSoLinger();
-    }
-
-    @Override
-    public synchronized void setSoTimeout(int timeout) throws SocketException {
-        s.setSoTimeout(timeout);
-    }
-
-    @Override
-    public synchronized int getSoTimeout() throws SocketException {
-        return s.getSoTimeout();
-    }
-
-    @Override
-    public synchronized void setSendBufferSize(int size) throws SocketException {
-        s.setSendBufferSize(size);
-    }
-
-    @Override
-    public synchronized int getSendBufferSize() throws SocketException {
-        return s.getSendBufferSize();
-    }
-
-    @Override
-    public synchronized void setReceiveBufferSize(int size) throws SocketException {
-        s.setReceiveBufferSize(size);
-    }
-
-    @Override
-    public synchronized int getReceiveBufferSize() throws SocketException {
-        return s.getReceiveBufferSize();
-    }
-
-    @Override
-    public void setKeepAlive(boolean on) throws SocketException {
-        s.setKeepAlive(on);
-    }
-
-    @Override
-    public boolean getKeepAlive() throws SocketException {
-        return s.getKeepAlive();
-    }
-
-    @Override
-    public synchronized void close() throws IOException {
-        s.close();
-    }
-
-    @Override
-    public void shutdownInput() throws IOException {
-        s.shutdownInput();
-    }
-
-    @Override
-    public void shutdownOutput() throws IOException {
-        s.shutdownOutput();
-    }
-
-    @Override
-    public boolean isConnected() {
-        return s.isConnected();
-    }
-
-    @Override
-    public boolean isBound() {
-        return s.isBound();
-    }
-
-    @Override
-    public boolean isClosed() {
-        return s.isClosed();
-    }
-
-    @Override
-    public boolean isInputShutdown() {
-        return s.isInputShutdown();
-    }
-
-    @Override
-    public boolean isOutputShutdown() {
-        return s.isOutputShutdown();
-    }
-
-    @Override
-    public String toString() {
-        return s.toString();
     }
 }

@@ -1,6 +1,8 @@
 package io.uplink.mail.internal.send;
 
 import io.uplink.api.config.Settings;
+import io.uplink.mail.internal.net.ByteSizes;
+import io.uplink.mail.internal.net.SessionDeadline;
 import io.uplink.mail.internal.tls.Tls;
 
 import java.time.Duration;
@@ -14,7 +16,7 @@ import javax.net.ssl.SSLSocketFactory;
  * sender, the file and the key.
  */
 record SenderConfig(String id, String file, List<Host> hosts, Security security, String username, String password,
-        String helo, Duration timeout, int maxMessagesPerSession, boolean onlyWaitingAtStart, boolean smallerFirst,
+        String helo, Duration timeout, long minRate, int maxMessagesPerSession, boolean onlyWaitingAtStart, boolean smallerFirst,
         SSLSocketFactory tls) {
 
     /** How the connection is protected. */
@@ -43,6 +45,7 @@ record SenderConfig(String id, String file, List<Host> hosts, Security security,
     static final String PASSWORD = "password";
     static final String HELO = "helo";
     static final String TIMEOUT = "timeout";
+    static final String MIN_RATE = "minRate";
     static final String MAX_PER_SESSION = "maxMessagesPerSession";
     static final String ONLY_WAITING = "onlyWaitingAtStart";
     static final String SMALLER_FIRST = "smallerFirst";
@@ -80,11 +83,12 @@ record SenderConfig(String id, String file, List<Host> hosts, Security security,
         if (timeout.isZero() || timeout.toMillis() > Integer.MAX_VALUE) {
             throw s.problem(TIMEOUT, "must be more than 0 and less than 24 days, got '" + s.string(TIMEOUT, "") + "'");
         }
+        long minRate = ByteSizes.rate(s, MIN_RATE, SessionDeadline.DEFAULT_MIN_RATE);
         int max = s.integer(MAX_PER_SESSION, 0, 0, Integer.MAX_VALUE);
         boolean onlyWaiting = s.bool(ONLY_WAITING, false);
         boolean smallerFirst = s.bool(SMALLER_FIRST, false);
         SSLSocketFactory tls = security == Security.NONE && !s.has(TRUST_FILE) ? null : Tls.socketFactory(s, TRUST_FILE);
-        return new SenderConfig(s.id(), s.file(), hosts, security, username, password, helo, timeout, max, onlyWaiting,
+        return new SenderConfig(s.id(), s.file(), hosts, security, username, password, helo, timeout, minRate, max, onlyWaiting,
                 smallerFirst, tls);
     }
 

@@ -8,6 +8,7 @@ import io.uplink.mail.internal.outbox.FileOutbox.Envelope;
 import io.uplink.mail.internal.outbox.FileOutbox.Outcome;
 import io.uplink.mail.internal.outbox.FileOutbox.Result;
 import io.uplink.mail.internal.outbox.FileOutbox.Verdict;
+import io.uplink.mail.internal.net.SessionDeadline;
 import io.uplink.mail.internal.send.SenderConfig.Host;
 import io.uplink.mail.internal.send.SenderConfig.Security;
 import io.uplink.mail.internal.tls.Tls;
@@ -60,6 +61,8 @@ final class SmtpSession {
     private final TaskContext context;
     private final List<String> errors = new ArrayList<>();
     private final Removal removal;
+    /** The deadlines of this session with the relay (see {@link SessionDeadline}). */
+    private final SessionDeadline deadline;
     private int sent;
     private int deferred;
     private int failed;
@@ -69,6 +72,7 @@ final class SmtpSession {
         this.outbox = outbox;
         this.context = context;
         this.removal = new Removal(config.item());
+        this.deadline = new SessionDeadline(config.timeout(), config.minRate(), context);
     }
 
     /** Sends what is due; never throws for a mail problem. */
@@ -225,18 +229,21 @@ final class SmtpSession {
         for (Host h : config.hosts()) {
             SMTPTransport t = new SMTPTransport(session, new URLName("smtp", h.name(), h.port(), null, null, null));
             try {
+                deadline.connecting(h.toString());
                 if (config.username() != null) {
                     t.connect(h.name(), h.port(), config.username(), config.password());
                 } else {
                     t.connect(h.name(), h.port(), null, null);
                 }
+                deadline.command("waiting for the answer to a command");
                 LOG.debug("{}: connected to {}", config.item(), h);
                 return new Connected(t, h, session);
             } catch (MessagingException e) {
                 quietClose(t);
                 if (didNotAnswer(e, t)) {
-                    noAnswer.add(h + " (" + reason(e) + ")");
-                    LOG.info("{}: {} did not answer ({}); trying the next host", config.item(), h, reason(e));
+                    String why = why(e);
+                    noAnswer.add(h + " (" + why + ")");
+                    LOG.info("{}: {} did not answer ({}); trying the next host", config.item(), h, why);
                     continue;
                 }
                 // a host that answered and then refused: no other host is tried (its answer stands)
@@ -275,6 +282,10 @@ final class SmtpSession {
         if (e instanceof AuthenticationFailedException) {
             return "refused the login of '" + config.username() + "': " + reason(e);
         }
+        String seen = deadline.failure();
+        if (seen != null) {
+            return "failed: " + seen;
+        }
         for (Throwable c = e; c != null; c = c.getCause()) {
             if (c instanceof ReplyLimitSocket.ReplyTooLongException) {
                 return "broke the protocol: " + c.getMessage();
@@ -294,10 +305,10 @@ final class SmtpSession {
         }
         p.setProperty("mail.smtp.auth", Boolean.toString(config.username() != null));
         p.setProperty("mail.smtp.sendpartial", "true");
-        p.put("mail.smtp.socketFactory", ReplyLimitSocket.plainFactory());
+        p.put("mail.smtp.socketFactory", ReplyLimitSocket.plainFactory(deadline));
         p.setProperty("mail.smtp.socketFactory.fallback", "false");
         if (config.tls() != null) {
-            p.put("mail.smtp.ssl.socketFactory", ReplyLimitSocket.tlsFactory(config.tls()));
+            p.put("mail.smtp.ssl.socketFactory", ReplyLimitSocket.tlsFactory(config.tls(), deadline));
         }
         // the socket factory checks the host name (Tls); Jakarta Mail's own check would refuse pinned certificates
         p.setProperty("mail.smtp.ssl.checkserveridentity", "false");
@@ -337,7 +348,9 @@ final class SmtpSession {
             if (ext.length() > 0) {
                 msg.setMailExtension(ext.toString());
             }
+            deadline.transfer("sending message " + env.id(), env.size());
             t.sendMessage(msg, rcpts.toArray(new Address[0]));
+            deadline.command("waiting for the answer to a command");
             String reply = oneLine(t.getLastServerResponse());
             Map<String, Outcome> all = new LinkedHashMap<>();
             for (String r : env.pending()) {
@@ -349,7 +362,7 @@ final class SmtpSession {
             return partial(c, env, e);
         } catch (MessagingException | IOException e) {
             // the connection broke (or the file vanished): the message stays as it was, due at the next firing
-            String why = c.host() + ": " + reason(e);
+            String why = c.host() + ": " + why(e);
             errors.add(config.item() + ": message " + env.id() + " not sent: " + why);
             try {
                 count(outbox.recordAll(env.id(), Verdict.TEMPORARY, why, host, false), env);
@@ -418,7 +431,7 @@ final class SmtpSession {
             count(outbox.record(env.id(), out, c.host().name(), t.isConnected(), removal), env);
             if (!t.isConnected() && wholeCode < 200) {
                 errors.add(config.item() + ": message " + env.id() + " not sent: " + c.host() + ": connection lost ("
-                        + reason(e) + ")");
+                        + why(e) + ")");
                 return false;
             }
             for (Map.Entry<String, Outcome> o : out.entrySet()) {
@@ -483,7 +496,14 @@ final class SmtpSession {
         return b.toString();
     }
 
-    private static void close(Connected c) {
+    /** What the sockets saw (a deadline, a closed connection) if anything, else the exception's reason. */
+    private String why(Exception e) {
+        String seen = deadline.failure();
+        return seen != null ? seen : reason(e);
+    }
+
+    private void close(Connected c) {
+        deadline.closing();
         quietClose(c.transport());
     }
 

@@ -27,6 +27,18 @@ import jakarta.mail.internet.MimeBodyPart;
 import jakarta.mail.internet.MimeMessage;
 import jakarta.mail.internet.MimeMultipart;
 
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+import jakarta.mail.Flags;
+import jakarta.mail.Folder;
+import jakarta.mail.Message;
+import jakarta.mail.Store;
+
+import com.icegreen.greenmail.store.StoredMessage;
+
 import org.junit.After;
 import org.junit.Before;
 import org.junit.Rule;
@@ -39,6 +51,7 @@ import com.icegreen.greenmail.util.ServerSetup;
 
 import io.uplink.api.mail.CollectReport;
 import io.uplink.mail.internal.MovableClock;
+import io.uplink.mail.internal.ledger.UidLedger;
 
 /** Collecting from a real POP3/IMAP server (GreenMail) into Maildirs. */
 public class CollectionTest {
@@ -258,6 +271,111 @@ public class CollectionTest {
         assertTrue(r.errors().get(0), r.errors().get(0).contains("larger than maxMessageSize (10240 bytes); left on the server"));
         assertEquals(1, onServer());
         assertEquals(List.of("small"), subjects(dir.resolve("mailboxes/alice")));
+
+        // reported once: later firings pass it by and are OK, while the ledger keeps it for the status
+        clock.advance(Duration.ofHours(1));
+        CollectReport again = collect(pop3("maxMessageSize", "10K"), dir, clock);
+        assertEquals(List.of(), again.errors());
+        assertEquals(0, again.skipped());
+        Path ledger = dir.resolve("state/collector-alice.uidl");
+        List<UidLedger.Oversized> held = UidLedger.readOversized(ledger);
+        assertEquals(1, held.size());
+        assertTrue(held.get(0).size() > 30_000);
+        assertTrue(held.get(0).describe(10240), held.get(0).describe(10240).endsWith(
+                "larger than maxMessageSize (10240 bytes); left on the server since 2026-03-01T10:00:00Z"));
+
+        // a raised limit collects it, and it is no longer listed
+        CollectReport raised = collect(pop3("maxMessageSize", "100K"), dir, clock);
+        assertEquals(List.of(), raised.errors());
+        assertEquals(1, raised.collected());
+        assertEquals(List.of(), UidLedger.readOversized(ledger));
+        assertEquals(0, onServer());
+    }
+
+    /** Marks a message \\Deleted as another IMAP client would, without expunging it. */
+    private void markDeletedByAnotherClient(String subject) throws Exception {
+        Store store = Session.getInstance(new Properties()).getStore("imap");
+        store.connect("127.0.0.1", greenMail.getImap().getPort(), "alice", "s3cret-pw");
+        try {
+            Folder inbox = store.getFolder("INBOX");
+            inbox.open(Folder.READ_WRITE);
+            for (Message m : inbox.getMessages()) {
+                if (subject.equals(m.getSubject())) {
+                    m.setFlag(Flags.Flag.DELETED, true);
+                }
+            }
+            inbox.close(false);
+        } finally {
+            store.close();
+        }
+    }
+
+    private boolean markedDeleted(String subject) throws Exception {
+        for (StoredMessage m : greenMail.getManagers().getImapHostManager().getInbox(alice).getMessages()) {
+            if (subject.equals(m.getMimeMessage().getSubject())) {
+                return m.isSet(Flags.Flag.DELETED);
+            }
+        }
+        throw new AssertionError("no message '" + subject + "' on the server");
+    }
+
+    @Test
+    public void imapWithoutUidplusExpungesOnlyWhatItStored() throws Exception {
+        AtomicInteger stripped = new AtomicInteger();
+        try (RewritingProxy noUidplus = new RewritingProxy(greenMail.getImap().getPort(), l -> {
+            if (l.contains(" UIDPLUS")) {
+                stripped.incrementAndGet();
+                return l.replace(" UIDPLUS", "");
+            }
+            return l;
+        })) {
+            deliver("day0 1");
+            deliver("day0 2");
+            Settings s = imap("port", String.valueOf(noUidplus.port()), "leaveOnServer.days", "2");
+            assertEquals(2, collect(s, dir, clock).collected());
+            clock.advance(Duration.ofDays(1));
+            deliver("day1 1");
+            assertEquals(1, collect(s, dir, clock).collected());
+            markDeletedByAnotherClient("day1 1");
+
+            clock.advance(Duration.ofDays(1).plusHours(1));
+            CollectReport third = collect(s, dir, clock);
+            assertTrue("the server offered no UIDPLUS", stripped.get() > 0);
+            assertEquals(List.of(), third.errors());
+            assertEquals("the two due messages are expunged; the one another client marked is not ours to expunge",
+                    1, onServer());
+            assertTrue("and it keeps that client's mark", markedDeleted("day1 1"));
+            assertEquals(List.of("day0 1", "day0 2", "day1 1"), subjects(dir.resolve("mailboxes/alice")));
+        }
+    }
+
+    @Test
+    public void imapUidValidityChangeLosesNothingAndSaysSo() throws Exception {
+        AtomicBoolean rebuilt = new AtomicBoolean();
+        Pattern validity = Pattern.compile("UIDVALIDITY (\\d+)");
+        try (RewritingProxy proxy = new RewritingProxy(greenMail.getImap().getPort(), l -> {
+            Matcher m = validity.matcher(l);
+            return rebuilt.get() && m.find() ? m.replaceFirst("UIDVALIDITY " + (Long.parseLong(m.group(1)) + 7)) : l;
+        })) {
+            deliver("m1");
+            deliver("m2");
+            Settings s = imap("port", String.valueOf(proxy.port()), "leaveOnServer.days", "5");
+            assertEquals(2, collect(s, dir, clock).collected());
+
+            // the server rebuilt its index: every UID it gave before is void
+            rebuilt.set(true);
+            deliver("m3");
+            CollectReport second = collect(s, dir, clock);
+            assertEquals(1, second.errors().size());
+            assertTrue(second.errors().get(0), second.errors().get(0).contains("changed the folder's UIDVALIDITY")
+                    && second.errors().get(0).contains("collected again (duplicates are possible; nothing is lost)"));
+            assertEquals("what the folder holds cannot be told apart: collected again", 3, second.collected());
+            assertTrue(subjects(dir.resolve("mailboxes/alice")).containsAll(List.of("m1", "m2", "m3")));
+
+            CollectReport third = collect(s, dir, clock);
+            assertEquals("said once; the new UIDs are known now", List.of(), third.errors());
+            assertEquals(0, third.collected());
+        }
     }
 
     @Test
@@ -354,7 +472,7 @@ public class CollectionTest {
         CollectReport r = collect(pop3("password", "wrong-Secret-123"), dir, clock);
         assertEquals(1, r.errors().size());
         String e = r.errors().get(0);
-        assertTrue(e, e.contains("refused the login of user 'alice'"));
+        assertTrue(e, e.startsWith("login refused: ") && e.contains("user 'alice'"));
         assertFalse(e, e.contains("wrong-Secret-123"));
     }
 }

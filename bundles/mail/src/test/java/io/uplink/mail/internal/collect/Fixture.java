@@ -56,6 +56,13 @@ final class Fixture {
     static class Context implements TaskContext {
         final AtomicBoolean up = new AtomicBoolean(true);
         final List<String> progress = Collections.synchronizedList(new ArrayList<>());
+        /** The firing's time left, as the connection's {@code firing.timeout} gives it; null = none. */
+        volatile java.time.Duration timeLeft;
+
+        @Override
+        public java.util.Optional<java.time.Duration> timeLeft() {
+            return java.util.Optional.ofNullable(timeLeft);
+        }
 
         @Override
         public String connectionId() {

@@ -92,7 +92,7 @@ public class SessionLimitTest {
                     String line;
                     while ((line = in.readLine()) != null) {
                         String reply = line.startsWith("PASS") ? refusal : line.startsWith("QUIT") ? "+OK bye"
-                                : line.startsWith("USER") ? "+OK" : "-ERR not here";
+                                : line.startsWith("CAPA") ? "+OK\r\nUSER\r\nUIDL\r\n." : "+OK";
                         out.write((reply + "\r\n").getBytes(StandardCharsets.US_ASCII));
                         if (line.startsWith("QUIT")) {
                             return;

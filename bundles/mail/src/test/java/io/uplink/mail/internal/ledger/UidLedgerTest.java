@@ -89,4 +89,30 @@ public class UidLedgerTest {
             assertEquals(1, l.size());
         }
     }
+
+    @Test
+    public void oversizedMessagesAreKeptUntilGoneFromTheServerOrStored() throws Exception {
+        Path file = tmp.getRoot().toPath().resolve("state/c.uidl");
+        Files.createDirectories(file.getParent());
+        try (UidLedger l = UidLedger.open(file, t0, p -> false)) {
+            l.oversized("big 1", 5_000_000, t0);
+            l.oversized("big2", 6_000_000, t0);
+            l.oversized("big3", 7_000_000, t0);
+            assertTrue(l.knownOversized("big 1", 5_000_000));
+            assertFalse("another size is another message", l.knownOversized("big 1", 5_000_001));
+        }
+        assertEquals(List.of(new UidLedger.Oversized("big 1", 5_000_000, t0.toEpochMilli()),
+                new UidLedger.Oversized("big2", 6_000_000, t0.toEpochMilli()),
+                new UidLedger.Oversized("big3", 7_000_000, t0.toEpochMilli())), UidLedger.readOversized(file));
+        Instant t1 = t0.plus(Duration.ofHours(1));
+        try (UidLedger l = UidLedger.open(file, t1, p -> false)) {
+            assertTrue("survives reopening", l.knownOversized("big2", 6_000_000));
+            l.refresh(List.of("big2", "big3"), t1, Duration.ofDays(30));
+            l.stored("big3", 7_000_000, t1);
+        }
+        try (UidLedger l = UidLedger.open(file, t1, p -> false)) {
+            assertEquals("gone from the server, or stored after all: no longer mentioned",
+                    List.of(new UidLedger.Oversized("big2", 6_000_000, t0.toEpochMilli())), l.oversized());
+        }
+    }
 }

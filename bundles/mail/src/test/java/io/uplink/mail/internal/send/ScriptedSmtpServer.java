@@ -4,7 +4,6 @@ import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
-import java.net.InetAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
@@ -19,6 +18,9 @@ import java.util.function.Function;
 import javax.net.ssl.KeyManagerFactory;
 import javax.net.ssl.SSLContext;
 import javax.net.ssl.SSLSocket;
+
+import io.uplink.mail.internal.LoopbackServer;
+import io.uplink.mail.internal.PacedWriter;
 
 /**
  * A small SMTP server on a real socket for the faults GreenMail cannot do: STARTTLS, SIZE and 8BITMIME,
@@ -48,17 +50,21 @@ final class ScriptedSmtpServer implements AutoCloseable {
     volatile Function<Integer, Integer> closeDuringData = n -> -1;
     /** Send an endless line instead of the greeting. */
     volatile boolean endlessGreeting;
+    /** Reply to AUTH PLAIN. */
+    volatile String authReply = "235 2.7.0 ok";
+    /** Send the greeting one byte per this many milliseconds; 0 at once. */
+    volatile long dripGreetingMillis;
+    /** Send the reply after DATA one byte per this many milliseconds; 0 at once. */
+    volatile long dripDataReplyMillis;
+
+    private final PacedWriter paced = new PacedWriter();
 
     private final ServerSocket server;
-    private final Thread acceptor;
     private final SSLContext tls;
 
     ScriptedSmtpServer() throws Exception {
-        server = new ServerSocket(0, 50, InetAddress.getLoopbackAddress());
         tls = greenMailTls();
-        acceptor = new Thread(this::accept, "scripted-smtp");
-        acceptor.setDaemon(true);
-        acceptor.start();
+        server = LoopbackServer.start("scripted-smtp", this::session);
     }
 
     int port() {
@@ -77,19 +83,6 @@ final class ScriptedSmtpServer implements AutoCloseable {
         return c;
     }
 
-    private void accept() {
-        while (!server.isClosed()) {
-            try {
-                Socket s = server.accept();
-                Thread t = new Thread(() -> session(s), "scripted-smtp-session");
-                t.setDaemon(true);
-                t.start();
-            } catch (IOException e) {
-                return;
-            }
-        }
-    }
-
     private void session(Socket socket) {
         sessions.incrementAndGet();
         try (Socket s0 = socket) {
@@ -104,14 +97,18 @@ final class ScriptedSmtpServer implements AutoCloseable {
                     out.write(chunk);
                 }
             }
-            reply(out, greeting);
+            if (dripGreetingMillis > 0) {
+                paced.write(out, (greeting + "\r\n").getBytes(StandardCharsets.UTF_8), 1, dripGreetingMillis);
+            } else {
+                LoopbackServer.writeLine(out, greeting);
+            }
             if (!greeting.startsWith("220")) {
                 return;
             }
             String from = null;
             List<String> rcpts = new ArrayList<>();
             while (true) {
-                String line = readLine(in);
+                String line = LoopbackServer.readLine(in);
                 if (line == null) {
                     return;
                 }
@@ -131,12 +128,12 @@ final class ScriptedSmtpServer implements AutoCloseable {
                     }
                     caps.add("AUTH PLAIN");
                     for (int i = 0; i < caps.size(); i++) {
-                        reply(out, "250" + (i == caps.size() - 1 ? " " : "-") + caps.get(i));
+                        LoopbackServer.writeLine(out, "250" + (i == caps.size() - 1 ? " " : "-") + caps.get(i));
                     }
                 } else if (upper.startsWith("HELO")) {
-                    reply(out, "250 scripted");
+                    LoopbackServer.writeLine(out, "250 scripted");
                 } else if (upper.startsWith("STARTTLS")) {
-                    reply(out, "220 2.0.0 go ahead");
+                    LoopbackServer.writeLine(out, "220 2.0.0 go ahead");
                     SSLSocket ssl = (SSLSocket) tls.getSocketFactory().createSocket(s, null, s.getPort(), true);
                     ssl.setUseClientMode(false);
                     ssl.startHandshake();
@@ -144,11 +141,11 @@ final class ScriptedSmtpServer implements AutoCloseable {
                     in = ssl.getInputStream();
                     out = ssl.getOutputStream();
                 } else if (upper.startsWith("AUTH PLAIN")) {
-                    reply(out, "235 2.7.0 ok");
+                    LoopbackServer.writeLine(out, authReply);
                 } else if (upper.startsWith("MAIL FROM:")) {
                     from = line.substring(10).trim();
                     rcpts.clear();
-                    reply(out, "250 2.1.0 ok");
+                    LoopbackServer.writeLine(out, "250 2.1.0 ok");
                 } else if (upper.startsWith("RCPT TO:")) {
                     String a = line.substring(8).trim();
                     a = a.replaceAll("^<|>.*$", "");
@@ -156,10 +153,10 @@ final class ScriptedSmtpServer implements AutoCloseable {
                     if (r.startsWith("2")) {
                         rcpts.add(a);
                     }
-                    reply(out, r);
+                    LoopbackServer.writeLine(out, r);
                 } else if (upper.equals("DATA")) {
                     int n = dataCount.incrementAndGet();
-                    reply(out, "354 go ahead");
+                    LoopbackServer.writeLine(out, "354 go ahead");
                     int closeAt = closeDuringData.apply(n);
                     byte[] data = readData(in, closeAt);
                     if (data == null) {
@@ -169,42 +166,27 @@ final class ScriptedSmtpServer implements AutoCloseable {
                     if (r.startsWith("2")) {
                         received.add(new Received(from, List.copyOf(rcpts), data));
                     }
-                    reply(out, r);
+                    if (dripDataReplyMillis > 0) {
+                        paced.write(out, (r + "\r\n").getBytes(StandardCharsets.UTF_8), 1, dripDataReplyMillis);
+                    } else {
+                        LoopbackServer.writeLine(out, r);
+                    }
                 } else if (upper.startsWith("RSET")) {
                     from = null;
                     rcpts.clear();
-                    reply(out, "250 2.0.0 ok");
+                    LoopbackServer.writeLine(out, "250 2.0.0 ok");
                 } else if (upper.startsWith("NOOP")) {
-                    reply(out, "250 2.0.0 ok");
+                    LoopbackServer.writeLine(out, "250 2.0.0 ok");
                 } else if (upper.startsWith("QUIT")) {
-                    reply(out, "221 2.0.0 bye");
+                    LoopbackServer.writeLine(out, "221 2.0.0 bye");
                     return;
                 } else {
-                    reply(out, "502 5.5.2 not implemented");
+                    LoopbackServer.writeLine(out, "502 5.5.2 not implemented");
                 }
             }
         } catch (IOException e) {
             // the client went away
         }
-    }
-
-    private static void reply(OutputStream out, String line) throws IOException {
-        out.write((line + "\r\n").getBytes(StandardCharsets.UTF_8));
-        out.flush();
-    }
-
-    private static String readLine(InputStream in) throws IOException {
-        ByteArrayOutputStream b = new ByteArrayOutputStream();
-        int c;
-        while ((c = in.read()) >= 0) {
-            if (c == '\n') {
-                byte[] l = b.toByteArray();
-                int len = l.length > 0 && l[l.length - 1] == '\r' ? l.length - 1 : l.length;
-                return new String(l, 0, len, StandardCharsets.UTF_8);
-            }
-            b.write(c);
-        }
-        return null;
     }
 
     /** Reads DATA up to the lone dot, undoing dot-stuffing; null when closing at {@code closeAt} bytes. */
@@ -248,5 +230,6 @@ final class ScriptedSmtpServer implements AutoCloseable {
     @Override
     public void close() throws IOException {
         server.close();
+        paced.close();
     }
 }

@@ -365,4 +365,51 @@ public class SmtpFaultTest {
         assertEquals(3, f.fire(plain()).sent());
         assertEquals(0, f.outbox.size());
     }
+
+    @Test
+    public void aRefusedLoginKeepsTheMessageQueuedAndTheErrorHoldsNoPassword() throws Exception {
+        server.authReply = "535 5.7.8 Error: authentication failed";
+        f.queue(SendFixture.message("a@example.org", "x@example.net", "m", "b"));
+        SendReport r = f.fire(plain("username", "office", "password", "Secret-pw-42"));
+        assertEquals(0, r.sent());
+        assertEquals(1, r.errors().size());
+        String e = r.errors().get(0);
+        assertTrue(e, e.contains("refused the login of 'office'") && e.contains("535"));
+        assertFalse(e, e.contains("Secret-pw-42"));
+        assertEquals("the message stays queued", 1, f.outbox.size());
+        assertEquals("a refused login is no attempt at the message", 0, f.outbox.list().get(0).attempts());
+        assertEquals(0, server.dataCount.get());
+    }
+
+    @Test
+    public void aGreetingOneByteAtATimeEndsAtTheTimeout() throws Exception {
+        server.dripGreetingMillis = 1000;
+        server.greeting = "220 " + "x".repeat(60) + " ESMTP";
+        f.queue(SendFixture.message("a@example.org", "x@example.net", "m", "b"));
+        long t0 = System.nanoTime();
+        // 70 bytes at one a second: 70 s; every single read gets its byte well within the 2 s timeout
+        SendReport r = f.fire(plain("timeout", "2s"));
+        long took = (System.nanoTime() - t0) / 1_000_000_000L;
+        assertTrue("ended near its 2 s deadline, took " + took + " s", took < 20);
+        assertEquals(0, r.sent());
+        assertTrue(r.errors().toString(), r.errors().get(0).contains("no greeting from 127.0.0.1:" + server.port() + " within 2s"));
+        assertEquals(1, f.outbox.size());
+    }
+
+    @Test
+    public void aSlowReplyAfterDataRunsOutOfTheTransferDeadline() throws Exception {
+        server.dripDataReplyMillis = 1000;
+        server.dataReply = n -> "250 " + "x".repeat(60) + " queued";
+        f.queue(SendFixture.message("a@example.org", "x@example.net", "m", "b".repeat(2000)));
+        long t0 = System.nanoTime();
+        // the message (~2 KB) gets 2 s + 2 KB at 1 KiB/s, about 4 s; the reply alone would drip for 70 s
+        SendReport r = f.fire(plain("timeout", "2s", "minRate", "1K"));
+        long took = (System.nanoTime() - t0) / 1_000_000_000L;
+        assertTrue("ended near its deadline, took " + took + " s", took < 20);
+        assertEquals(0, r.sent());
+        String e = r.errors().get(0);
+        assertTrue(e, e.contains("sending message") && e.contains("ran past its deadline of")
+                && e.contains("'minRate' 1KiB/s"));
+        assertEquals("not sent as far as the queue knows: it stays", 1, f.outbox.size());
+    }
 }
