@@ -127,18 +127,23 @@ final class ServerDestination implements Destination {
         return e.getMessage() != null ? e.getMessage() : e.getClass().getSimpleName();
     }
 
-    /** The envelope sender: the collected message's Return-Path, else the null sender. */
+    /**
+     * The envelope sender, as fetchmail picks it: the collected message's Return-Path, else Sender, else From;
+     * the null sender only when none holds an address.
+     */
     static String envelopeFrom(Router.Headers headers) {
-        try {
-            String[] rp = headers.get("Return-Path");
-            if (rp != null && rp.length > 0) {
-                List<String> a = Router.addresses(rp[0]);
-                if (!a.isEmpty() && a.get(0).matches("[^\\s<>]+@[^\\s<>]+")) {
-                    return a.get(0);
+        for (String h : new String[] {"Return-Path", "Sender", "From"}) {
+            try {
+                String[] v = headers.get(h);
+                if (v != null && v.length > 0) {
+                    List<String> a = Router.addresses(v[0]);
+                    if (!a.isEmpty() && a.get(0).matches("[^\\s<>]+@[^\\s<>]+")) {
+                        return a.get(0);
+                    }
                 }
+            } catch (Exception e) {
+                // an unreadable header: try the next
             }
-        } catch (Exception e) {
-            // unreadable header: the null sender
         }
         return "";
     }

@@ -205,6 +205,40 @@ public class DeliveryTest {
     }
 
     @Test
+    public void aBadDeliveryValueNamesTheFileAndTheKey() {
+        for (String bad : new String[] {"lmtp://127.0.0.1", "imap://host:143", "maildirs", "lmtp://host:24/x"}) {
+            try {
+                CollectorSettings.of(Fixture.settings("office", cfg(bad, "deliverTo", "alice")));
+                org.junit.Assert.fail(bad);
+            } catch (io.uplink.api.config.ConfigException e) {
+                assertTrue(e.getMessage(), e.getMessage().contains("io.uplink.collector-office.cfg")
+                        && e.getMessage().contains("'delivery'") && e.getMessage().contains(bad));
+            }
+        }
+    }
+
+    @Test
+    public void smtpDeliveryGivesOneCopyPerRoutedAddress() throws Exception {
+        GreenMail office = new GreenMail(new ServerSetup(0, "127.0.0.1", ServerSetup.PROTOCOL_SMTP));
+        office.start();
+        try {
+            send("ivan@office.test, judy@office.test, someone@elsewhere.test", "over smtp");
+            CollectReport r = collect(cfg("smtp://127.0.0.1:" + office.getSmtp().getPort(), "route", "headers",
+                    "domains", "office.test"));
+            assertEquals(r.errors().toString(), List.of(), r.errors());
+            assertEquals(0, onRemote());
+            // GreenMail files each copy under its envelope recipient: only the routed addresses got one
+            assertEquals(2, office.getReceivedMessages().length);
+            for (String to : new String[] {"ivan@office.test", "judy@office.test"}) {
+                GreenMailUser u = office.getManagers().getUserManager().getUserByEmail(to);
+                assertEquals(to, 1, office.getManagers().getImapHostManager().getInbox(u).getMessageCount());
+            }
+        } finally {
+            office.stop();
+        }
+    }
+
+    @Test
     public void dovecotImapListsAndReadsAMaildirUplinkWrote() throws Exception {
         send("heidi@office.test", "from the maildir");
         // mailboxes.dir = Dovecot's mail folder: Uplink writes <mailboxes.dir>/heidi/{tmp,new,cur}
