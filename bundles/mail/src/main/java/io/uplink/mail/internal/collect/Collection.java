@@ -173,7 +173,9 @@ public final class Collection {
                     }
                     store(ledger, l);
                 } catch (Destination.Deferred e) {
-                    errors.add(e.getMessage());
+                    if (!errors.contains(e.getMessage())) {
+                        errors.add(e.getMessage());
+                    }
                     if (e.stopRun()) {
                         break;
                     }
@@ -186,11 +188,11 @@ public final class Collection {
                 if (cfg.leaveOnServerDays == 0) {
                     delete.add(l);
                 }
-                if (destination.full()) {
-                    destination.commit(ledger);
+                if (destination.full() && !settle(destination.commit(ledger), delete)) {
+                    break;
                 }
             }
-            destination.commit(ledger);
+            settle(destination.commit(ledger), delete);
             ledger.sync();
             context.progress("collecting", done, fetch.size());
             if (failure != null) {
@@ -228,6 +230,24 @@ public final class Collection {
                 LOG.debug("collector '{}': closing: {}", cfg.id(), describe(e));
             }
         }
+    }
+
+    /**
+     * Takes in the messages a destination could not take this time: they stay on the server (not deleted,
+     * not counted) and are reported, a destination that is down once. Returns false when it is down.
+     */
+    private boolean settle(List<Destination.Deferred> deferred, List<Listed> delete) {
+        boolean down = false;
+        for (Destination.Deferred d : deferred) {
+            delete.removeIf(l -> l.uid.equals(d.uid()));
+            collected--;
+            // a destination that is down gives every message the same reason: say it once
+            if (!errors.contains(d.getMessage())) {
+                errors.add(d.getMessage());
+            }
+            down |= d.stopRun();
+        }
+        return !down;
     }
 
     private void confirmDeleted(UidLedger ledger, List<Listed> deleted) throws IOException {

@@ -29,10 +29,10 @@ interface Destination extends Closeable {
     }
 
     /**
-     * Delivers one message to its recipients. The message is durable only once {@link #commit} returned
-     * (a destination may commit at once).
+     * Delivers one message to its recipients. The message is durable only once {@link #commit} returned;
+     * a message the destination cannot take is among {@link #commit}'s answer.
      *
-     * @throws Deferred the message must stay on the server this time (an office server's 4xx, or it is down)
+     * @throws Deferred the destination is known to be down: the message was not even started
      */
     void deliver(UidLedger ledger, String uid, long size, List<Router.Recipient> recipients, Router.Headers headers,
             Maildir.Writer bytes) throws Deferred, IOException;
@@ -41,10 +41,13 @@ interface Destination extends Closeable {
     boolean full();
 
     /**
-     * Makes every delivered message durable and records it in the ledger (not forced). A message that could
-     * not be made durable is not recorded; the first such failure is thrown after the others are recorded.
+     * Makes every delivered message durable and records it in the ledger. A message that could not be made
+     * durable is not recorded; the first such failure is thrown after the others are recorded.
+     *
+     * @return the messages since the last commit that must stay on the server this time (an office server's
+     *         4xx, or it went down), each not recorded
      */
-    void commit(UidLedger ledger) throws IOException;
+    List<Deferred> commit(UidLedger ledger) throws IOException;
 
     /** How many delivered messages failed to become durable in {@link #commit}. */
     int failed();
@@ -52,11 +55,18 @@ interface Destination extends Closeable {
     /** A message that could not be handed over this time; it stays on the server for the next firing. */
     final class Deferred extends Exception {
         private static final long serialVersionUID = 1L;
+        private final String uid;
         private final boolean stopRun;
 
-        Deferred(String message, boolean stopRun, Throwable cause) {
+        Deferred(String uid, String message, boolean stopRun, Throwable cause) {
             super(message, cause);
+            this.uid = uid;
             this.stopRun = stopRun;
+        }
+
+        /** The message's UID on the server. */
+        String uid() {
+            return uid;
         }
 
         /** Whether the destination cannot take any more now (down), so the collector stops fetching. */

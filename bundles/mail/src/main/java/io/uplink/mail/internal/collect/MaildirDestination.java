@@ -100,7 +100,7 @@ final class MaildirDestination implements Destination {
 
     /** Waits until every file of the batch is forced and in {@code new/}, makes the renames durable, then records. */
     @Override
-    public void commit(UidLedger ledger) throws IOException {
+    public List<Deferred> commit(UidLedger ledger) throws IOException {
         List<Stored> durable = new ArrayList<>(batch.size());
         IOException failure = null;
         for (Stored s : batch) {
@@ -132,6 +132,7 @@ final class MaildirDestination implements Destination {
         if (failure != null) {
             throw failure;
         }
+        return List.of();
     }
 
     @Override

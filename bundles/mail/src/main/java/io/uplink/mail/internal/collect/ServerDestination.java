@@ -1,11 +1,19 @@
 package io.uplink.mail.internal.collect;
 
 import java.io.IOException;
+import java.io.InterruptedIOException;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
 
 import io.uplink.mail.internal.deliver.OfficeServer;
@@ -15,19 +23,28 @@ import io.uplink.mail.internal.route.Router;
 import io.uplink.mail.internal.store.Maildir;
 
 /**
- * Delivery to the office's mail server over LMTP or SMTP, one message at a time, with the routed addresses
- * as envelope recipients.
+ * Delivery to the office's mail server over LMTP or SMTP, with the routed addresses as envelope recipients.
  *
- * <p>The message is first written to {@code tmp/} of the {@code unroutable} Maildir (the spool) and sent from
- * there. It counts as delivered, and is recorded in the ledger and forced, once every recipient has a final
- * answer: a 250 from the server, or, for a 5xx or for mail no address matched, the spool file completed into
- * the unroutable Maildir. Any 4xx (or the server down) leaves the message on the remote server for the
- * next firing. The ledger's intent names the spool's file, so after a crash a pending message counts as
- * delivered only when its unroutable copy was completed (which happens after every reply was read);
- * otherwise it is delivered again: a SIGKILL can give the office server the in-flight message twice,
- * never lose it.
+ * <p>Each message is written to {@code tmp/} of the {@code unroutable} Maildir (the spool) as it is fetched,
+ * and sent from there by one of {@link #SESSIONS} sessions, so the server stores several messages at once
+ * while the next ones are fetched (an LMTP server forces each message to disk: one session at a time
+ * leaves it waiting on the disk). A message counts as delivered, and is recorded in the ledger, once every
+ * recipient has a final answer: a 250 from the server, or, for a 5xx or for mail no address matched, the
+ * spool file completed into the unroutable Maildir. Any 4xx (or the server down) leaves the message on the
+ * remote server for the next firing.
+ *
+ * <p>The ledger's intent names the spool's file, so after a crash a pending message counts as delivered
+ * only when its unroutable copy was completed (which happens after every reply was read); otherwise it is
+ * delivered again. A SIGKILL therefore never loses a message and gives the office server at most the
+ * messages in flight at that moment (at most {@link #SESSIONS}) a second time. The ledger is forced at every
+ * commit (a batch), before anything is deleted on the remote server.
  */
 final class ServerDestination implements Destination {
+
+    /** Sessions to the office server at once. */
+    static final int SESSIONS = 8;
+    /** Messages between commits. */
+    private static final int BATCH = 64;
 
     private final OfficeServer server;
     private final Duration timeout;
@@ -35,8 +52,15 @@ final class ServerDestination implements Destination {
     private final String unroutable;
     private final Clock clock;
     private final Consumer<String> problems;
+    private final ExecutorService senders;
+    private final BlockingQueue<OfficeSession> idle = new LinkedBlockingQueue<>();
+    private final List<Future<Outcome>> pending = new ArrayList<>();
+    private volatile Deferred down;
     private Maildir spool;
-    private OfficeSession session;
+
+    /** How one message ended: delivered (with an optional problem to report) or deferred. */
+    private record Outcome(Deferred deferred, String problem) {
+    }
 
     ServerDestination(OfficeServer server, Duration timeout, Path mailboxes, String unroutable, Clock clock,
             Consumer<String> problems) {
@@ -46,11 +70,20 @@ final class ServerDestination implements Destination {
         this.unroutable = unroutable;
         this.clock = clock;
         this.problems = problems;
+        this.senders = Executors.newFixedThreadPool(SESSIONS, r -> {
+            Thread t = new Thread(r, "uplink-delivery-" + server);
+            t.setDaemon(true);
+            return t;
+        });
     }
 
     @Override
     public void deliver(UidLedger ledger, String uid, long size, List<Router.Recipient> recipients, Router.Headers headers,
             Maildir.Writer bytes) throws Deferred, IOException {
+        Deferred d = down;
+        if (d != null) {
+            throw d;
+        }
         if (spool == null) {
             spool = Maildir.open(mailboxes.resolve(unroutable));
         }
@@ -62,14 +95,34 @@ final class ServerDestination implements Destination {
         }
         String from = envelopeFrom(headers);
         String unique = Maildir.uniqueName();
-        ledger.intend(uid, size, unique, List.of(unroutable));
+        synchronized (ledger) {
+            ledger.intend(uid, size, unique, List.of(unroutable));
+        }
         Maildir.Delivery copy = spool.write(unique, bytes);
-        boolean keep = addresses.size() < recipients.size();
+        boolean unroutableCopy = addresses.size() < recipients.size();
+        pending.add(senders.submit(() -> send(ledger, uid, size, from, addresses, copy, unroutableCopy)));
+    }
+
+    /** On a sender thread: hands the message over, keeps or drops the spool copy, records the delivery. */
+    private Outcome send(UidLedger ledger, String uid, long size, String from, List<String> addresses,
+            Maildir.Delivery copy, boolean unroutableCopy) throws IOException {
+        boolean keep = unroutableCopy;
+        String problem = null;
         try {
             if (!addresses.isEmpty()) {
                 List<String> refused = new ArrayList<>();
                 List<String> deferred = new ArrayList<>();
-                for (OfficeSession.Reply r : send(uid, from, addresses, copy.temp())) {
+                List<OfficeSession.Reply> replies;
+                try {
+                    replies = exchange(from, addresses, copy.temp());
+                } catch (IOException e) {
+                    Deferred d = new Deferred(uid, "cannot deliver to " + server + ": " + reason(e)
+                            + "; the messages stay on the server for the next firing (key 'delivery')", true, e);
+                    down = d;
+                    copy.abandon();
+                    return new Outcome(d, null);
+                }
+                for (OfficeSession.Reply r : replies) {
                     if (r.permanent()) {
                         refused.add(r.recipient() + " (" + r.text() + ")");
                     } else if (!r.delivered()) {
@@ -77,16 +130,18 @@ final class ServerDestination implements Destination {
                     }
                 }
                 if (!deferred.isEmpty()) {
-                    throw new Deferred("message " + uid + ": " + server + " answered " + String.join(", ", deferred)
-                            + "; the message stays on the server and is delivered at the next firing", false, null);
+                    copy.abandon();
+                    return new Outcome(new Deferred(uid, "message " + uid + ": " + server + " answered "
+                            + String.join(", ", deferred) + "; the message stays on the server and is delivered at the "
+                            + "next firing", false, null), null);
                 }
                 if (!refused.isEmpty()) {
                     keep = true;
-                    problems.accept("message " + uid + ": " + server + " refused " + String.join(", ", refused)
-                            + "; that copy is in the local mailbox '" + unroutable + "'");
+                    problem = "message " + uid + ": " + server + " refused " + String.join(", ", refused)
+                            + "; that copy is in the local mailbox '" + unroutable + "'";
                 }
             }
-        } catch (Deferred | RuntimeException e) {
+        } catch (IOException | RuntimeException e) {
             copy.abandon();
             throw e;
         }
@@ -96,24 +151,25 @@ final class ServerDestination implements Destination {
         } else {
             copy.abandon();
         }
-        ledger.stored(uid, size, clock.instant());
-        // forced per message: a kill then repeats at most the message in flight
-        ledger.sync();
+        synchronized (ledger) {
+            ledger.stored(uid, size, clock.instant());
+        }
+        return new Outcome(null, problem);
     }
 
-    private List<OfficeSession.Reply> send(String uid, String from, List<String> addresses, Path file) throws Deferred {
+    /** One transaction on an idle session (or a new one); a session whose connection broke is dropped. */
+    private List<OfficeSession.Reply> exchange(String from, List<String> addresses, Path file) throws IOException {
+        OfficeSession session = idle.poll();
+        if (session == null) {
+            session = OfficeSession.open(server, timeout);
+        }
         try {
-            if (session == null) {
-                session = OfficeSession.open(server, timeout);
-            }
-            return session.deliver(from, addresses, file);
-        } catch (IOException e) {
-            if (session != null) {
-                session.close();
-                session = null;
-            }
-            throw new Deferred("cannot deliver message " + uid + " to " + server + ": " + reason(e)
-                    + "; it and the rest stay on the server for the next firing (key 'delivery')", true, e);
+            List<OfficeSession.Reply> replies = session.deliver(from, addresses, file);
+            idle.add(session);
+            return replies;
+        } catch (IOException | RuntimeException e) {
+            session.close();
+            throw e;
         }
     }
 
@@ -150,12 +206,38 @@ final class ServerDestination implements Destination {
 
     @Override
     public boolean full() {
-        return false;
+        return pending.size() >= BATCH;
     }
 
     @Override
-    public void commit(UidLedger ledger) {
-        // every delivery is recorded and forced as it completes
+    public List<Deferred> commit(UidLedger ledger) throws IOException {
+        List<Deferred> deferred = new ArrayList<>();
+        IOException failure = null;
+        for (Future<Outcome> f : pending) {
+            try {
+                Outcome o = f.get();
+                if (o.deferred() != null) {
+                    deferred.add(o.deferred());
+                } else if (o.problem() != null) {
+                    problems.accept(o.problem());
+                }
+            } catch (ExecutionException e) {
+                if (failure == null) {
+                    failure = e.getCause() instanceof IOException io ? io : new IOException(e.getCause().toString(), e.getCause());
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new InterruptedIOException("interrupted while delivering to " + server);
+            }
+        }
+        pending.clear();
+        synchronized (ledger) {
+            ledger.sync();
+        }
+        if (failure != null) {
+            throw failure;
+        }
+        return deferred;
     }
 
     @Override
@@ -165,9 +247,14 @@ final class ServerDestination implements Destination {
 
     @Override
     public void close() {
-        if (session != null) {
-            session.close();
-            session = null;
+        senders.shutdownNow();
+        try {
+            senders.awaitTermination(timeout.toMillis(), TimeUnit.MILLISECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        for (OfficeSession s; (s = idle.poll()) != null;) {
+            s.close();
         }
     }
 }

@@ -57,6 +57,8 @@ public final class OfficeSession implements Closeable {
         try {
             c.connect(server.host(), server.port());
             c.setSoTimeout(millis);
+            // each command waits for its reply: without this, Nagle and delayed ACKs cost ~40 ms per message
+            c.setTcpNoDelay(true);
             if (!SMTPReply.isPositiveCompletion(c.getReplyCode())) {
                 throw new IOException(server + " refused the session: " + reply(c));
             }
