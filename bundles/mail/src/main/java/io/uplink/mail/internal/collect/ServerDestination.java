@@ -1,7 +1,11 @@
 package io.uplink.mail.internal.collect;
 
+import java.io.ByteArrayInputStream;
+import java.io.ByteArrayOutputStream;
 import java.io.IOException;
+import java.io.InputStream;
 import java.io.InterruptedIOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
@@ -25,12 +29,12 @@ import io.uplink.mail.internal.store.Maildir;
 /**
  * Delivery to the office's mail server over LMTP or SMTP, with the routed addresses as envelope recipients.
  *
- * <p>Each message is written to {@code tmp/} of the {@code unroutable} Maildir (the spool) as it is fetched,
- * and sent from there by one of {@link #SESSIONS} sessions, so the server stores several messages at once
+ * <p>Each message is kept in memory (up to 256 KiB) or written to {@code tmp/} of the {@code unroutable}
+ * Maildir (the spool) as it is fetched, and sent from there by one of {@link #SESSIONS} sessions, so the server stores several messages at once
  * while the next ones are fetched (an LMTP server forces each message to disk: one session at a time
  * leaves it waiting on the disk). A message counts as delivered, and is recorded in the ledger, once every
  * recipient has a final answer: a 250 from the server, or, for a 5xx or for mail no address matched, the
- * spool file completed into the unroutable Maildir. Any 4xx (or the server down) leaves the message on the
+ * copy stored in the unroutable Maildir. Any 4xx (or the server down) leaves the message on the
  * remote server for the next firing.
  *
  * <p>The ledger's intent names the spool's file, so after a crash a pending message counts as delivered
@@ -43,6 +47,8 @@ final class ServerDestination implements Destination {
 
     /** Sessions to the office server at once. */
     static final int SESSIONS = 8;
+    /** Messages up to this size wait in memory (at most {@link #BATCH} of them), larger ones in the spool. */
+    private static final long IN_MEMORY = 256 * 1024;
     /** Messages between commits. */
     private static final int BATCH = 64;
 
@@ -98,14 +104,80 @@ final class ServerDestination implements Destination {
         synchronized (ledger) {
             ledger.intend(uid, size, unique, List.of(unroutable));
         }
-        Maildir.Delivery copy = spool.write(unique, bytes);
         boolean unroutableCopy = addresses.size() < recipients.size();
+        Spooled copy;
+        if (size >= 0 && size <= IN_MEMORY) {
+            ByteArrayOutputStream buffer = new ByteArrayOutputStream((int) size + 1024);
+            bytes.writeTo(buffer);
+            copy = new InMemory(unique, buffer.toByteArray());
+        } else {
+            copy = new InSpool(spool.write(unique, bytes));
+        }
         pending.add(senders.submit(() -> send(ledger, uid, size, from, addresses, copy, unroutableCopy)));
+    }
+
+    /**
+     * A message waiting to be handed over: small ones in memory (no file to create and delete when the
+     * office server takes them), large ones in the spool's {@code tmp/}. Kept means stored in the unroutable
+     * Maildir under the name the ledger's intent gave.
+     */
+    private interface Spooled extends OfficeSession.Body {
+        void keep() throws IOException;
+
+        void drop() throws IOException;
+    }
+
+    private final class InMemory implements Spooled {
+        private final String unique;
+        private final byte[] bytes;
+
+        InMemory(String unique, byte[] bytes) {
+            this.unique = unique;
+            this.bytes = bytes;
+        }
+
+        @Override
+        public InputStream open() {
+            return new ByteArrayInputStream(bytes);
+        }
+
+        @Override
+        public void keep() throws IOException {
+            spool.write(unique, out -> out.write(bytes)).complete();
+        }
+
+        @Override
+        public void drop() {
+            // nothing on disk
+        }
+    }
+
+    private static final class InSpool implements Spooled {
+        private final Maildir.Delivery file;
+
+        InSpool(Maildir.Delivery file) {
+            this.file = file;
+        }
+
+        @Override
+        public InputStream open() throws IOException {
+            return Files.newInputStream(file.temp());
+        }
+
+        @Override
+        public void keep() throws IOException {
+            file.complete();
+        }
+
+        @Override
+        public void drop() throws IOException {
+            file.abandon();
+        }
     }
 
     /** On a sender thread: hands the message over, keeps or drops the spool copy, records the delivery. */
     private Outcome send(UidLedger ledger, String uid, long size, String from, List<String> addresses,
-            Maildir.Delivery copy, boolean unroutableCopy) throws IOException {
+            Spooled copy, boolean unroutableCopy) throws IOException {
         boolean keep = unroutableCopy;
         String problem = null;
         try {
@@ -114,12 +186,12 @@ final class ServerDestination implements Destination {
                 List<String> deferred = new ArrayList<>();
                 List<OfficeSession.Reply> replies;
                 try {
-                    replies = exchange(from, addresses, copy.temp());
+                    replies = exchange(from, addresses, copy);
                 } catch (IOException e) {
                     Deferred d = new Deferred(uid, "cannot deliver to " + server + ": " + reason(e)
                             + "; the messages stay on the server for the next firing (key 'delivery')", true, e);
                     down = d;
-                    copy.abandon();
+                    copy.drop();
                     return new Outcome(d, null);
                 }
                 for (OfficeSession.Reply r : replies) {
@@ -130,7 +202,7 @@ final class ServerDestination implements Destination {
                     }
                 }
                 if (!deferred.isEmpty()) {
-                    copy.abandon();
+                    copy.drop();
                     return new Outcome(new Deferred(uid, "message " + uid + ": " + server + " answered "
                             + String.join(", ", deferred) + "; the message stays on the server and is delivered at the "
                             + "next firing", false, null), null);
@@ -142,14 +214,14 @@ final class ServerDestination implements Destination {
                 }
             }
         } catch (IOException | RuntimeException e) {
-            copy.abandon();
+            copy.drop();
             throw e;
         }
         if (keep) {
-            copy.complete();
+            copy.keep();
             spool.sync();
         } else {
-            copy.abandon();
+            copy.drop();
         }
         synchronized (ledger) {
             ledger.stored(uid, size, clock.instant());
@@ -158,13 +230,13 @@ final class ServerDestination implements Destination {
     }
 
     /** One transaction on an idle session (or a new one); a session whose connection broke is dropped. */
-    private List<OfficeSession.Reply> exchange(String from, List<String> addresses, Path file) throws IOException {
+    private List<OfficeSession.Reply> exchange(String from, List<String> addresses, OfficeSession.Body body) throws IOException {
         OfficeSession session = idle.poll();
         if (session == null) {
             session = OfficeSession.open(server, timeout);
         }
         try {
-            List<OfficeSession.Reply> replies = session.deliver(from, addresses, file);
+            List<OfficeSession.Reply> replies = session.deliver(from, addresses, body);
             idle.add(session);
             return replies;
         } catch (IOException | RuntimeException e) {

@@ -2,13 +2,12 @@ package io.uplink.mail.internal.deliver;
 
 import java.io.Closeable;
 import java.io.IOException;
+import java.io.InputStream;
 import java.io.InputStreamReader;
 import java.io.Reader;
 import java.io.Writer;
 import java.net.InetAddress;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -38,6 +37,12 @@ public final class OfficeSession implements Closeable {
         public boolean permanent() {
             return SMTPReply.isNegativePermanent(code);
         }
+    }
+
+    /** A message's bytes, opened when the DATA command was accepted. */
+    @FunctionalInterface
+    public interface Body {
+        InputStream open() throws IOException;
     }
 
     private final OfficeServer server;
@@ -82,7 +87,7 @@ public final class OfficeSession implements Closeable {
      * An {@link IOException} means the connection broke and the outcome is unknown for every recipient: the
      * caller must treat none of them as delivered (and close this session).
      */
-    public List<Reply> deliver(String from, List<String> recipients, Path message) throws IOException {
+    public List<Reply> deliver(String from, List<String> recipients, Body message) throws IOException {
         Map<String, Reply> replies = new LinkedHashMap<>();
         for (String r : recipients) {
             replies.put(r, null);
@@ -113,7 +118,7 @@ public final class OfficeSession implements Closeable {
             }
             return new ArrayList<>(replies.values());
         }
-        try (Reader in = new InputStreamReader(Files.newInputStream(message), StandardCharsets.ISO_8859_1)) {
+        try (Reader in = new InputStreamReader(message.open(), StandardCharsets.ISO_8859_1)) {
             in.transferTo(data);
         }
         data.close(); // the final dot; the connection stays open

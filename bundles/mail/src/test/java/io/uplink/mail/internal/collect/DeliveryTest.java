@@ -53,7 +53,7 @@ public class DeliveryTest {
     @BeforeClass
     public static void startDovecot() throws Exception {
         dovecot = Dovecot.start(shared.getRoot().toPath().resolve("dovecot"), shared.getRoot().toPath().resolve("office-mail"));
-        for (String u : new String[] {"alice", "bob", "carol", "dave", "erin", "frank", "grace", "heidi"}) {
+        for (String u : new String[] {"alice", "bob", "carol", "dave", "erin", "frank", "grace", "heidi", "kate"}) {
             dovecot.user(u);
         }
     }
@@ -202,6 +202,38 @@ public class DeliveryTest {
         assertEquals("handled for good: deleted on the remote server", 0, onRemote());
         assertEquals(List.of("half known"), Fixture.subjects(dir.resolve("mailboxes/postmaster")));
         assertEquals(List.of("half known -> grace@office.test"), imap("grace"));
+    }
+
+    @Test
+    public void aLargeMessageGoesOutFromTheSpoolFileUnchanged() throws Exception {
+        String body = ("0123456789 large message line\r\n").repeat(12_000); // ~370 KiB: spooled to a file
+        byte[] raw = message("sender@example.net", "kate@office.test, nosuch2@office.test", "large", body);
+        inbox.deliver(mime(raw));
+        CollectReport r = collect(cfg(lmtp(), "route", "headers", "domains", "office.test"));
+        assertEquals(r.errors().toString(), 1, r.errors().size());
+        assertTrue(r.errors().get(0), r.errors().get(0).contains("nosuch2@office.test (550"));
+        assertEquals(0, onRemote());
+        List<Path> kept = Fixture.newFiles(dir.resolve("mailboxes/postmaster"));
+        assertEquals(1, kept.size());
+        assertTrue(Files.readString(kept.get(0)).contains(body));
+        assertTrue("no spool file left behind", isEmpty(dir.resolve("mailboxes/postmaster/tmp")));
+        Session session = Session.getInstance(new Properties());
+        Store store = session.getStore("imap");
+        store.connect("127.0.0.1", dovecot.imapPort(), "kate", Dovecot.PASSWORD);
+        try {
+            Folder f = store.getFolder("INBOX");
+            f.open(Folder.READ_ONLY);
+            assertEquals(1, f.getMessageCount());
+            assertEquals(body, f.getMessage(1).getContent().toString());
+        } finally {
+            store.close();
+        }
+    }
+
+    private static boolean isEmpty(Path dir) throws Exception {
+        try (var s = Files.list(dir)) {
+            return s.findAny().isEmpty();
+        }
     }
 
     @Test
