@@ -180,6 +180,12 @@ final class ServerDestination implements Destination {
             Spooled copy, boolean unroutableCopy) throws IOException {
         boolean keep = unroutableCopy;
         String problem = null;
+        Deferred isDown = down;
+        if (isDown != null && !addresses.isEmpty()) {
+            // queued behind a failed connection: do not wait for another timeout
+            copy.drop();
+            return new Outcome(new Deferred(uid, isDown.getMessage(), true, null), null);
+        }
         try {
             if (!addresses.isEmpty()) {
                 List<String> refused = new ArrayList<>();
