@@ -3,8 +3,6 @@ package io.uplink.mail.internal.collect;
 import java.io.BufferedOutputStream;
 import java.io.FilterOutputStream;
 import java.io.IOException;
-import java.io.InputStream;
-import java.io.InterruptedIOException;
 import java.io.OutputStream;
 import java.net.ConnectException;
 import java.net.SocketTimeoutException;
@@ -16,15 +14,10 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashMap;
-import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
 import java.util.Set;
-import java.util.concurrent.ExecutionException;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
 
 import jakarta.mail.AuthenticationFailedException;
 import jakarta.mail.FetchProfile;
@@ -51,7 +44,7 @@ import io.uplink.api.mail.CollectReport;
 import io.uplink.api.mail.TaskContext;
 import io.uplink.mail.internal.ledger.UidLedger;
 import io.uplink.mail.internal.net.SessionDeadline;
-import io.uplink.mail.internal.store.Maildir;
+import io.uplink.mail.internal.route.Router;
 import io.uplink.mail.internal.tls.Tls;
 
 /**
@@ -67,13 +60,8 @@ import io.uplink.mail.internal.tls.Tls;
 public final class Collection {
 
     private static final Logger LOG = LoggerFactory.getLogger(Collection.class);
-    /** Messages per directory sync and ledger record (and at most this many files open at once). */
-    private static final int BATCH = 64;
-    /**
-     * Threads that force message files while the next messages are fetched. One fsync waits for the disk
-     * (0.2 ms on an idle disk, several ms on a busy one) while several at once cost hardly more than one.
-     */
-    private static final int FSYNC_THREADS = 4;
+    /** IMAP messages fetched ahead in one command. */
+    private static final int BATCH = MaildirDestination.BATCH;
     private static final int IMAP_FETCH_BLOCK = 256 * 1024;
     /**
      * IMAP messages up to this size are fetched a batch at a time, one FETCH for up to {@link #BATCH} of them
@@ -100,10 +88,7 @@ public final class Collection {
     private final Path ledgerFile;
     private final Clock clock;
 
-    private final Map<String, Maildir> maildirs = new HashMap<>();
-    private final Set<Maildir> unsynced = new LinkedHashSet<>();
-    private final List<Stored> batch = new ArrayList<>();
-    private ExecutorService fsyncs;
+    private Destination destination;
     private final List<String> errors = new ArrayList<>();
     /** IMAP: the raw bytes of messages fetched ahead, by message. */
     private final Map<Message, ByteArray> fetched = new HashMap<>();
@@ -111,10 +96,6 @@ public final class Collection {
     private int skipped;
     /** The deadlines of this run's session with the server (see {@link SessionDeadline}). */
     private SessionDeadline deadline;
-
-    /** A message of the current batch: its deliveries are completing (forced, renamed) on the fsync threads. */
-    private record Stored(String uid, long size, List<Future<Path>> deliveries) {
-    }
 
     /** A message on the server, as listed. */
     private record Listed(Message message, String uid, long size) {
@@ -142,17 +123,10 @@ public final class Collection {
         deadline = new SessionDeadline(cfg.timeout, cfg.minRate, context);
         try {
             Files.createDirectories(ledgerFile.getParent());
-            try (UidLedger ledger = UidLedger.open(ledgerFile, clock.instant(), UidLedger.inMailboxes(mailboxes))) {
-                fsyncs = Executors.newFixedThreadPool(FSYNC_THREADS, r -> {
-                    Thread f = new Thread(r, "uplink-collector-" + cfg.id() + "-fsync");
-                    f.setDaemon(true);
-                    return f;
-                });
+            try (UidLedger ledger = UidLedger.open(ledgerFile, clock.instant(), UidLedger.inMailboxes(mailboxes));
+                    Destination d = Destination.of(cfg, mailboxes, clock, errors::add)) {
+                destination = d;
                 collectPatiently(ledger, context);
-            } finally {
-                if (fsyncs != null) {
-                    fsyncs.shutdownNow();
-                }
             }
         } catch (MessagingException | IOException | RuntimeException e) {
             errors.add(describe(e));
@@ -163,7 +137,8 @@ public final class Collection {
         if (Thread.interrupted()) {
             throw new InterruptedException("collector '" + cfg.id() + "' interrupted");
         }
-        return new CollectReport(cfg.id(), collected, skipped, errors);
+        int lost = destination == null ? 0 : destination.failed();
+        return new CollectReport(cfg.id(), collected - lost, skipped, errors);
     }
 
     /**
@@ -266,6 +241,14 @@ public final class Collection {
                     }
                     deadline.transfer("receiving message " + l.uid, l.size);
                     store(ledger, l);
+                } catch (Destination.Deferred e) {
+                    if (!errors.contains(e.getMessage())) {
+                        errors.add(e.getMessage());
+                    }
+                    if (e.stopRun()) {
+                        break;
+                    }
+                    continue;
                 } catch (MessagingException | IOException e) {
                     failure = e;
                     break;
@@ -274,11 +257,11 @@ public final class Collection {
                 if (cfg.leaveOnServerDays == 0) {
                     delete.add(l);
                 }
-                if (batch.size() >= BATCH) {
-                    commit(ledger);
+                if (destination.full() && !settle(destination.commit(ledger), delete)) {
+                    break;
                 }
             }
-            commit(ledger);
+            settle(destination.commit(ledger), delete);
             ledger.sync();
             context.progress("collecting", done, fetch.size());
             if (failure != null) {
@@ -337,6 +320,24 @@ public final class Collection {
         }
     }
 
+    /**
+     * Takes in the messages a destination could not take this time: they stay on the server (not deleted,
+     * not counted) and are reported, a destination that is down once. Returns false when it is down.
+     */
+    private boolean settle(List<Destination.Deferred> deferred, List<Listed> delete) {
+        boolean down = false;
+        for (Destination.Deferred d : deferred) {
+            delete.removeIf(l -> l.uid.equals(d.uid()));
+            collected--;
+            // a destination that is down gives every message the same reason: say it once
+            if (!errors.contains(d.getMessage())) {
+                errors.add(d.getMessage());
+            }
+            down |= d.stopRun();
+        }
+        return !down;
+    }
+
     private void confirmDeleted(UidLedger ledger, List<Listed> deleted) throws IOException {
         Instant now = clock.instant();
         for (Listed l : deleted) {
@@ -373,94 +374,31 @@ public final class Collection {
         return out;
     }
 
-    private void store(UidLedger ledger, Listed l) throws MessagingException, IOException {
-        List<String> boxes;
+    private void store(UidLedger ledger, Listed l) throws MessagingException, IOException, Destination.Deferred {
+        List<Router.Recipient> recipients;
         try {
-            boxes = cfg.router.route(l.message::getHeader);
+            recipients = cfg.router.recipients(l.message::getHeader);
         } catch (MessagingException | IOException e) {
             throw e;
         } catch (Exception e) {
             throw new MessagingException("reading the headers of message " + l.uid + ": " + e.getMessage(), e);
         }
-        String unique = Maildir.uniqueName();
-        ledger.intend(l.uid, l.size, unique, boxes);
         long cap = l.size < 0 ? Long.MAX_VALUE : Math.max(2 * l.size, l.size + 1024 * 1024);
-        List<Maildir.Delivery> written = new ArrayList<>(boxes.size());
-        try {
-            ByteArray ahead = fetched.remove(l.message);
-            Maildir.Delivery first = maildir(boxes.get(0)).write(unique, out -> {
-                BufferedOutputStream buffered = new BufferedOutputStream(new Capped(out, cap, l.uid), 64 * 1024);
-                if (ahead != null) {
-                    buffered.write(ahead.getBytes(), ahead.getStart(), ahead.getCount());
-                } else {
-                    try {
-                        l.message.writeTo(buffered);
-                    } catch (MessagingException e) {
-                        throw new IOException(describe(e), e);
-                    }
-                }
-                buffered.flush();
-            });
-            written.add(first);
-            for (String other : boxes.subList(1, boxes.size())) {
-                try (InputStream in = Files.newInputStream(first.temp())) {
-                    written.add(maildir(other).write(unique, in::transferTo));
+        ByteArray ahead = fetched.remove(l.message);
+        destination.deliver(ledger, l.uid, l.size, recipients, l.message::getHeader, out -> {
+            BufferedOutputStream buffered = new BufferedOutputStream(new Capped(out, cap, l.uid), 64 * 1024);
+            if (ahead != null) {
+                buffered.write(ahead.getBytes(), ahead.getStart(), ahead.getCount());
+            } else {
+                try {
+                    l.message.writeTo(buffered);
+                } catch (MessagingException e) {
+                    throw new IOException(describe(e), e);
                 }
             }
-        } catch (IOException | RuntimeException e) {
-            for (Maildir.Delivery d : written) {
-                d.abandon();
-            }
-            throw e;
-        }
-        List<Future<Path>> completing = new ArrayList<>(written.size());
-        for (Maildir.Delivery d : written) {
-            completing.add(fsyncs.submit(d::complete));
-        }
-        for (String b : boxes) {
-            unsynced.add(maildir(b));
-        }
-        batch.add(new Stored(l.uid, l.size, completing));
+            buffered.flush();
+        });
         collected++;
-    }
-
-    /**
-     * Waits until every file of the batch is forced and in {@code new/}, makes the renames durable, then
-     * records the batch in the ledger. A message whose file could not be made durable is not recorded (it
-     * stays on the server); the first such failure is thrown after the others are recorded.
-     */
-    private void commit(UidLedger ledger) throws IOException {
-        List<Stored> durable = new ArrayList<>(batch.size());
-        IOException failure = null;
-        for (Stored s : batch) {
-            try {
-                for (Future<Path> f : s.deliveries) {
-                    f.get();
-                }
-                durable.add(s);
-            } catch (ExecutionException e) {
-                collected--;
-                if (failure == null) {
-                    failure = e.getCause() instanceof IOException io ? io
-                            : new IOException("storing message " + s.uid + ": " + e.getCause(), e.getCause());
-                }
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                throw new InterruptedIOException("interrupted while storing messages");
-            }
-        }
-        batch.clear();
-        for (Maildir m : unsynced) {
-            m.sync();
-        }
-        unsynced.clear();
-        Instant now = clock.instant();
-        for (Stored s : durable) {
-            ledger.stored(s.uid, s.size, now);
-        }
-        if (failure != null) {
-            throw failure;
-        }
     }
 
     /**
@@ -548,15 +486,6 @@ public final class Collection {
             m.setFlag(Flags.Flag.DELETED, true);
         }
         return true;
-    }
-
-    private Maildir maildir(String mailbox) throws IOException {
-        Maildir m = maildirs.get(mailbox);
-        if (m == null) {
-            m = Maildir.open(mailboxes.resolve(mailbox));
-            maildirs.put(mailbox, m);
-        }
-        return m;
     }
 
     Properties properties() {

@@ -10,6 +10,7 @@ import io.uplink.api.config.ConfigException;
 import io.uplink.api.config.Settings;
 import io.uplink.mail.internal.net.ByteSizes;
 import io.uplink.mail.internal.net.SessionDeadline;
+import io.uplink.mail.internal.deliver.OfficeServer;
 import io.uplink.mail.internal.route.Router;
 import io.uplink.mail.internal.tls.Tls;
 
@@ -62,6 +63,8 @@ public final class CollectorSettings {
     final int leaveOnServerDays;
     final long maxMessageSize;
     final Router router;
+    /** Where collected mail goes: {@code null} for the local Maildirs, else the office's LMTP/SMTP server. */
+    final OfficeServer delivery;
     final Duration timeout;
     /** Bytes per second a transfer must reach at least: a message of N bytes gets timeout + N / minRate. */
     final long minRate;
@@ -96,6 +99,19 @@ public final class CollectorSettings {
         this.minRate = ByteSizes.rate(s, "minRate", SessionDeadline.DEFAULT_MIN_RATE);
         this.uidlExpiryDays = s.integer("uidl.expiryDays", 30, 1, 36_500);
         this.router = router(s);
+        this.delivery = delivery(s);
+    }
+
+    private static OfficeServer delivery(Settings s) {
+        String v = s.string("delivery", "maildir");
+        if (v.equalsIgnoreCase("maildir")) {
+            return null;
+        }
+        OfficeServer server = OfficeServer.parse(v);
+        if (server == null) {
+            throw s.problem("delivery", "must be 'maildir', 'lmtp://host:port' or 'smtp://host[:port]', got '" + v + "'");
+        }
+        return server;
     }
 
     /** Reads and checks a collector's configuration. */
@@ -111,6 +127,16 @@ public final class CollectorSettings {
             if (deliverTo == null) {
                 throw s.problem("deliverTo", "is required: name the local mailbox (deliverTo = alice), "
                         + "or set route = headers with domains = ...");
+            }
+            int at = deliverTo.lastIndexOf('@');
+            if (at > 0) {
+                // an address: the envelope recipient at the office server, its local part the Maildir's name
+                String domain = deliverTo.substring(at + 1);
+                if (!domain.matches("[A-Za-z0-9.-]+")) {
+                    throw s.problem("deliverTo", "'" + deliverTo + "' is not a mailbox name or an address");
+                }
+                String mailbox = mailbox(s, "deliverTo", deliverTo.substring(0, at));
+                return Router.deliverTo(mailbox, mailbox + "@" + domain.toLowerCase(Locale.ROOT));
             }
             return Router.deliverTo(mailbox(s, "deliverTo", deliverTo));
         }

@@ -17,6 +17,10 @@ import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.ConfigurationPolicy;
 import org.osgi.service.component.annotations.Deactivate;
 import org.osgi.service.component.annotations.Modified;
+import org.osgi.service.component.annotations.Reference;
+import org.osgi.service.component.annotations.ReferenceCardinality;
+import org.osgi.service.component.annotations.ReferencePolicy;
+import org.osgi.service.component.annotations.ReferencePolicyOption;
 import org.osgi.service.metatype.annotations.AttributeDefinition;
 import org.osgi.service.metatype.annotations.AttributeType;
 import org.osgi.service.metatype.annotations.Designate;
@@ -31,6 +35,7 @@ import io.uplink.api.mail.CollectReport;
 import io.uplink.api.mail.MailCollector;
 import io.uplink.api.mail.TaskContext;
 import io.uplink.mail.internal.ledger.UidLedger;
+import io.uplink.mail.internal.outbox.OutboxComponent;
 
 /**
  * A Mail Collector per {@code etc/io.uplink.collector-<id>.cfg}. It registers a {@link MailCollector}
@@ -89,7 +94,8 @@ public final class MailCollectorComponent implements MailCollector {
         @AttributeDefinition(required = false, description = "Bytes (or 10M); larger messages stay on the server; 0 = no limit")
         String maxMessageSize() default "0";
 
-        @AttributeDefinition(required = false, description = "The local mailbox for all mail")
+        @AttributeDefinition(required = false, description = "The local mailbox for all mail, or an address "
+                + "(alice@office.test) whose local part is the mailbox and which is the envelope recipient with lmtp/smtp delivery")
         String deliverTo();
 
         @AttributeDefinition(required = false, description = "'headers' to route by recipient headers")
@@ -97,6 +103,10 @@ public final class MailCollectorComponent implements MailCollector {
 
         @AttributeDefinition(required = false)
         String[] domains();
+
+        @AttributeDefinition(required = false, description = "Where collected mail goes: maildir (the local mailboxes), "
+                + "lmtp://host:port or smtp://host[:port] (the office's mail server; envelope recipient = the routed address)")
+        String delivery() default "maildir";
 
         @AttributeDefinition(required = false)
         String unroutable() default "postmaster";
@@ -111,8 +121,12 @@ public final class MailCollectorComponent implements MailCollector {
         int uidl_expiryDays() default 30;
     }
 
-    private final Path mailboxes;
+    private final Path defaultMailboxes;
     private final Path state;
+    /** The mail settings' service, for {@code mailboxes.dir}; the default place while it is missing. */
+    @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC,
+            policyOption = ReferencePolicyOption.GREEDY)
+    private volatile OutboxComponent mail;
     private BundleContext bundleContext;
     private ServiceRegistration<MailCollector> registration;
     private volatile Settings settings;
@@ -121,7 +135,7 @@ public final class MailCollectorComponent implements MailCollector {
 
     public MailCollectorComponent() {
         Path data = Path.of(System.getProperty("karaf.data", "data")).resolve("uplink");
-        this.mailboxes = data.resolve("mailboxes");
+        this.defaultMailboxes = data.resolve("mailboxes");
         this.state = data.resolve("state");
     }
 
@@ -219,6 +233,8 @@ public final class MailCollectorComponent implements MailCollector {
         try {
             HostSessions.shared().acquire(c.host);
             try {
+                OutboxComponent m = mail;
+                Path mailboxes = m != null ? m.mailboxes() : defaultMailboxes;
                 return new Collection(c, mailboxes, ledgerFile(c.id()), Clock.systemUTC()).run(context);
             } finally {
                 HostSessions.shared().release(c.host);

@@ -35,7 +35,7 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The outgoing queue as a service, configured by the optional {@code etc/io.uplink.mail.cfg}:
- * {@code outbox.dir}, {@code pickup.dir}, {@code pickup.interval},
+ * {@code outbox.dir}, {@code pickup.dir}, {@code pickup.interval}, {@code mailboxes.dir},
  * {@code postmaster}, {@code retry.initial}, {@code retry.max}, {@code retry.maxAge}, {@code bounce.to},
  * {@code localDomains}, {@code failed.retention}.
  */
@@ -61,8 +61,9 @@ public class OutboxComponent implements Outbox, FailedMail, LocalMailboxes {
             Path data = Path.of(System.getProperty("karaf.data", "data")).resolve("uplink");
             Path outboxDir = path(s, "outbox.dir", data.resolve("outbox"));
             Path pickupDir = path(s, "pickup.dir", data.resolve("pickup"));
-            // the collectors deliver there too: one place for local mailboxes
-            Path mailboxes = data.resolve("mailboxes");
+            // the collectors deliver there too: one place for local mailboxes, movable so that a Dovecot
+            // (mail_location = maildir:<mailboxes.dir>/%n) can serve them where it keeps its mail
+            Path mailboxes = path(s, "mailboxes.dir", data.resolve("mailboxes"));
             String postmaster = s.string("postmaster", "postmaster");
             if (postmaster.contains("/") || postmaster.contains("\\") || postmaster.startsWith(".")) {
                 throw s.problem("postmaster", "must be a mailbox name, got '" + postmaster + "'");
@@ -183,6 +184,11 @@ public class OutboxComponent implements Outbox, FailedMail, LocalMailboxes {
             throw new IllegalArgumentException("'" + mailbox + "' is not a mailbox name");
         }
         Maildir.open(mailboxes.resolve(mailbox)).deliver(message);
+    }
+
+    /** The root of the local mailboxes ({@code mailboxes.dir}): one Maildir per mailbox below it. */
+    public Path mailboxes() {
+        return mailboxes;
     }
 
     public FileOutbox fileOutbox() {

@@ -1,9 +1,11 @@
 package io.uplink.mail.internal.route;
 
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.Set;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -32,19 +34,37 @@ public final class Router {
         String[] get(String name) throws Exception;
     }
 
+    /**
+     * Where one copy of a message goes: a local mailbox name, and the routed address that is the envelope
+     * recipient when the copy goes to the office's mail server ({@code null} for the unroutable mailbox,
+     * which is always a local Maildir).
+     */
+    public record Recipient(String mailbox, String address) {
+    }
+
     private final String deliverTo;
+    private final String deliverToAddress;
     private final Set<String> domains;
     private final String unroutable;
 
-    private Router(String deliverTo, Set<String> domains, String unroutable) {
+    private Router(String deliverTo, String deliverToAddress, Set<String> domains, String unroutable) {
         this.deliverTo = deliverTo;
+        this.deliverToAddress = deliverToAddress;
         this.domains = domains;
         this.unroutable = unroutable;
     }
 
     /** Everything to one mailbox. */
     public static Router deliverTo(String mailbox) {
-        return new Router(mailbox, Set.of(), mailbox);
+        return new Router(mailbox, mailbox, Set.of(), mailbox);
+    }
+
+    /**
+     * Everything to one address ({@code alice@office.test}): the envelope recipient at the office's mail
+     * server, and its local part as the mailbox name in a Maildir.
+     */
+    public static Router deliverTo(String mailbox, String address) {
+        return new Router(mailbox, address, Set.of(), mailbox);
     }
 
     /** By recipient headers against {@code domains}; the rest to {@code unroutable}. */
@@ -53,7 +73,7 @@ public final class Router {
         for (String s : domains) {
             d.add(s.toLowerCase(Locale.ROOT));
         }
-        return new Router(null, Set.copyOf(d), unroutable);
+        return new Router(null, null, Set.copyOf(d), unroutable);
     }
 
     /** Whether a mailbox name can be used as a Maildir folder name. */
@@ -68,10 +88,19 @@ public final class Router {
 
     /** The mailboxes for one message, never empty, without duplicates. */
     public List<String> route(Headers headers) throws Exception {
-        if (deliverTo != null) {
-            return List.of(deliverTo);
+        List<String> out = new ArrayList<>();
+        for (Recipient r : recipients(headers)) {
+            out.add(r.mailbox());
         }
-        Set<String> out = new LinkedHashSet<>();
+        return out;
+    }
+
+    /** The recipients of one message, never empty, one per mailbox. */
+    public List<Recipient> recipients(Headers headers) throws Exception {
+        if (deliverTo != null) {
+            return List.of(new Recipient(deliverTo, deliverToAddress));
+        }
+        Map<String, String> out = new LinkedHashMap<>();
         for (String h : HEADERS) {
             String[] values = headers.get(h);
             if (values == null) {
@@ -86,7 +115,7 @@ public final class Router {
                     String local = address.substring(0, at).toLowerCase(Locale.ROOT);
                     String domain = address.substring(at + 1).toLowerCase(Locale.ROOT);
                     if (domains.contains(domain) && validMailbox(local)) {
-                        out.add(local);
+                        out.putIfAbsent(local, local + "@" + domain);
                     }
                 }
             }
@@ -96,12 +125,20 @@ public final class Router {
             }
         }
         if (out.isEmpty()) {
-            out.add(unroutable);
+            return List.of(new Recipient(unroutable, null));
         }
-        return new ArrayList<>(out);
+        List<Recipient> list = new ArrayList<>(out.size());
+        out.forEach((mailbox, address) -> list.add(new Recipient(mailbox, address)));
+        return list;
     }
 
-    static List<String> addresses(String headerValue) {
+    /** The mailbox for mail no accepted address matched. */
+    public String unroutable() {
+        return unroutable;
+    }
+
+    /** The addresses in a header value, also from a header that is not quite well-formed. */
+    public static List<String> addresses(String headerValue) {
         List<String> out = new ArrayList<>();
         try {
             for (InternetAddress a : InternetAddress.parseHeader(headerValue, false)) {

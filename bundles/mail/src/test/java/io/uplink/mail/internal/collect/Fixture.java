@@ -52,6 +52,13 @@ final class Fixture {
         return collection(s, dir, clock).run(new Context());
     }
 
+    /** A collection whose mailboxes are at {@code mailboxes} ({@code mailboxes.dir}), its state under {@code dir}. */
+    static CollectReport collect(Settings s, Path dir, Clock clock, Path mailboxes) throws InterruptedException {
+        CollectorSettings c = CollectorSettings.of(s);
+        return new Collection(c, mailboxes, dir.resolve("state").resolve("collector-" + c.id() + ".uidl"), clock)
+                .run(new Context());
+    }
+
     /** A task context whose link the test can take down; records progress. */
     static class Context implements TaskContext {
         final AtomicBoolean up = new AtomicBoolean(true);
