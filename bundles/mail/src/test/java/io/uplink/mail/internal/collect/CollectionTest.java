@@ -38,7 +38,7 @@ import com.icegreen.greenmail.util.GreenMail;
 import com.icegreen.greenmail.util.ServerSetup;
 
 import io.uplink.api.mail.CollectReport;
-import io.uplink.mail.internal.MovableClock;
+import io.uplink.testsupport.MovableClock;
 
 /** Collecting from a real POP3/IMAP server (GreenMail) into Maildirs. */
 public class CollectionTest {
