@@ -48,6 +48,10 @@ final class ScriptedSmtpServer implements AutoCloseable {
     volatile Function<Integer, Integer> closeDuringData = n -> -1;
     /** Send an endless line instead of the greeting. */
     volatile boolean endlessGreeting;
+    /** Bytes of the endless line written so far (what the client's socket took). */
+    final java.util.concurrent.atomic.AtomicLong endlessSent = new java.util.concurrent.atomic.AtomicLong();
+    /** Counted down when a write of the endless line failed because the client closed the connection. */
+    final java.util.concurrent.CountDownLatch endlessCut = new java.util.concurrent.CountDownLatch(1);
 
     private final ServerSocket server;
     private final Thread acceptor;
@@ -99,9 +103,15 @@ final class ScriptedSmtpServer implements AutoCloseable {
             if (endlessGreeting) {
                 byte[] chunk = new byte[8192];
                 java.util.Arrays.fill(chunk, (byte) 'x');
-                out.write("220-".getBytes(StandardCharsets.US_ASCII));
-                while (true) {
-                    out.write(chunk);
+                try {
+                    out.write("220-".getBytes(StandardCharsets.US_ASCII));
+                    while (true) {
+                        out.write(chunk);
+                        endlessSent.addAndGet(chunk.length);
+                    }
+                } finally {
+                    // only a failed write ends the loop: the client closed the connection
+                    endlessCut.countDown();
                 }
             }
             reply(out, greeting);
