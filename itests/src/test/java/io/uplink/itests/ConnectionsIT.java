@@ -4,6 +4,7 @@ import static org.awaitility.Awaitility.await;
 import static org.hamcrest.CoreMatchers.containsString;
 import static org.junit.Assert.assertEquals;
 import static org.junit.Assert.assertFalse;
+import static org.junit.Assert.assertNotSame;
 import static org.junit.Assert.assertThat;
 import static org.junit.Assert.assertTrue;
 
@@ -279,5 +280,25 @@ public class ConnectionsIT extends UplinkTestSupport {
         Path log = Path.of(System.getProperty("karaf.data"), "uplink", "state", "history", "it-hist.log");
         await().atMost(3, TimeUnit.SECONDS).until(() -> Files.isRegularFile(log)
                 && Files.readString(log).contains(r.firingId()));
+
+        // a restart of the core bundle drops everything it held in memory; only the state folder is left
+        Bundle core = findBundleByName("io.uplink.core");
+        ConnectionService before = connections;
+        core.stop();
+        assertEquals(Bundle.RESOLVED, core.getState());
+        core.start();
+        connections = getOsgiService(ConnectionService.class, WAIT.toMillis());
+        assertNotSame("a new connection service after the restart", before, connections);
+        await().atMost(WAIT.toSeconds(), TimeUnit.SECONDS).until(() -> status("it-hist").isPresent());
+
+        List<FiringResult> history = connections.history("it-hist", 10);
+        assertEquals(history.toString(), 1, history.size());
+        FiringResult back = history.get(0);
+        assertEquals(r.firingId(), back.firingId());
+        assertEquals(r.outcome(), back.outcome());
+        assertEquals("test", back.cause());
+        assertEquals(r.started(), back.started());
+        assertEquals("the last result in the status too", r.firingId(),
+                connections.status("it-hist").get().lastResult().firingId());
     }
 }

@@ -23,9 +23,10 @@ import org.junit.rules.TemporaryFolder;
 import io.uplink.api.ConnectionState;
 import io.uplink.api.mail.Outbox;
 import io.uplink.api.schedule.ScheduleItemStatus;
-import io.uplink.scheduler.internal.TestKit.MovableClock;
-import io.uplink.scheduler.internal.TestKit.RecordingConnections;
 import io.uplink.scheduler.internal.TestKit.TableArming;
+import io.uplink.testsupport.FakeConnections;
+import io.uplink.testsupport.MemoryOutbox;
+import io.uplink.testsupport.MovableClock;
 
 /** The schedule at work over a movable clock: arming, one firing per instant, catch-up, pause, hot reload. */
 public class SchedulingTest {
@@ -36,7 +37,7 @@ public class SchedulingTest {
     public TemporaryFolder tmp = new TemporaryFolder();
 
     private final MovableClock clock = new MovableClock(Instant.parse("2025-01-10T09:50:00Z"));
-    private final RecordingConnections connections = new RecordingConnections()
+    private final FakeConnections connections = new FakeConnections()
             .add("office", true).add("modem", false).add("backup", true);
     private final TableArming arming = new TableArming();
     private final AtomicReference<Outbox> outbox = new AtomicReference<>();
@@ -186,14 +187,14 @@ public class SchedulingTest {
         assertTrue(st.reason(), st.reason().contains("outgoing queue"));
         assertNull(arming.at.get("uplink.schedule.bulk"));
 
-        FakeOutbox box = new FakeOutbox();
+        MemoryOutbox box = new MemoryOutbox();
         outbox.set(box);
         s.outboxChanged();
         assertEquals("ACTIVE", s.items().get(0).state());
-        box.size = 2;
+        box.setSize(2);
         runUntil(Instant.parse("2025-01-10T10:00:00Z"));
         assertTrue("two waiting, fewer than three", connections.fired.isEmpty());
-        box.size = 3;
+        box.setSize(3);
         runUntil(Instant.parse("2025-01-10T10:15:00Z"));
         assertEquals(List.of("modem schedule:bulk"), connections.fired);
     }
@@ -214,22 +215,22 @@ public class SchedulingTest {
     @Test
     public void priorityMailFiresDefaultsAtMostOnceAMinute() {
         Scheduling s = start();
-        FakeOutbox box = new FakeOutbox();
+        MemoryOutbox box = new MemoryOutbox();
         outbox.set(box);
         Triggers t = new Triggers(connections, outbox::get, clock, tmp.getRoot().toPath(), s::blockedNow);
         t.checkOutbox(); // first look: what is there is not news
         box.add("m1", true);
         t.checkOutbox();
         assertEquals(List.of("defaults priority-mail"), connections.fired);
-        clock.move(Duration.ofSeconds(10));
+        clock.advance(Duration.ofSeconds(10));
         box.add("m2", true);
         t.checkOutbox();
         assertEquals("not twice within a minute", 1, connections.fired.size());
-        clock.move(Duration.ofSeconds(51));
+        clock.advance(Duration.ofSeconds(51));
         t.checkOutbox();
         assertEquals("the held-back one fires when the minute is over", 2, connections.fired.size());
         box.add("m3", false);
-        clock.move(Duration.ofMinutes(5));
+        clock.advance(Duration.ofMinutes(5));
         t.checkOutbox();
         assertEquals("ordinary mail waits for the schedule", 2, connections.fired.size());
     }
@@ -237,15 +238,15 @@ public class SchedulingTest {
     @Test
     public void sendImmediatelyFiresAnOnlineConnectionAgain() {
         Scheduling s = start();
-        FakeOutbox box = new FakeOutbox();
+        MemoryOutbox box = new MemoryOutbox();
         outbox.set(box);
-        connections.settings.put("modem", Map.of("sendImmediately", "true"));
+        connections.settings("modem", Map.of("sendImmediately", "true"));
         Triggers t = new Triggers(connections, outbox::get, clock, tmp.getRoot().toPath(), s::blockedNow);
         t.checkOutbox();
         box.add("m1", false);
         t.checkOutbox();
         assertTrue("modem is idle: left to the schedule", connections.fired.isEmpty());
-        connections.states.put("modem", ConnectionState.COLLECTING);
+        connections.state("modem", ConnectionState.COLLECTING);
         box.add("m2", false);
         t.checkOutbox();
         assertEquals(List.of("modem send-immediately"), connections.fired);

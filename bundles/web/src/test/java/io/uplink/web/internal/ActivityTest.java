@@ -5,6 +5,7 @@ import static org.junit.Assert.assertFalse;
 import static org.junit.Assert.assertTrue;
 
 import io.uplink.api.Events;
+import io.uplink.testsupport.MovableClock;
 
 import java.nio.file.Files;
 import java.nio.file.Path;

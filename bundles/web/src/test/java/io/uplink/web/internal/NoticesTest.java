@@ -6,6 +6,9 @@ import static org.junit.Assert.assertTrue;
 
 import io.uplink.api.Events;
 import io.uplink.api.mail.LocalMailboxes;
+import io.uplink.api.mail.QueuedMessage;
+import io.uplink.testsupport.MemoryOutbox;
+import io.uplink.testsupport.MovableClock;
 
 import java.io.IOException;
 import java.io.InputStream;
@@ -31,7 +34,7 @@ public class NoticesTest {
     public TemporaryFolder tmp = new TemporaryFolder();
 
     private final MovableClock clock = new MovableClock(Instant.parse("2026-03-01T08:00:00Z"));
-    private final RecordingOutbox outbox = new RecordingOutbox();
+    private final MemoryOutbox outbox = new MemoryOutbox();
     private final Map<String, List<String>> delivered = new HashMap<>();
     private volatile boolean mailBundle = true;
     private final LocalMailboxes mailboxes = new LocalMailboxes() {
@@ -78,32 +81,33 @@ public class NoticesTest {
     @Test
     public void aNoticeNamesConnectionPhaseAndError() {
         failed("office", "CONNECT", "probe 192.0.2.1:25: connection refused");
-        assertEquals(1, outbox.queued.size());
-        RecordingOutbox.Queued q = outbox.queued.get(0);
+        assertEquals(1, outbox.size());
+        QueuedMessage q = outbox.list().get(0);
+        String text = outbox.text(q.id());
         assertEquals("uplink@office.example", q.from());
-        assertEquals(List.of("admin@example.net"), q.to());
-        assertTrue(q.text(), q.text().contains("Subject: Uplink: connection Office router ('office') FAILED in CONNECT\r\n"));
-        assertTrue(q.text().contains("Phase:      CONNECT\r\n"));
-        assertTrue(q.text().contains("Error:      probe 192.0.2.1:25: connection refused\r\n"));
-        assertTrue(q.text().contains("Content-Type: text/plain; charset=UTF-8\r\n"));
-        assertTrue(q.text().contains("fired by schedule:work"));
+        assertEquals(List.of("admin@example.net"), q.pending());
+        assertTrue(text, text.contains("Subject: Uplink: connection Office router ('office') FAILED in CONNECT\r\n"));
+        assertTrue(text.contains("Phase:      CONNECT\r\n"));
+        assertTrue(text.contains("Error:      probe 192.0.2.1:25: connection refused\r\n"));
+        assertTrue(text.contains("Content-Type: text/plain; charset=UTF-8\r\n"));
+        assertTrue(text.contains("fired by schedule:work"));
     }
 
     @Test
     public void identicalErrorsAreThrottledUntilRepeatThenCarryTheCount() {
         failed("office", "CONNECT", "refused");
-        clock.move(Duration.ofMinutes(15));
+        clock.advance(Duration.ofMinutes(15));
         failed("office", "CONNECT", "refused");
-        clock.move(Duration.ofMinutes(30));
+        clock.advance(Duration.ofMinutes(30));
         failed("office", "CONNECT", "refused");
-        assertEquals("first at once, the next two held back", 1, outbox.queued.size());
-        clock.move(Duration.ofMinutes(15));  // one hour after the first notice
+        assertEquals("first at once, the next two held back", 1, outbox.size());
+        clock.advance(Duration.ofMinutes(15));  // one hour after the first notice
         failed("office", "CONNECT", "refused");
-        assertEquals(2, outbox.queued.size());
-        assertTrue(outbox.queued.get(1).text().contains("2 identical notice(s) were held back"));
-        clock.move(Duration.ofMinutes(59));
+        assertEquals(2, outbox.size());
+        assertTrue(outbox.text(outbox.list().get(1).id()).contains("2 identical notice(s) were held back"));
+        clock.advance(Duration.ofMinutes(59));
         failed("office", "CONNECT", "refused");
-        assertEquals(2, outbox.queued.size());
+        assertEquals(2, outbox.size());
     }
 
     @Test
@@ -111,28 +115,28 @@ public class NoticesTest {
         failed("office", "CONNECT", "refused");
         failed("office", "SEND", "550 relay denied");
         failed("modem", "CONNECT", "refused");
-        assertEquals(3, outbox.queued.size());
+        assertEquals(3, outbox.size());
         failed("office", "SEND", "550 relay denied");
-        assertEquals(3, outbox.queued.size());
+        assertEquals(3, outbox.size());
     }
 
     @Test
     public void aSuccessResetsTheThrottle() {
         failed("office", "CONNECT", "refused");
-        clock.move(Duration.ofMinutes(5));
+        clock.advance(Duration.ofMinutes(5));
         ok("office");
         failed("office", "CONNECT", "refused");
-        assertEquals(2, outbox.queued.size());
+        assertEquals(2, outbox.size());
     }
 
     @Test
     public void aShorterRepeatTakesEffect() {
         notices.configure(List.of("a@example.net", "b@example.net"), "uplink@localhost", Duration.ofMinutes(10));
         failed("office", "CONNECT", "refused");
-        clock.move(Duration.ofMinutes(10));
+        clock.advance(Duration.ofMinutes(10));
         failed("office", "CONNECT", "refused");
-        assertEquals(2, outbox.queued.size());
-        assertEquals(List.of("a@example.net", "b@example.net"), outbox.queued.get(1).to());
+        assertEquals(2, outbox.size());
+        assertEquals(List.of("a@example.net", "b@example.net"), outbox.list().get(1).pending());
     }
 
     @Test
@@ -140,7 +144,7 @@ public class NoticesTest {
         notices.configure(List.of(), "uplink@localhost", Duration.ofHours(1));
         failed("office", "CONNECT", "refused");
         failed("office", "CONNECT", "refused");
-        assertTrue(outbox.queued.isEmpty());
+        assertEquals(0, outbox.size());
         assertEquals(1, delivered.get("postmaster").size());
         String mail = delivered.get("postmaster").get(0);
         assertTrue(mail, mail.contains("To: postmaster@localhost\r\n"));
@@ -154,7 +158,7 @@ public class NoticesTest {
         mailBundle = false;
         notices.configure(List.of(), "uplink@localhost", Duration.ofHours(1));
         failed("office", "CONNECT", "refused");
-        assertTrue(outbox.queued.isEmpty());
+        assertEquals(0, outbox.size());
         assertTrue(delivered.isEmpty());
         String log = Files.readString(logDir.resolve("office.log"));
         assertTrue(log, log.contains("FAILED [f"));

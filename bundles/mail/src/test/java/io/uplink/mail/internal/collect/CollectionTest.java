@@ -50,7 +50,7 @@ import com.icegreen.greenmail.util.GreenMail;
 import com.icegreen.greenmail.util.ServerSetup;
 
 import io.uplink.api.mail.CollectReport;
-import io.uplink.mail.internal.MovableClock;
+import io.uplink.testsupport.MovableClock;
 import io.uplink.mail.internal.ledger.UidLedger;
 
 /** Collecting from a real POP3/IMAP server (GreenMail) into Maildirs. */

@@ -33,7 +33,7 @@ import com.icegreen.greenmail.user.GreenMailUser;
 import com.icegreen.greenmail.util.GreenMail;
 import com.icegreen.greenmail.util.ServerSetup;
 
-import io.uplink.mail.internal.MovableClock;
+import io.uplink.testsupport.MovableClock;
 
 /** A line cut before QUIT, and hostile servers. */
 public class FaultTest {

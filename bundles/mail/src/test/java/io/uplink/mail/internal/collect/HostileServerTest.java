@@ -20,7 +20,7 @@ import org.junit.Test;
 import org.junit.rules.TemporaryFolder;
 
 import io.uplink.api.mail.CollectReport;
-import io.uplink.mail.internal.MovableClock;
+import io.uplink.testsupport.MovableClock;
 
 /**
  * POP3 servers that misbehave: each session and phase ends at its deadline with a message that says which

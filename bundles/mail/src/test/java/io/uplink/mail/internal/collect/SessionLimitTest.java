@@ -31,7 +31,7 @@ import com.icegreen.greenmail.util.GreenMail;
 import com.icegreen.greenmail.util.ServerSetup;
 
 import io.uplink.api.mail.CollectReport;
-import io.uplink.mail.internal.MovableClock;
+import io.uplink.testsupport.MovableClock;
 
 /** Sessions per server host are bounded, and a server that has too many sessions is asked again, not failed. */
 public class SessionLimitTest {

@@ -27,7 +27,7 @@ import org.junit.rules.TemporaryFolder;
 import com.icegreen.greenmail.util.GreenMail;
 import com.icegreen.greenmail.util.ServerSetup;
 
-import io.uplink.mail.internal.MovableClock;
+import io.uplink.testsupport.MovableClock;
 
 /**
  * A POP3 server that starts its UIDs afresh (here: GreenMail restarted with an empty store) hands out a

@@ -7,7 +7,7 @@ import static org.junit.Assert.assertTrue;
 
 import io.uplink.api.mail.FailedMessage;
 import io.uplink.api.mail.QueuedMessage;
-import io.uplink.mail.internal.MovableClock;
+import io.uplink.testsupport.MovableClock;
 
 import java.io.ByteArrayInputStream;
 import java.io.IOException;

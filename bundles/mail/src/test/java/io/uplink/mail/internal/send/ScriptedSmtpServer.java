@@ -58,6 +58,10 @@ final class ScriptedSmtpServer implements AutoCloseable {
     volatile long dripDataReplyMillis;
 
     private final PacedWriter paced = new PacedWriter();
+    /** Bytes of the endless line written so far (what the client's socket took). */
+    final java.util.concurrent.atomic.AtomicLong endlessSent = new java.util.concurrent.atomic.AtomicLong();
+    /** Counted down when a write of the endless line failed because the client closed the connection. */
+    final java.util.concurrent.CountDownLatch endlessCut = new java.util.concurrent.CountDownLatch(1);
 
     private final ServerSocket server;
     private final SSLContext tls;
@@ -92,9 +96,15 @@ final class ScriptedSmtpServer implements AutoCloseable {
             if (endlessGreeting) {
                 byte[] chunk = new byte[8192];
                 java.util.Arrays.fill(chunk, (byte) 'x');
-                out.write("220-".getBytes(StandardCharsets.US_ASCII));
-                while (true) {
-                    out.write(chunk);
+                try {
+                    out.write("220-".getBytes(StandardCharsets.US_ASCII));
+                    while (true) {
+                        out.write(chunk);
+                        endlessSent.addAndGet(chunk.length);
+                    }
+                } finally {
+                    // only a failed write ends the loop: the client closed the connection
+                    endlessCut.countDown();
                 }
             }
             if (dripGreetingMillis > 0) {

@@ -3,7 +3,7 @@ package io.uplink.mail.internal.send;
 import io.uplink.api.mail.QueuedMessage;
 import io.uplink.api.mail.SendReport;
 import io.uplink.api.mail.TaskContext;
-import io.uplink.mail.internal.MovableClock;
+import io.uplink.testsupport.MovableClock;
 import io.uplink.mail.internal.outbox.FileOutbox;
 
 import java.io.ByteArrayInputStream;

@@ -188,12 +188,14 @@ public class DialupMethod implements ConnectionMethod {
             context.progress("modem init: " + init);
             Hayes.Reply r = hayes.command(init, s.commandTimeout());
             if (r.result() == Hayes.Result.TIMEOUT) {
-                throw new ConnectException("the modem on " + s.port() + " did not answer '" + init + "' within "
-                        + Durations.text(s.commandTimeout()) + " (is it on, and is the port right?)");
+                throw new ConnectException(context.settings().item() + ": the modem on " + s.port()
+                        + " did not answer '" + init + "' within " + Durations.text(s.commandTimeout())
+                        + " (is it on, and is the port right?)");
             }
             if (r.result() != Hayes.Result.OK) {
-                throw new ConnectException("the modem on " + s.port() + " answered " + r.text() + " to '" + init
-                        + "' (check " + DialupSettings.INIT + ")");
+                throw new ConnectException(context.settings().item() + ": the modem on " + s.port() + " answered "
+                        + r.text() + " to '" + init + "'; nothing was dialled (check " + DialupSettings.INIT + " in "
+                        + context.settings().file() + ")");
             }
         }
     }

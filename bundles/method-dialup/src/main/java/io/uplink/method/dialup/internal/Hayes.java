@@ -48,6 +48,12 @@ final class Hayes {
         }
     }
 
+    /**
+     * The longest line kept while waiting for its end. Result codes and information lines are short; more
+     * without a CR or LF is a wrong speed, line noise or no modem at all, and is an error, not a growing buffer.
+     */
+    static final int MAX_LINE = 512;
+
     private final SerialLine line;
     private final Clockwork clock;
     private final byte[] buffer = new byte[256];
@@ -97,12 +103,18 @@ final class Hayes {
      * Reads one line that is not empty.
      *
      * @return the line, or {@code null} when the deadline passed first
+     * @throws IOException also when more than {@link #MAX_LINE} characters come without a line end
      */
     String readLine(Instant deadline) throws IOException, InterruptedException {
         while (true) {
             String l = takeLine();
             if (l != null) {
                 return l;
+            }
+            if (pending.length() > MAX_LINE) {
+                pending.setLength(0);
+                throw new IOException("the modem on " + line.path() + " sent more than " + MAX_LINE
+                        + " characters without a line end (wrong speed, line noise, or not a modem?)");
             }
             if (Thread.interrupted()) {
                 throw new InterruptedException();

@@ -19,6 +19,7 @@ import java.util.List;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
+import java.util.concurrent.FutureTask;
 import java.util.concurrent.TimeUnit;
 
 import org.junit.Rule;
@@ -149,7 +150,11 @@ public class DialupMethodTest {
         });
         assertTrue(f.modem.silentDial().await(10, TimeUnit.SECONDS));
         f.clock.advance(Duration.ofSeconds(89));
-        assertFalse("not before the timeout", connect.isDone() && !connect.isCompletedExceptionally());
+        // the dialler reads the clock once a poll of the line: some reads on, it has seen 89s and decided
+        long seen = f.clock.reads();
+        await().atMost(10, TimeUnit.SECONDS).until(() -> f.clock.reads() >= seen + 5 || connect.isDone());
+        assertTrue("the dial is not aborted before the timeout", f.modem.isDialling());
+        assertFalse("connect has not ended before the timeout", connect.isDone());
         f.clock.advance(Duration.ofSeconds(1));
         try {
             connect.get(10, TimeUnit.SECONDS);
@@ -312,15 +317,49 @@ public class DialupMethodTest {
 
     @Test
     public void initErrorFailsWithoutDialling() throws Exception {
+        f.modem.answerErrorTo("AT&F");
+        Settings s = f.settings("modem", ScriptedModem.CONNECTS);
+        ModemFixture.Context ctx = new ModemFixture.Context(s);
+        ConnectException e = connectFails(s, ctx);
+        assertEquals("connection 'modem': the modem on " + f.pair.line() + " answered ERROR to 'AT&F E0 V1 Q0'; "
+                + "nothing was dialled (check dialup.init in " + s.file() + ")", e.getMessage());
+        assertEquals("no dial", 0, f.modem.dials(ScriptedModem.CONNECTS));
+        assertTrue(f.modem.commands().toString(), f.modem.commands().stream().noneMatch(c -> c.startsWith("ATD")));
+        assertTrue(ctx.progress().toString(), ctx.progress().stream().noneMatch(p -> p.contains("dialling")));
+        assertHungUp();
+    }
+
+    @Test
+    public void aModemFloodingBytesWithoutALineEndIsAClearErrorNotAGrowingBuffer() throws Exception {
+        f.modem.floodOn("AT&F");
+        Settings s = f.settings("modem", ScriptedModem.CONNECTS);
+        ModemFixture.Context ctx = new ModemFixture.Context(s);
+        FutureTask<ConnectException> connect = new FutureTask<>(() -> connectFails(s, ctx));
+        Thread dialler = new Thread(connect, "test-dialler");
+        dialler.setDaemon(true); // a dialler that never stops reading must not keep the test JVM
+        dialler.start();
+        // the clock never moves here: only the bound on the line ends the wait
+        ConnectException e = connect.get(20, TimeUnit.SECONDS);
+        assertEquals("the modem on " + f.pair.line() + " sent more than " + Hayes.MAX_LINE
+                + " characters without a line end (wrong speed, line noise, or not a modem?)", e.getMessage());
+        assertTrue("the modem flooded past the bound: " + f.modem.flooded(), f.modem.flooded() > Hayes.MAX_LINE);
+        assertEquals("no dial", 0, f.modem.dials(ScriptedModem.CONNECTS));
+        await().atMost(10, TimeUnit.SECONDS).until(() -> !Files.exists(f.lockFile()));
+    }
+
+    @Test
+    public void initNotStartingWithAtIsRefusedWhenConfigured() {
         Settings s = f.settings("modem", ScriptedModem.CONNECTS, "dialup.init", "ATZ | XYZ");
-        try {
-            f.method.validate(s);
-            fail();
-        } catch (io.uplink.api.config.ConfigException e) {
-            assertEquals("dialup.init", e.key());
-        }
-        Settings s2 = f.settings("modem", ScriptedModem.CONNECTS, "dialup.port", f.tmp.getRoot() + "/no-such-tty");
-        ConnectException e = connectFails(s2, new ModemFixture.Context(s2));
+        io.uplink.api.config.ConfigException e = org.junit.Assert.assertThrows(io.uplink.api.config.ConfigException.class,
+                () -> f.method.validate(s));
+        assertEquals("dialup.init", e.key());
+        assertEquals("the modem was not touched", List.of(), f.modem.commands());
+    }
+
+    @Test
+    public void aMissingPortFailsWithoutALockFile() throws Exception {
+        Settings s = f.settings("modem", ScriptedModem.CONNECTS, "dialup.port", f.tmp.getRoot() + "/no-such-tty");
+        ConnectException e = connectFails(s, new ModemFixture.Context(s));
         assertTrue(e.getMessage(), e.getMessage().contains("no-such-tty"));
         assertFalse(Files.exists(f.lockDir.resolve("LCK..no-such-tty")));
     }

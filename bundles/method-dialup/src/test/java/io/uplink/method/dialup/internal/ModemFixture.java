@@ -4,9 +4,12 @@ import io.uplink.api.config.Settings;
 import io.uplink.api.method.LinkContext;
 import io.uplink.method.dialup.testing.PtyPair;
 import io.uplink.method.dialup.testing.ScriptedModem;
+import io.uplink.testsupport.MovableClock;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -34,8 +37,8 @@ final class ModemFixture extends ExternalResource {
         pair = PtyPair.open(tmp.getRoot().toPath().resolve("pty"));
         modem = ScriptedModem.serve(pair.modem());
         lockDir = Files.createDirectories(tmp.getRoot().toPath().resolve("lock"));
-        clock = new MovableClock();
-        method = new DialupMethod(clock);
+        clock = new MovableClock(Instant.parse("2026-01-05T09:00:00Z"));
+        method = new DialupMethod(clockwork(clock));
         method.activate(Map.of());
     }
 
@@ -49,6 +52,26 @@ final class ModemFixture extends ExternalResource {
             Thread.currentThread().interrupt();
         }
         clock.close();
+    }
+
+    /** The dialler's time on a clock the test moves: its sleeps return at once, its timers run when moved past. */
+    static Clockwork clockwork(MovableClock clock) {
+        return new Clockwork() {
+            @Override
+            public Instant now() {
+                return clock.instant();
+            }
+
+            @Override
+            public void sleep(Duration duration) throws InterruptedException {
+                clock.sleep(duration);
+            }
+
+            @Override
+            public Runnable schedule(Duration delay, Runnable task) {
+                return clock.schedule(delay, task);
+            }
+        };
     }
 
     /** Settings of connection {@code id} on the fixture's modem, dialling {@code number}, plus extra key/values. */

@@ -12,6 +12,7 @@ import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * A Hayes modem played by a script, serving the modem side of a {@link PtyPair} through jSerialComm. It answers
@@ -22,7 +23,9 @@ import java.util.concurrent.atomic.AtomicInteger;
  * <li>{@link #SILENT}: nothing, until any character aborts the dial ({@code NO CARRIER});</li>
  * <li>{@link #busyThenConnect(int)}: {@code BUSY} n times, then {@code CONNECT}.</li>
  * </ul>
- * Online, {@code +++} returns to command mode ({@code OK}) while still off-hook; {@code ATH} goes on-hook.
+ * Online, {@code +++} returns to command mode ({@code OK}) while still off-hook; {@code ATH} goes on-hook. A hostile
+ * modem is scripted too: {@link #answerErrorTo(String)} refuses a command, {@link #floodOn(String)} answers a
+ * command with bytes that never end in a line end.
  */
 public final class ScriptedModem implements AutoCloseable {
 
@@ -49,6 +52,9 @@ public final class ScriptedModem implements AutoCloseable {
     private final AtomicInteger escapes = new AtomicInteger();
     private final AtomicInteger hangups = new AtomicInteger();
     private final AtomicInteger dataBytes = new AtomicInteger();
+    private final AtomicLong flooded = new AtomicLong();
+    private volatile String refused;
+    private volatile String floodTrigger;
     private volatile CountDownLatch silentDial = new CountDownLatch(1);
     private volatile State state = State.COMMAND;
     private volatile boolean offHook;
@@ -65,7 +71,8 @@ public final class ScriptedModem implements AutoCloseable {
     /** Opens the modem side of the pair and starts answering. */
     public static ScriptedModem serve(Path modemSide) throws IOException {
         SerialPort p = SerialPort.getCommPort(modemSide.toString());
-        p.setComPortTimeouts(SerialPort.TIMEOUT_READ_SEMI_BLOCKING, 100, 0);
+        // writes wait at most a second for room, so a flood nobody reads neither spins nor hangs on close
+        p.setComPortTimeouts(SerialPort.TIMEOUT_READ_SEMI_BLOCKING | SerialPort.TIMEOUT_WRITE_BLOCKING, 100, 1000);
         if (!p.openPort()) {
             throw new IOException("cannot open " + modemSide + " (error " + p.getLastErrorCode() + ")");
         }
@@ -125,12 +132,20 @@ public final class ScriptedModem implements AutoCloseable {
         if (raw.isEmpty()) {
             return;
         }
-        String c = raw.toUpperCase(Locale.ROOT).replace(" ", "");
+        String c = normal(raw);
         synchronized (commands) {
             commands.add(raw);
         }
         if (!c.startsWith("AT")) {
             result("ERROR");
+            return;
+        }
+        if (refused != null && c.startsWith(refused)) {
+            result("ERROR");
+            return;
+        }
+        if (floodTrigger != null && c.startsWith(floodTrigger)) {
+            flood();
             return;
         }
         if (c.startsWith("ATD")) {
@@ -195,6 +210,47 @@ public final class ScriptedModem implements AutoCloseable {
         port.writeBytes(b, b.length);
     }
 
+    /** From now on, commands starting with {@code prefix} (spaces and case aside) are answered {@code ERROR}. */
+    public void answerErrorTo(String prefix) {
+        refused = normal(prefix);
+    }
+
+    /**
+     * From now on, a command starting with {@code prefix} is answered with {@code x} characters without end and
+     * no line end, until the modem is closed or the line is gone.
+     */
+    public void floodOn(String prefix) {
+        floodTrigger = normal(prefix);
+    }
+
+    /** How many flood bytes went out so far. */
+    public long flooded() {
+        return flooded.get();
+    }
+
+    private static String normal(String command) {
+        return command.toUpperCase(Locale.ROOT).replace(" ", "");
+    }
+
+    private void flood() {
+        Thread t = new Thread(() -> {
+            byte[] chunk = new byte[256];
+            java.util.Arrays.fill(chunk, (byte) 'x');
+            while (!closed) {
+                int n;
+                synchronized (this) {
+                    n = port.writeBytes(chunk, chunk.length);
+                }
+                if (n < 0) {
+                    return;
+                }
+                flooded.addAndGet(n);
+            }
+        }, "scripted-modem-flood");
+        t.setDaemon(true);
+        t.start();
+    }
+
     /** The far end hangs up: an unsolicited {@code NO CARRIER}, back to command mode, on-hook. */
     public void remoteHangup() {
         state = State.COMMAND;
@@ -217,6 +273,11 @@ public final class ScriptedModem implements AutoCloseable {
 
     public boolean isOffHook() {
         return offHook;
+    }
+
+    /** Whether a dial of {@link #SILENT} is still in progress (no character has aborted it). */
+    public boolean isDialling() {
+        return state == State.DIALLING_SILENT;
     }
 
     public boolean isOnline() {

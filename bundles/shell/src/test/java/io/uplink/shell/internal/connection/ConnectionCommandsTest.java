@@ -12,16 +12,14 @@ import io.uplink.api.NoSuchConnectionException;
 import io.uplink.api.Outcome;
 import io.uplink.api.Phase;
 import io.uplink.api.Progress;
-import io.uplink.api.mail.Outbox;
-import io.uplink.api.mail.QueuedMessage;
 import io.uplink.api.schedule.ForecastEntry;
 import io.uplink.api.schedule.ScheduleItemStatus;
 import io.uplink.api.schedule.ScheduleService;
 import io.uplink.shell.internal.Console;
-import io.uplink.shell.internal.FakeConnections;
 import io.uplink.shell.internal.Format;
+import io.uplink.testsupport.FakeConnections;
+import io.uplink.testsupport.MemoryOutbox;
 
-import java.io.InputStream;
 import java.time.Instant;
 import java.util.List;
 import java.util.Map;
@@ -80,7 +78,7 @@ public class ConnectionCommandsTest {
         StatusCommand status = new StatusCommand();
         status.connections = connections;
         status.id = "modem";
-        status.outbox = outbox(4);
+        status.outbox = new MemoryOutbox().setSize(4);
         status.schedule = schedule(false);
 
         status.execute();
@@ -230,50 +228,6 @@ public class ConnectionCommandsTest {
             @Override
             public Optional<Instant> nextFiring(String connectionId) {
                 return Optional.of(NEXT);
-            }
-        };
-    }
-
-    static Outbox outbox(int size) {
-        return new Outbox() {
-            @Override
-            public QueuedMessage queue(String from, List<String> recipients, InputStream message) {
-                throw new UnsupportedOperationException();
-            }
-
-            @Override
-            public int size() {
-                return size;
-            }
-
-            @Override
-            public List<QueuedMessage> list() {
-                return List.of();
-            }
-
-            @Override
-            public Optional<QueuedMessage> get(String id) {
-                return Optional.empty();
-            }
-
-            @Override
-            public InputStream open(String id) {
-                throw new UnsupportedOperationException();
-            }
-
-            @Override
-            public boolean retry(String id) {
-                return false;
-            }
-
-            @Override
-            public int retryAll() {
-                return 0;
-            }
-
-            @Override
-            public boolean delete(String id) {
-                return false;
             }
         };
     }

@@ -9,12 +9,9 @@ import io.uplink.api.NoSuchConnectionException;
 import io.uplink.api.Outcome;
 import io.uplink.api.Phase;
 import io.uplink.shell.internal.Console;
-import io.uplink.shell.internal.FakeConnections;
+import io.uplink.testsupport.FakeConnections;
+import io.uplink.testsupport.MovableClock;
 
-import java.time.Clock;
-import java.time.Instant;
-import java.time.ZoneId;
-import java.time.ZoneOffset;
 import java.util.List;
 import java.util.concurrent.TimeoutException;
 
@@ -47,7 +44,7 @@ public class FireCommandTest {
 
         assertEquals(List.of("fired office as f1"), console.lines());
         assertEquals("the command never waited", 0, f.awaits);
-        assertEquals(List.of("office:shell"), connections.fired);
+        assertEquals(List.of("office shell"), connections.fired);
     }
 
     @Test
@@ -112,7 +109,7 @@ public class FireCommandTest {
 
     @Test
     public void oneFailureAmongSeveralNamesTheFailedConnections() {
-        connections.defaults = List.of("office", "modem");
+        connections.add("office", true).add("modem", true);
         connections.script("office", FakeConnections.result("f1", "office", Outcome.OK, 100, "sent 0, collected 0", null));
         connections.script("modem", FakeConnections.result("f2", "modem", Outcome.FAILED, 100, "NO CARRIER", null));
         fire.defaults = true;
@@ -121,7 +118,7 @@ public class FireCommandTest {
         Exception e = assertThrows(IllegalStateException.class, fire::execute);
 
         assertEquals("1 of 2 firings FAILED: modem", e.getMessage());
-        assertEquals(List.of("office:shell", "modem:shell"), connections.fired);
+        assertEquals(List.of("defaults shell"), connections.fired);
         assertEquals(List.of("fired office as f1", "fired modem as f2", "office OK 0.1s sent 0, collected 0",
                 "modem FAILED 0.1s NO CARRIER"), console.lines());
     }
@@ -145,7 +142,7 @@ public class FireCommandTest {
 
     @Test
     public void firingsCoalescedIntoOneRunAreWaitedForOnce() throws Exception {
-        connections.defaults = List.of("office");
+        connections.add("office", true);
         connections.script("office", FakeConnections.result("f1", "office", Outcome.OK, 100, "sent 0, collected 0", null));
         fire.defaults = true;
         fire.ids = List.of("office");
@@ -158,10 +155,10 @@ public class FireCommandTest {
 
     @Test
     public void timeoutStopsWaitingAndFails() {
-        MovingClock clock = new MovingClock();
+        MovableClock clock = new MovableClock(FakeConnections.T0);
         FakeConnections.ScriptedFiring f = connections.script("office",
                 FakeConnections.result("f1", "office", Outcome.OK, 100, "", null)).forever();
-        f.onAwait = () -> clock.now = clock.now.plus(fire.poll);
+        f.onAwait = () -> clock.advance(fire.poll);
         fire.clock = clock;
         fire.ids = List.of("office");
         fire.await = true;
@@ -198,26 +195,6 @@ public class FireCommandTest {
         Exception e = assertThrows(IllegalArgumentException.class, fire::execute);
         assertTrue(e.getMessage().contains("'soon'"));
         assertTrue(connections.fired.isEmpty());
-    }
-
-    /** A clock the test moves. */
-    static final class MovingClock extends Clock {
-        Instant now = FakeConnections.T0;
-
-        @Override
-        public ZoneId getZone() {
-            return ZoneOffset.UTC;
-        }
-
-        @Override
-        public Clock withZone(ZoneId zone) {
-            return this;
-        }
-
-        @Override
-        public Instant instant() {
-            return now;
-        }
     }
 
 }

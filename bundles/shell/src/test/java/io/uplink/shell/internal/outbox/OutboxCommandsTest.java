@@ -7,22 +7,15 @@ import static org.junit.Assert.assertNull;
 import static org.junit.Assert.assertThrows;
 import static org.junit.Assert.assertTrue;
 
-import io.uplink.api.mail.Outbox;
 import io.uplink.api.mail.QueuedMessage;
 import io.uplink.shell.internal.Console;
+import io.uplink.testsupport.MemoryOutbox;
 
-import java.io.ByteArrayInputStream;
-import java.io.IOException;
-import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Instant;
-import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
-import java.util.Optional;
 
 import org.junit.Rule;
 import org.junit.Test;
@@ -100,7 +93,7 @@ public class OutboxCommandsTest {
 
         retry.all = false;
         retry.execute();
-        assertEquals(List.of("m1"), outbox.retried);
+        assertEquals(List.of("m1"), outbox.retried());
         assertTrue(console.text().contains("message 'm1' is due at the next firing"));
 
         retry.id = "m9";
@@ -120,7 +113,7 @@ public class OutboxCommandsTest {
         delete.id = "m1";
 
         delete.execute();
-        assertTrue(outbox.messages.isEmpty());
+        assertEquals(0, outbox.size());
 
         assertEquals("no message 'm1' in the outbox", assertThrows(IllegalArgumentException.class, delete::execute).getMessage());
     }
@@ -138,8 +131,8 @@ public class OutboxCommandsTest {
 
         queue.execute();
 
-        assertArrayEquals(message, outbox.bodies.get("q1"));
-        assertEquals(List.of("c@d", "e@f"), outbox.messages.get("q1").pending());
+        assertArrayEquals(message, outbox.raw("q1"));
+        assertEquals(List.of("c@d", "e@f"), outbox.get("q1").get().pending());
         assertTrue(console.text(), console.text().startsWith("queued q1 from a@b to c@d, e@f"));
     }
 
@@ -153,8 +146,8 @@ public class OutboxCommandsTest {
 
         queue.execute();
 
-        assertNull(outbox.lastFrom);
-        assertEquals(List.of(), outbox.lastRecipients);
+        assertNull(outbox.lastFrom());
+        assertEquals(List.of(), outbox.lastRecipients());
     }
 
     @Test
@@ -186,75 +179,4 @@ public class OutboxCommandsTest {
         }
     }
 
-    /** An outbox in memory. */
-    static final class MemoryOutbox implements Outbox {
-        final Map<String, QueuedMessage> messages = new LinkedHashMap<>();
-        final Map<String, byte[]> bodies = new LinkedHashMap<>();
-        final List<String> retried = new ArrayList<>();
-        String lastFrom = "unset";
-        List<String> lastRecipients;
-        private int ids;
-
-        void put(QueuedMessage m, String raw) {
-            messages.put(m.id(), m);
-            bodies.put(m.id(), raw.getBytes(StandardCharsets.UTF_8));
-        }
-
-        @Override
-        public QueuedMessage queue(String from, List<String> recipients, InputStream message) throws IOException {
-            lastFrom = from;
-            lastRecipients = recipients;
-            byte[] raw = message.readAllBytes();
-            QueuedMessage m = new QueuedMessage("q" + (++ids), from == null ? "from-header@example" : from, recipients,
-                    raw.length, Instant.now(), 0, null, null, false);
-            messages.put(m.id(), m);
-            bodies.put(m.id(), raw);
-            return m;
-        }
-
-        @Override
-        public int size() {
-            return messages.size();
-        }
-
-        @Override
-        public List<QueuedMessage> list() {
-            return new ArrayList<>(messages.values());
-        }
-
-        @Override
-        public Optional<QueuedMessage> get(String id) {
-            return Optional.ofNullable(messages.get(id));
-        }
-
-        @Override
-        public InputStream open(String id) throws IOException {
-            byte[] raw = bodies.get(id);
-            if (raw == null) {
-                throw new IOException("no message " + id);
-            }
-            return new ByteArrayInputStream(raw);
-        }
-
-        @Override
-        public boolean retry(String id) {
-            if (!messages.containsKey(id)) {
-                return false;
-            }
-            retried.add(id);
-            return true;
-        }
-
-        @Override
-        public int retryAll() {
-            retried.addAll(messages.keySet());
-            return messages.size();
-        }
-
-        @Override
-        public boolean delete(String id) {
-            bodies.remove(id);
-            return messages.remove(id) != null;
-        }
-    }
 }

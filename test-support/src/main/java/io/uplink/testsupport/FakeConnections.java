@@ -1,4 +1,4 @@
-package io.uplink.shell.internal;
+package io.uplink.testsupport;
 
 import io.uplink.api.ConnectionService;
 import io.uplink.api.ConnectionState;
@@ -26,8 +26,9 @@ import java.util.concurrent.TimeoutException;
 import java.util.function.Consumer;
 
 /**
- * A small in-memory ConnectionService for the commands' unit tests: connections are statuses put in by the
- * test, and a fired connection gets a scripted firing that moves through its steps as the command waits.
+ * A small in-memory ConnectionService: connections are statuses put in by the test, every fire is recorded as
+ * {@code "<id> <cause>"} (and {@code "defaults <cause>"}), and a fired connection gets the firing scripted for it,
+ * which moves through its steps as the caller waits, or else a firing already ended OK.
  */
 public class FakeConnections implements ConnectionService {
 
@@ -39,7 +40,6 @@ public class FakeConnections implements ConnectionService {
     public final List<String> hungUp = new ArrayList<>();
     public final List<FiringResult> history = new ArrayList<>();
     public final List<MethodInfo> methods = new ArrayList<>();
-    public List<String> defaults = List.of();
     private int firingIds;
 
     public static ConnectionStatus status(String id, ConnectionState state, Progress progress, FiringResult last) {
@@ -53,8 +53,34 @@ public class FakeConnections implements ConnectionService {
                 MailCounts.NONE, List.of(), List.of(), fallback);
     }
 
-    public void add(String id) {
-        statuses.put(id, status(id, ConnectionState.IDLE, null, null));
+    public FakeConnections add(String id) {
+        return add(id, false);
+    }
+
+    /** An idle connection, marked default or not; it takes its place in the firing order of defaults. */
+    public FakeConnections add(String id, boolean isDefault) {
+        ConnectionStatus s = status(id, ConnectionState.IDLE, null, null);
+        int order = statuses.containsKey(id) ? statuses.get(id).order() : statuses.size();
+        statuses.put(id, with(s, isDefault, order, s.state(), s.settings()));
+        return this;
+    }
+
+    /** Puts the connection in another state (for code that looks at whether it is online). */
+    public void state(String id, ConnectionState state) {
+        ConnectionStatus s = statuses.get(id);
+        statuses.put(id, with(s, s.isDefault(), s.order(), state, s.settings()));
+    }
+
+    /** Gives the connection these settings, as its status shows them. */
+    public void settings(String id, Map<String, String> settings) {
+        ConnectionStatus s = statuses.get(id);
+        statuses.put(id, with(s, s.isDefault(), s.order(), s.state(), settings));
+    }
+
+    private static ConnectionStatus with(ConnectionStatus s, boolean isDefault, int order, ConnectionState state,
+            Map<String, String> settings) {
+        return new ConnectionStatus(s.id(), s.name(), s.method(), isDefault, order, state, s.reason(), s.file(),
+                s.sender(), s.collectors(), s.fallback(), s.progress(), s.lastResult(), s.problems(), settings);
     }
 
     /** The firing the next fire of {@code id} returns: it ends with {@code result} after the given steps. */
@@ -75,25 +101,35 @@ public class FakeConnections implements ConnectionService {
     }
 
     @Override
-    public Firing fire(String id, String cause) {
+    public synchronized Firing fire(String id, String cause) {
         if (!statuses.containsKey(id)) {
             throw new NoSuchConnectionException(id);
         }
-        fired.add(id + ":" + cause);
-        ScriptedFiring f = next.get(id);
-        if (f == null) {
-            throw new AssertionError("the test did not script a firing of " + id);
-        }
-        return f;
+        fired.add(id + " " + cause);
+        return firingOf(id, cause);
     }
 
+    /** Records one {@code "defaults <cause>"} and returns the firings of the default connections, by order. */
     @Override
-    public List<Firing> fireDefaults(String cause) {
+    public synchronized List<Firing> fireDefaults(String cause) {
+        fired.add("defaults " + cause);
         List<Firing> out = new ArrayList<>();
-        for (String id : defaults) {
-            out.add(fire(id, cause));
-        }
+        statuses.values().stream().filter(ConnectionStatus::isDefault)
+                .sorted(java.util.Comparator.comparingInt(ConnectionStatus::order))
+                .forEach(s -> out.add(firingOf(s.id(), cause)));
         return out;
+    }
+
+    private Firing firingOf(String id, String cause) {
+        ScriptedFiring f = next.get(id);
+        if (f != null) {
+            return f;
+        }
+        FiringResult ok = new FiringResult("f" + (++firingIds), id, statuses.get(id).name(), cause, T0, T0,
+                Outcome.OK, "", MailCounts.NONE, List.of(), List.of(), null);
+        ScriptedFiring ended = new ScriptedFiring(ok.firingId(), id, ok);
+        ended.done.complete(ok);
+        return ended;
     }
 
     @Override
