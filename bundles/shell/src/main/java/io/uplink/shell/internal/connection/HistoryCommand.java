@@ -4,6 +4,7 @@ import io.uplink.api.ConnectionService;
 import io.uplink.api.FiringResult;
 import io.uplink.api.NoSuchConnectionException;
 import io.uplink.shell.internal.Format;
+import io.uplink.shell.internal.UserError;
 
 import java.util.List;
 
@@ -33,10 +34,10 @@ public class HistoryCommand implements Action {
     @Override
     public Object execute() throws Exception {
         if (limit < 1) {
-            throw new IllegalArgumentException("--limit must be at least 1, got " + limit);
+            throw UserError.of(this, "--limit must be at least 1, got " + limit);
         }
         if (id != null && connections.status(id).isEmpty()) {
-            throw new NoSuchConnectionException(id);
+            throw UserError.of(this, new NoSuchConnectionException(id).getMessage());
         }
         List<FiringResult> firings = connections.history(id, limit);
         ShellTable table = new ShellTable();

@@ -27,7 +27,7 @@ public class ListCommand implements Action {
         table.column("Attempts").alignRight();
         table.column("Next try");
         table.column("Last error").maxSize(60).wrap();
-        for (QueuedMessage m : MailBundle.require(outbox).list()) {
+        for (QueuedMessage m : MailBundle.require(this, outbox).list()) {
             table.addRow().addContent(m.id(), Format.text(m.from()), Format.list(m.pending()), Format.size(m.size()),
                     m.attempts(), m.nextTry() == null ? "next firing" : Format.time(m.nextTry()),
                     Format.text(m.lastError()));

@@ -1,6 +1,9 @@
 package io.uplink.shell.internal.outbox;
 
 import io.uplink.api.mail.Outbox;
+import io.uplink.shell.internal.UserError;
+
+import org.apache.karaf.shell.support.CommandException;
 
 /** The outbox commands' one precondition: the optional mail bundle is there. */
 final class MailBundle {
@@ -8,14 +11,14 @@ final class MailBundle {
     private MailBundle() {
     }
 
-    static Outbox require(Outbox outbox) {
+    static Outbox require(Object command, Outbox outbox) throws CommandException {
         if (outbox == null) {
-            throw new IllegalStateException("the mail bundle is not installed (no outbox)");
+            throw UserError.of(command, "the mail bundle is not installed (no outbox)");
         }
         return outbox;
     }
 
-    static IllegalArgumentException noSuchMessage(String id) {
-        return new IllegalArgumentException("no message '" + id + "' in the outbox");
+    static CommandException noSuchMessage(Object command, String id) {
+        return UserError.of(command, "no message '" + id + "' in the outbox");
     }
 }

@@ -22,7 +22,7 @@ public class ListCommand implements Action {
 
     @Override
     public Object execute() throws Exception {
-        ScheduleService s = SchedulerBundle.require(schedule);
+        ScheduleService s = SchedulerBundle.require(this, schedule);
         PrintStream out = System.out;
         if (s.isPaused()) {
             out.println(SchedulerBundle.PAUSED);

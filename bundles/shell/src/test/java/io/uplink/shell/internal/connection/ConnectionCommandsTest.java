@@ -8,7 +8,6 @@ import static org.junit.Assert.assertTrue;
 import io.uplink.api.ConnectionState;
 import io.uplink.api.ConnectionStatus;
 import io.uplink.api.MethodInfo;
-import io.uplink.api.NoSuchConnectionException;
 import io.uplink.api.Outcome;
 import io.uplink.api.Phase;
 import io.uplink.api.Progress;
@@ -27,6 +26,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 
+import org.apache.karaf.shell.support.CommandException;
 import org.junit.Rule;
 import org.junit.Test;
 
@@ -136,7 +136,7 @@ public class ConnectionCommandsTest {
 
         for (org.junit.function.ThrowingRunnable r : List.<org.junit.function.ThrowingRunnable>of(
                 status::execute, hangup::execute, history::execute)) {
-            assertEquals("connection 'nosuch' is not configured", assertThrows(NoSuchConnectionException.class, r).getMessage());
+            assertEquals("connection 'nosuch' is not configured", assertThrows(CommandException.class, r).getMessage());
         }
         assertTrue(connections.hungUp.isEmpty());
     }
