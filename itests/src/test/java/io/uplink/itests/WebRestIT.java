@@ -195,6 +195,23 @@ public class WebRestIT extends UplinkTestSupport {
     }
 
     @Test
+    public void aBadLimitIsA400WithAJsonErrorNamingIt() throws Exception {
+        for (String path : List.of("api/history", "api/schedule/next")) {
+            HttpResponse<String> word = get(path + "?limit=abc");
+            assertEquals(path + ": " + word.body(), 400, word.statusCode());
+            assertEquals("limit must be a number, got 'abc'", field(word.body(), "error"));
+
+            HttpResponse<String> huge = get(path + "?limit=99999999999");
+            assertEquals(path + ": " + huge.body(), 400, huge.statusCode());
+            String error = field(huge.body(), "error");
+            assertTrue(huge.body(), error != null && error.startsWith("limit must be between 1 and ")
+                    && error.endsWith("got '99999999999'"));
+
+            assertEquals(400, get(path + "?limit=-1").statusCode());
+        }
+    }
+
+    @Test
     public void fireThenHistoryShowsPhasesAndCause() throws Exception {
         connection("it-web-fire", "name = Web fire\nmethod = network\n");
         HttpResponse<String> r = postJson("api/connections/it-web-fire/fire", "karaf", "karaf");

@@ -296,7 +296,10 @@ public class ApiServlet extends HttpServlet {
             }
             return v;
         } catch (NumberFormatException e) {
-            throw new HttpError(400, "limit must be a number, got '" + s + "'");
+            // digits too many for an int are a number out of range, not "not a number"
+            throw new HttpError(400, s.matches("[+-]?\\d+")
+                    ? "limit must be between 1 and " + max + ", got '" + s + "'"
+                    : "limit must be a number, got '" + s + "'");
         }
     }
 
