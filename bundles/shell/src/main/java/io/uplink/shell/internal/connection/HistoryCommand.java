@@ -47,10 +47,10 @@ public class HistoryCommand implements Action {
         table.column("Started");
         table.column("Seconds").alignRight();
         table.column("Result");
-        table.column("Summary").maxSize(80).wrap();
+        table.column("Summary").maxSize(80);
         for (FiringResult f : firings) {
             table.addRow().addContent(f.firingId(), f.connectionId(), Format.text(f.cause()),
-                    Format.time(f.started()), Format.seconds(f.duration()), f.outcome(), Format.text(f.summary()));
+                    Format.time(f.started()), Format.seconds(f.duration()), f.outcome(), Format.wrap(Format.text(f.summary()), 80));
         }
         table.print(System.out);
         return null;
