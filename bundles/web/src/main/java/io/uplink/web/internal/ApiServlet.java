@@ -117,7 +117,7 @@ public class ApiServlet extends HttpServlet {
             m.put("mayFire", Boolean.TRUE.equals(req.getAttribute(UplinkContext.MAY_FIRE)));
             m.put("outbox", outbox != null);
             m.put("schedule", schedule != null);
-            m.put("notifyTo", activity.notices().to());
+            m.put("notifyTo", activity.notifyTo());
             send(resp, 200, m);
         } else if (p.get(0).equals("connections")) {
             if (n == 1) {
