@@ -52,14 +52,14 @@ public class NoticesIT extends UplinkTestSupport {
         writeCfg("io.uplink.connection-itnotice.cfg", "name = IT notice router\nmethod = network\n"
                 + "network.probe = 127.0.0.1:" + closedPort + "\nnetwork.probe.timeout = 2s\n");
         try {
-            await().atMost(60, TimeUnit.SECONDS).until(() -> connections.status("itnotice")
+            await().atMost(SETTLE_SECONDS, TimeUnit.SECONDS).until(() -> connections.status("itnotice")
                     .map(c -> c.state() == ConnectionState.IDLE).orElse(false));
 
             FiringResult r = connections.fire("itnotice", "test").await(Duration.ofSeconds(60));
             assertEquals(r.summary(), Outcome.FAILED, r.outcome());
 
             Path postmaster = Path.of(System.getProperty("karaf.data"), "uplink", "mailboxes", "postmaster");
-            await().atMost(60, TimeUnit.SECONDS).until(() -> notice(postmaster, r.firingId()) != null);
+            await().atMost(SETTLE_SECONDS, TimeUnit.SECONDS).until(() -> notice(postmaster, r.firingId()) != null);
             String mail = notice(postmaster, r.firingId());
             assertTrue(mail, mail.contains("Subject: Uplink: connection IT notice router ('itnotice') FAILED"));
             assertTrue(mail, mail.contains("127.0.0.1:" + closedPort));

@@ -95,7 +95,7 @@ public class ShellScriptIT extends UplinkTestSupport {
             writeCfg("io.uplink.connection-itdead.cfg", "name = IT dead router\nmethod = network\n"
                     + "network.probe = 127.0.0.1:" + closedPort + "\nnetwork.probe.timeout = 2s\n");
             ConnectionService connections = getOsgiService(ConnectionService.class);
-            await().atMost(60, TimeUnit.SECONDS).until(() -> idle(connections, "itok") && idle(connections, "itdead"));
+            await().atMost(SETTLE_SECONDS, TimeUnit.SECONDS).until(() -> idle(connections, "itok") && idle(connections, "itdead"));
 
             Run ok = uplink("connection:fire", "--wait", "itok");
             assertEquals(ok.all(), 0, ok.exit());
@@ -131,7 +131,7 @@ public class ShellScriptIT extends UplinkTestSupport {
             writeCfg("io.uplink.connection-itlogdead.cfg", "name = IT log dead router\nmethod = network\n"
                     + "network.probe = 127.0.0.1:" + closedPort + "\nnetwork.probe.timeout = 2s\n");
             ConnectionService connections = getOsgiService(ConnectionService.class);
-            await().atMost(60, TimeUnit.SECONDS).until(() -> idle(connections, "itlogdead"));
+            await().atMost(SETTLE_SECONDS, TimeUnit.SECONDS).until(() -> idle(connections, "itlogdead"));
             long from = Files.size(log);
 
             List<String[]> failing = List.of(
@@ -150,7 +150,7 @@ public class ShellScriptIT extends UplinkTestSupport {
             assertEquals(ok.all(), 0, ok.exit());
 
             // the log is written as the commands run; wait until the last failure's line is there
-            await().atMost(60, TimeUnit.SECONDS).until(() -> since(log, from).contains("outbox:queue: no such file"));
+            await().atMost(SETTLE_SECONDS, TimeUnit.SECONDS).until(() -> since(log, from).contains("outbox:queue: no such file"));
             String written = since(log, from);
             assertFalse(written, written.contains("Exception caught while executing command"));
             assertFalse("no stack trace: " + written, Pattern.compile("(?m)^\\s+at \\S+\\(").matcher(written).find());

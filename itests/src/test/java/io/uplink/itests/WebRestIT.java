@@ -72,13 +72,13 @@ public class WebRestIT extends UplinkTestSupport {
         for (Path p : written) {
             Files.deleteIfExists(p);
         }
-        await().atMost(10, TimeUnit.SECONDS).until(() -> connections.list().stream()
+        await().atMost(SETTLE_SECONDS, TimeUnit.SECONDS).until(() -> connections.list().stream()
                 .noneMatch(s -> s.id().startsWith("it-web")));
     }
 
     private void connection(String id, String body) throws Exception {
         written.add(writeCfg("io.uplink.connection-" + id + ".cfg", body));
-        await().atMost(5, TimeUnit.SECONDS).until(() -> connections.status(id).isPresent()
+        await().atMost(SETTLE_SECONDS, TimeUnit.SECONDS).until(() -> connections.status(id).isPresent()
                 && connections.status(id).get().state() == ConnectionState.IDLE);
     }
 
@@ -115,7 +115,7 @@ public class WebRestIT extends UplinkTestSupport {
 
     private HttpResponse<String> send(HttpRequest.Builder b) throws Exception {
         // the web feature starts with the container; its first request may come before Jetty listens
-        return await().atMost(20, TimeUnit.SECONDS).ignoreExceptionsInstanceOf(IOException.class)
+        return await().atMost(SETTLE_SECONDS, TimeUnit.SECONDS).ignoreExceptionsInstanceOf(IOException.class)
                 .until(() -> http.send(b.build(), HttpResponse.BodyHandlers.ofString()), r -> r != null);
     }
 
@@ -326,7 +326,7 @@ public class WebRestIT extends UplinkTestSupport {
         Configuration core = configurationAdmin.getConfiguration("io.uplink.core", null);
         Dictionary<String, Object> saved = core.getProperties();
         try {
-            await().atMost(10, TimeUnit.SECONDS).until(() -> get("api/outbox").statusCode() == 200);
+            await().atMost(SETTLE_SECONDS, TimeUnit.SECONDS).until(() -> get("api/outbox").statusCode() == 200);
             assertEquals(outbox.size(), Integer.parseInt(
                     get("api/outbox").body().replaceFirst("(?s)^.*?\"size\":(\\d+).*$", "$1")));
 
@@ -339,7 +339,7 @@ public class WebRestIT extends UplinkTestSupport {
             }
             props.put("notify.to", "it-admin@example.net");
             core.update(props);
-            await().atMost(10, TimeUnit.SECONDS).until(() -> get("api/").body().contains("it-admin@example.net"));
+            await().atMost(SETTLE_SECONDS, TimeUnit.SECONDS).until(() -> get("api/").body().contains("it-admin@example.net"));
 
             int closed;
             try (ServerSocket s = new ServerSocket(0)) {
