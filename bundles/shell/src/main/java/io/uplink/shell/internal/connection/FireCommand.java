@@ -154,8 +154,9 @@ public class FireCommand implements Action {
                                 + " (the firings go on; see connection:status)");
                     }
                 } catch (InterruptedException e) {
-                    out.println("stopped waiting; the firings go on (see connection:status)");
-                    throw e;
+                    // Ctrl-C or a closed session: the user's choice, not a bug to log with a stack trace
+                    Thread.currentThread().interrupt();
+                    throw UserError.quiet("stopped waiting; the firings go on (see connection:status)");
                 }
             }
         }
