@@ -412,7 +412,8 @@ public class WebRestIT extends UplinkTestSupport {
         assertFalse("no script from elsewhere", page.body().contains("http"));
         HttpResponse<String> js = get("app.js");
         assertEquals(200, js.statusCode());
-        assertTrue(js.body().contains("new EventSource('api/events')"));
+        assertTrue(js.body().contains("new EventSource(BASE + 'events')"));
+        assertTrue("request URLs without the login of the address", js.body().contains("const BASE = location.origin + "));
         assertTrue(js.body().contains("'X-Uplink-Token'"));
         assertEquals(200, get("app.css").statusCode());
         assertEquals(404, get("other.html").statusCode());
