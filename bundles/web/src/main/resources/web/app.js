@@ -6,6 +6,13 @@
   let info = { mayFire: false };
   let outboxSize = null;
   const MAX_ACTIVITY = 200;
+  // Request URLs are built from the origin and path only: a page opened as http://user:pass@host/uplink/
+  // resolves a relative URL to one with the credentials in it, which fetch refuses to request
+  // ("Request cannot be constructed from a URL that includes credentials"). The browser sends the login
+  // it already holds for this origin either way.
+  const BASE = location.origin + location.pathname.replace(/[^/]*$/, '') + 'api/';
+  let streamOpen = false;
+  let loadFailed = false;
 
   function el(tag, attrs, ...children) {
     const e = document.createElement(tag);
@@ -23,7 +30,7 @@
   }
 
   async function api(path, options) {
-    const res = await fetch('api/' + path, Object.assign({ credentials: 'same-origin' }, options || {}));
+    const res = await fetch(BASE + path, Object.assign({ credentials: 'same-origin' }, options || {}));
     let body = null;
     try { body = await res.json(); } catch (e) { body = null; }
     if (!res.ok) {
@@ -39,6 +46,21 @@
 
   function del(path) {
     return api(path, { method: 'DELETE', headers: { 'X-Uplink-Token': 'page' } });
+  }
+
+  // The badge says "live" only when the event stream is open and the last full load worked.
+  function badge() {
+    const live = document.getElementById('live');
+    if (loadFailed) {
+      live.textContent = 'not loaded';
+      live.className = 'live error';
+    } else if (streamOpen) {
+      live.textContent = 'live';
+      live.className = 'live on';
+    } else {
+      live.textContent = 'reconnecting…';
+      live.className = 'live off';
+    }
   }
 
   function notice(text) {
@@ -154,9 +176,12 @@
       for (const id of [...rows.keys()]) if (!seen.has(id)) remove(id);
       for (const id of openHistory) loadHistory(id);
       notice('');
+      loadFailed = false;
     } catch (e) {
       notice('Cannot load the connections: ' + e.message);
+      loadFailed = true;
     }
+    badge();
   }
 
   async function loadOutbox() {
@@ -337,16 +362,14 @@
   }
 
   function listen() {
-    const live = document.getElementById('live');
-    const source = new EventSource('api/events');
+    const source = new EventSource(BASE + 'events');
     source.onopen = () => {
-      live.textContent = 'live';
-      live.className = 'live on';
-      loadAll();  // catch up on whatever happened while the stream was down
+      streamOpen = true;
+      loadAll();  // catch up on whatever happened while the stream was down; sets the badge
     };
     source.onerror = () => {
-      live.textContent = 'reconnecting…';
-      live.className = 'live off';
+      streamOpen = false;
+      badge();
     };
     source.onmessage = (m) => {
       const e = JSON.parse(m.data);

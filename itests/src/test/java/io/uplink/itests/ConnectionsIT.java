@@ -82,25 +82,25 @@ public class ConnectionsIT extends UplinkTestSupport {
     @Test
     public void dropEditDelete() throws Exception {
         Path f = cfg("it-office", "name = Office router\nmethod = network\ndefault = true\n");
-        await().atMost(3, TimeUnit.SECONDS).until(() -> status("it-office").isPresent());
+        await().atMost(SETTLE_SECONDS, TimeUnit.SECONDS).until(() -> status("it-office").isPresent());
         ConnectionStatus s = status("it-office").get();
         assertEquals("Office router", s.name());
         assertEquals(ConnectionState.IDLE, s.state());
         assertTrue(s.isDefault());
 
         cfg("it-office", "name = Office router 2\nmethod = network\ndefault = false\n");
-        await().atMost(3, TimeUnit.SECONDS).until(() -> "Office router 2".equals(status("it-office").get().name()));
+        await().atMost(SETTLE_SECONDS, TimeUnit.SECONDS).until(() -> "Office router 2".equals(status("it-office").get().name()));
         assertFalse(status("it-office").get().isDefault());
 
         Files.delete(f);
-        await().atMost(3, TimeUnit.SECONDS).until(() -> status("it-office").isEmpty());
+        await().atMost(SETTLE_SECONDS, TimeUnit.SECONDS).until(() -> status("it-office").isEmpty());
     }
 
     @Test
     public void aBadValueIsAnErrorNamingFileAndKeyWhileOthersFire() throws Exception {
         cfg("it-bad", "name = Broken\nmethod = network\norder = soon\n");
         cfg("it-good", "name = Fine\nmethod = network\n");
-        await().atMost(3, TimeUnit.SECONDS).until(() -> status("it-bad").isPresent() && status("it-good").isPresent());
+        await().atMost(SETTLE_SECONDS, TimeUnit.SECONDS).until(() -> status("it-bad").isPresent() && status("it-good").isPresent());
         ConnectionStatus bad = status("it-bad").get();
         assertEquals(ConnectionState.ERROR, bad.state());
         assertThat(bad.reason(), containsString("io.uplink.connection-it-bad.cfg"));
@@ -115,7 +115,7 @@ public class ConnectionsIT extends UplinkTestSupport {
             files.add(cfg(String.format("it-n%02d", i), "method = network\n"));
             // arrival order decides who is over the limit; FileInstall reads files in its own order
             String id = String.format("it-n%02d", i);
-            await().atMost(3, TimeUnit.SECONDS).until(() -> status(id).isPresent());
+            await().atMost(SETTLE_SECONDS, TimeUnit.SECONDS).until(() -> status(id).isPresent());
         }
         long others = connections.list().stream().filter(s -> !s.id().startsWith("it-")).count();
         List<ConnectionStatus> rejected = connections.list().stream()
@@ -128,7 +128,7 @@ public class ConnectionsIT extends UplinkTestSupport {
         // the first one over the limit (in arrival order) takes the freed place
         String next = rejected.get(0).id();
         Files.delete(files.get(0));
-        await().atMost(5, TimeUnit.SECONDS).until(() -> status(next).get().state() == ConnectionState.IDLE);
+        await().atMost(SETTLE_SECONDS, TimeUnit.SECONDS).until(() -> status(next).get().state() == ConnectionState.IDLE);
         assertEquals(rejected.size() - 1, connections.list().stream()
                 .filter(s -> s.state() == ConnectionState.REJECTED).count());
     }
@@ -141,31 +141,31 @@ public class ConnectionsIT extends UplinkTestSupport {
                 "uplink-method-network-" + network.getHeaders().get("Bundle-Version").replace(".SNAPSHOT", "-SNAPSHOT") + ".jar");
         assertTrue(jar + " exists", Files.isRegularFile(jar));
         cfg("it-net", "method = network\n");
-        await().atMost(3, TimeUnit.SECONDS).until(() -> status("it-net").isPresent());
+        await().atMost(SETTLE_SECONDS, TimeUnit.SECONDS).until(() -> status("it-net").isPresent());
         network.uninstall();
         try {
-            await().atMost(5, TimeUnit.SECONDS).until(() -> status("it-net").get().state() == ConnectionState.WAITING);
+            await().atMost(SETTLE_SECONDS, TimeUnit.SECONDS).until(() -> status("it-net").get().state() == ConnectionState.WAITING);
             assertEquals("method 'network' is not installed", status("it-net").get().reason());
             assertFalse(connections.methods().stream().anyMatch(m -> m.name().equals("network")));
 
             Path deployed = Path.of(System.getProperty("karaf.home"), "deploy", "uplink-method-network.jar");
             Files.copy(jar, deployed, StandardCopyOption.REPLACE_EXISTING);
             written.add(deployed);
-            await().atMost(15, TimeUnit.SECONDS).until(() -> status("it-net").get().state() == ConnectionState.IDLE);
+            await().atMost(SETTLE_SECONDS, TimeUnit.SECONDS).until(() -> status("it-net").get().state() == ConnectionState.IDLE);
             assertEquals(Outcome.OK, connections.fire("it-net", "test").await(WAIT).outcome());
         } finally {
             Path deployed = Path.of(System.getProperty("karaf.home"), "deploy", "uplink-method-network.jar");
             Files.deleteIfExists(deployed);
-            await().atMost(15, TimeUnit.SECONDS).until(() -> findBundleByName("io.uplink.method.network") == null);
+            await().atMost(SETTLE_SECONDS, TimeUnit.SECONDS).until(() -> findBundleByName("io.uplink.method.network") == null);
             bundleContext.installBundle(network.getLocation()).start();
-            await().atMost(15, TimeUnit.SECONDS).until(() -> status("it-net").get().state() == ConnectionState.IDLE);
+            await().atMost(SETTLE_SECONDS, TimeUnit.SECONDS).until(() -> status("it-net").get().state() == ConnectionState.IDLE);
         }
     }
 
     @Test
     public void fiftyConcurrentFiresRunAtMostTwice() throws Exception {
         cfg("it-busy", "method = network\ncommands.postConnect = sleep 1\n");
-        await().atMost(3, TimeUnit.SECONDS).until(() -> status("it-busy").isPresent());
+        await().atMost(SETTLE_SECONDS, TimeUnit.SECONDS).until(() -> status("it-busy").isPresent());
         int before = connections.history("it-busy", 1000).size();
         CyclicBarrier barrier = new CyclicBarrier(50);
         List<Firing> firings = Collections.synchronizedList(new ArrayList<>());
@@ -205,7 +205,7 @@ public class ConnectionsIT extends UplinkTestSupport {
             cfg("it-d1", "method = network\ndefault = true\norder = 2\ncommands.postConnect = sleep 0.3\n");
             cfg("it-d2", "method = network\ndefault = true\norder = 1\ncommands.postConnect = sleep 0.3\n");
             cfg("it-d3", "method = network\ndefault = true\norder = 1\ncommands.postConnect = sleep 0.3\n");
-            await().atMost(3, TimeUnit.SECONDS).until(() -> status("it-d1").isPresent() && status("it-d2").isPresent()
+            await().atMost(SETTLE_SECONDS, TimeUnit.SECONDS).until(() -> status("it-d1").isPresent() && status("it-d2").isPresent()
                     && status("it-d3").isPresent());
             List<Firing> handles = connections.fireDefaults("test");
             List<FiringResult> results = new ArrayList<>();
@@ -228,7 +228,7 @@ public class ConnectionsIT extends UplinkTestSupport {
                         firstOfNext.started().isBefore(lastOfPrevious.ended()));
             }
             assertEquals(Phase.POST_CONNECT, results.get(0).phases().get(1).phase());
-            await().atMost(5, TimeUnit.SECONDS).until(() -> seen.contains(Events.DISCONNECTED + " it-d1"));
+            await().atMost(SETTLE_SECONDS, TimeUnit.SECONDS).until(() -> seen.contains(Events.DISCONNECTED + " it-d1"));
             // EventAdmin keeps the order of events posted by one thread: one firing's events come in order
             for (String id : List.of("it-d1", "it-d2", "it-d3")) {
                 int fired = seen.indexOf(Events.FIRED + " " + id);
@@ -247,7 +247,7 @@ public class ConnectionsIT extends UplinkTestSupport {
         executeCommand("config:edit --factory --alias it-shop io.uplink.connection\nconfig:property-set method network\n"
                 + "config:property-set name Shop\nconfig:update", roles);
         written.add(etc().resolve("io.uplink.connection-it-shop.cfg"));
-        await().atMost(5, TimeUnit.SECONDS).until(() -> status("it-shop").isPresent());
+        await().atMost(SETTLE_SECONDS, TimeUnit.SECONDS).until(() -> status("it-shop").isPresent());
         assertEquals("Shop", status("it-shop").get().name());
         // a configuration made through ConfigAdmin is removed through it (FileInstall only mirrors it)
         for (org.osgi.service.cm.Configuration c : configurationAdmin.listConfigurations(
@@ -256,29 +256,29 @@ public class ConnectionsIT extends UplinkTestSupport {
                 c.delete();
             }
         }
-        await().atMost(5, TimeUnit.SECONDS).until(() -> status("it-shop").isEmpty());
+        await().atMost(SETTLE_SECONDS, TimeUnit.SECONDS).until(() -> status("it-shop").isEmpty());
     }
 
     @Test
     public void jmxListsAndFires() throws Exception {
         cfg("it-jmx", "method = network\n");
-        await().atMost(3, TimeUnit.SECONDS).until(() -> status("it-jmx").isPresent());
+        await().atMost(SETTLE_SECONDS, TimeUnit.SECONDS).until(() -> status("it-jmx").isPresent());
         MBeanServer server = ManagementFactory.getPlatformMBeanServer();
         ObjectName name = new ObjectName("io.uplink:type=connections");
         String[] list = (String[]) server.getAttribute(name, "Connections");
         assertTrue(List.of(list).stream().anyMatch(l -> l.startsWith("it-jmx |")));
         String firing = (String) server.invoke(name, "fire", new Object[] {"it-jmx"}, new String[] {String.class.getName()});
-        await().atMost(10, TimeUnit.SECONDS).until(() -> connections.history("it-jmx", 10).stream()
+        await().atMost(SETTLE_SECONDS, TimeUnit.SECONDS).until(() -> connections.history("it-jmx", 10).stream()
                 .anyMatch(r -> r.firingId().equals(firing) && r.outcome() == Outcome.OK && "jmx".equals(r.cause())));
     }
 
     @Test
     public void historySurvivesInTheStateFolder() throws Exception {
         cfg("it-hist", "method = network\n");
-        await().atMost(3, TimeUnit.SECONDS).until(() -> status("it-hist").isPresent());
+        await().atMost(SETTLE_SECONDS, TimeUnit.SECONDS).until(() -> status("it-hist").isPresent());
         FiringResult r = connections.fire("it-hist", "test").await(WAIT);
         Path log = Path.of(System.getProperty("karaf.data"), "uplink", "state", "history", "it-hist.log");
-        await().atMost(3, TimeUnit.SECONDS).until(() -> Files.isRegularFile(log)
+        await().atMost(SETTLE_SECONDS, TimeUnit.SECONDS).until(() -> Files.isRegularFile(log)
                 && Files.readString(log).contains(r.firingId()));
 
         // a restart of the core bundle drops everything it held in memory; only the state folder is left

@@ -228,7 +228,7 @@ public class DialupIT extends UplinkTestSupport {
         assertEquals(List.of("over the modem"), receivedSubjects());
         assertEquals("sent, so no longer queued", 0, outbox.size());
         assertTrue(outbox.get(q.id()).isEmpty());
-        await().atMost(10, TimeUnit.SECONDS).until(() -> !modem.isOffHook());
+        await().atMost(SETTLE_SECONDS, TimeUnit.SECONDS).until(() -> !modem.isOffHook());
         assertEquals("+++ escape on hang-up", 1, modem.escapes());
         assertEquals(1, modem.hangups());
         assertFalse("UUCP lock removed", Files.exists(work.resolve("lock/LCK..line")));
@@ -295,7 +295,7 @@ public class DialupIT extends UplinkTestSupport {
         assertEquals(fb.toString(), 1, fb.counts().collected());
         assertEquals(fb.firingId(), connections().history("modem", 1).get(0).firingId());
         assertEquals(1, modem.dials(ScriptedModem.CONNECTS));
-        await().atMost(10, TimeUnit.SECONDS).until(() -> !modem.isOffHook());
+        await().atMost(SETTLE_SECONDS, TimeUnit.SECONDS).until(() -> !modem.isOffHook());
 
         // sent through the shared sender ...
         assertEquals(List.of("after the fallback"), receivedSubjects());

@@ -1,8 +1,11 @@
 package io.uplink.itests;
 
 import static org.junit.Assert.assertEquals;
+import static org.junit.Assert.assertFalse;
 import static org.junit.Assert.assertNotNull;
+import static org.junit.Assert.assertTrue;
 
+import org.apache.karaf.jaas.boot.principal.RolePrincipal;
 import org.junit.Test;
 import org.junit.runner.RunWith;
 import org.ops4j.pax.exam.junit.PaxExam;
@@ -22,5 +25,15 @@ public class DistributionIT extends UplinkTestSupport {
             assertNotNull(name + " is installed", b);
             assertEquals(name + " is active", Bundle.ACTIVE, b.getState());
         }
+    }
+
+    @Test
+    public void internalFeaturesAreHiddenFromFeatureList() {
+        RolePrincipal[] roles = {new RolePrincipal("admin"), new RolePrincipal("manager"), new RolePrincipal("viewer")};
+        String list = executeCommand("feature:list", roles);
+        assertTrue(list, list.contains("uplink-scheduler"));
+        assertFalse("the internal mail library feature is not offered: " + list, list.contains("uplink-jakarta-mail"));
+        String all = executeCommand("feature:list --show-hidden", roles);
+        assertTrue(all, all.contains("uplink-jakarta-mail"));
     }
 }

@@ -11,6 +11,7 @@ import io.uplink.api.ConnectionState;
 
 import java.io.File;
 import java.io.IOException;
+import java.io.InputStream;
 import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -94,7 +95,7 @@ public class ShellScriptIT extends UplinkTestSupport {
             writeCfg("io.uplink.connection-itdead.cfg", "name = IT dead router\nmethod = network\n"
                     + "network.probe = 127.0.0.1:" + closedPort + "\nnetwork.probe.timeout = 2s\n");
             ConnectionService connections = getOsgiService(ConnectionService.class);
-            await().atMost(10, TimeUnit.SECONDS).until(() -> idle(connections, "itok") && idle(connections, "itdead"));
+            await().atMost(SETTLE_SECONDS, TimeUnit.SECONDS).until(() -> idle(connections, "itok") && idle(connections, "itdead"));
 
             Run ok = uplink("connection:fire", "--wait", "itok");
             assertEquals(ok.all(), 0, ok.exit());
@@ -112,6 +113,72 @@ public class ShellScriptIT extends UplinkTestSupport {
         } finally {
             Files.deleteIfExists(etc().resolve("io.uplink.connection-itok.cfg"));
             Files.deleteIfExists(etc().resolve("io.uplink.connection-itdead.cfg"));
+        }
+    }
+
+    /**
+     * A cron job's failures: each expected user error reaches the caller (exit 1, the reason on the terminal)
+     * and leaves at most one WARN line in karaf.log, with no stack trace; logins leave no INFO line.
+     */
+    @Test
+    public void userErrorsLeaveOneWarnLineAndNoStackTraceInKarafLog() throws Exception {
+        Path log = karafLog();
+        int closedPort;
+        try (ServerSocket s = new ServerSocket(0)) {
+            closedPort = s.getLocalPort();
+        }
+        try {
+            writeCfg("io.uplink.connection-itlogdead.cfg", "name = IT log dead router\nmethod = network\n"
+                    + "network.probe = 127.0.0.1:" + closedPort + "\nnetwork.probe.timeout = 2s\n");
+            ConnectionService connections = getOsgiService(ConnectionService.class);
+            await().atMost(SETTLE_SECONDS, TimeUnit.SECONDS).until(() -> idle(connections, "itlogdead"));
+            long from = Files.size(log);
+
+            List<String[]> failing = List.of(
+                    new String[] {"connection:fire", "--wait", "itlogdead"},
+                    new String[] {"connection:fire", "--wait", "nosuch"},
+                    new String[] {"connection:fire", "--wait", "--timeout", "soon", "itlogdead"},
+                    new String[] {"connection:status", "nosuch"},
+                    new String[] {"connection:history", "nosuch"},
+                    new String[] {"outbox:queue", "/nonexistent/uplink-it/message.eml"});
+            for (String[] args : failing) {
+                Run run = uplink(args);
+                assertEquals(run.all(), 1, run.exit());
+                assertTrue("the reason reaches the terminal: " + run.all(), run.out().contains("Error executing command: "));
+            }
+            Run ok = uplink("connection:list");
+            assertEquals(ok.all(), 0, ok.exit());
+
+            // the log is written as the commands run; wait until the last failure's line is there
+            await().atMost(SETTLE_SECONDS, TimeUnit.SECONDS).until(() -> since(log, from).contains("outbox:queue: no such file"));
+            String written = since(log, from);
+            assertFalse(written, written.contains("Exception caught while executing command"));
+            assertFalse("no stack trace: " + written, Pattern.compile("(?m)^\\s+at \\S+\\(").matcher(written).find());
+            assertFalse("no stack trace: " + written, written.contains("Caused by:"));
+            assertFalse("logins are not logged at INFO: " + written, written.contains("authenticated"));
+            long errors = written.lines().filter(l -> l.contains("| ERROR |")).count();
+            assertEquals(written, 0, errors);
+            long warns = written.lines().filter(l -> l.contains("| WARN ")).count();
+            assertTrue("at most one WARN line per failed command (" + failing.size() + "): " + written, warns <= failing.size());
+            assertTrue(written, written.contains("connection:status: connection 'nosuch' is not configured"));
+        } finally {
+            Files.deleteIfExists(etc().resolve("io.uplink.connection-itlogdead.cfg"));
+        }
+    }
+
+    /** karaf.log of the running container. */
+    private static Path karafLog() {
+        String dir = System.getProperty("karaf.log");
+        Path log = (dir != null ? Path.of(dir) : Path.of(System.getProperty("karaf.data"), "log")).resolve("karaf.log");
+        assertTrue("karaf.log at " + log, Files.isRegularFile(log));
+        return log;
+    }
+
+    /** What was written to a file after its first {@code from} bytes. */
+    private static String since(Path file, long from) throws IOException {
+        try (InputStream in = Files.newInputStream(file)) {
+            in.skipNBytes(Math.min(from, Files.size(file)));
+            return new String(in.readAllBytes(), StandardCharsets.UTF_8);
         }
     }
 

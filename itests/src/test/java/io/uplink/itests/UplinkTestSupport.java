@@ -25,6 +25,13 @@ import org.ops4j.pax.exam.options.MavenArtifactUrlReference;
  */
 public abstract class UplinkTestSupport extends KarafTestSupport {
 
+    /**
+     * How long a test waits for a condition that must come true (a file FileInstall has to deliver, a state, a
+     * firing): generous, because the wait ends as soon as the condition holds and a shared, slow machine must
+     * not fail a test that is right. Time-bound claims ("nothing for N s") use their own windows.
+     */
+    protected static final long SETTLE_SECONDS = 60;
+
     /** A failure reads once; no silent second try. */
     @Rule
     public Retry noRetry = new Retry(false);

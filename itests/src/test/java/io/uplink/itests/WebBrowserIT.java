@@ -17,9 +17,10 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
-import java.nio.file.StandardOpenOption;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.Base64;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
@@ -49,8 +50,13 @@ public class WebBrowserIT {
 
     private static final String CHROMIUM = "/usr/bin/chromium";
     private static final String CHROMEDRIVER = "/usr/bin/chromedriver";
+    /** The password the README's login steps have the reader choose. */
+    private static final String PASSWORD = "it-Secret-7";
     private static final String AUTH = "Basic " + Base64.getEncoder()
-            .encodeToString("karaf:karaf".getBytes(StandardCharsets.UTF_8));
+            .encodeToString(("karaf:" + PASSWORD).getBytes(StandardCharsets.UTF_8));
+    /** The two lines of Karaf's etc/users.properties that the README says to uncomment. */
+    private static final String USER_LINE = "#karaf = karaf,_g_:admingroup";
+    private static final String GROUP_LINE = "#_g_\\:admingroup = group,admin,manager,viewer,systembundles,ssh";
 
     private static Path dir;
     private static Process karaf;
@@ -87,8 +93,7 @@ public class WebBrowserIT {
         set(etc.resolve("io.uplink.connection-demo.cfg"), "commands.postConnect", "sleep 2");
         Files.writeString(etc.resolve("io.uplink.connection-broken.cfg"), "name = Broken router\nmethod = network\n"
                 + "network.probe = 127.0.0.1:" + freePort() + "\nnetwork.probe.timeout = 2s\n");
-        Files.writeString(etc.resolve("users.properties"), "karaf = karaf,_g_:admingroup\n"
-                + "_g_\\:admingroup = group,admin,manager,viewer,systembundles,ssh\n", StandardOpenOption.APPEND);
+        followTheReadmeLoginSteps(etc.resolve("users.properties"));
 
         ProcessBuilder pb = new ProcessBuilder(dir.resolve("bin/karaf").toString(), "server")
                 .directory(dir.toFile()).redirectErrorStream(true)
@@ -133,6 +138,25 @@ public class WebBrowserIT {
                 karaf.destroyForcibly();
             }
         }
+    }
+
+    /**
+     * The README's steps, exactly: remove the '#' in front of both lines it shows, then replace the password
+     * (the first 'karaf' after the '='). The README must show the same two lines.
+     */
+    private static void followTheReadmeLoginSteps(Path users) throws IOException {
+        String readme = Files.readString(Path.of(System.getProperty("uplink.target", "target"), "..", "..", "README.md"));
+        assertTrue("the README shows the user line", readme.contains("\n    " + USER_LINE + "\n"));
+        assertTrue("the README shows the group line", readme.contains("\n    " + GROUP_LINE + "\n"));
+        List<String> lines = new ArrayList<>(Files.readAllLines(users));
+        for (String wanted : List.of(USER_LINE, GROUP_LINE)) {
+            int at = lines.indexOf(wanted);
+            assertTrue("Karaf's etc/users.properties has the line " + wanted, at >= 0);
+            lines.set(at, wanted.substring(1));
+        }
+        int user = lines.indexOf(USER_LINE.substring(1));
+        lines.set(user, lines.get(user).replaceFirst("= karaf,", "= " + PASSWORD + ","));
+        Files.write(users, lines);
     }
 
     private WebDriverWait waitUpTo(int seconds) {
@@ -224,6 +248,45 @@ public class WebBrowserIT {
         assertTrue(waitUpTo(5).ignoring(StaleElementReferenceException.class)
                 .until(d -> d.findElement(By.cssSelector("#conn-demo button.fire")).isDisplayed()));
         screenshot("05-narrow");
+    }
+
+    /**
+     * A person who types the login into the address: no header is injected, the browser logs in with the
+     * credentials of the address, and the page's own requests must still be built and sent.
+     */
+    @Test
+    public void thePageWorksWhenOpenedWithTheLoginInTheAddress() throws Exception {
+        driver.executeCdpCommand("Network.setExtraHTTPHeaders", Map.of("headers", Map.of()));
+        try {
+            driver.get("http://karaf:" + PASSWORD + "@127.0.0.1:" + httpPort + "/uplink/");
+            waitUpTo(30).until(ExpectedConditions.presenceOfElementLocated(By.id("conn-demo")));
+            waitUpTo(30).until(ExpectedConditions.textToBe(By.id("live"), "live"));
+            assertFalse("no load error: " + driver.findElement(By.id("notice")).getText(),
+                    driver.findElement(By.id("notice")).isDisplayed());
+            screenshot("06-login-in-address");
+        } finally {
+            driver.executeCdpCommand("Network.setExtraHTTPHeaders", Map.of("headers", Map.of("Authorization", AUTH)));
+        }
+    }
+
+    /** When the connections cannot be loaded, the badge must not say "live". */
+    @Test
+    public void theBadgeShowsAFailedLoad() throws Exception {
+        driver.executeCdpCommand("Network.setBlockedURLs", Map.of("urls", List.of("*/uplink/api/connections")));
+        try {
+            driver.get("http://127.0.0.1:" + httpPort + "/uplink/");
+            waitUpTo(30).until(d -> d.findElement(By.id("notice")).isDisplayed());
+            assertTrue(text("#notice"), text("#notice").startsWith("Cannot load the connections"));
+            waitUpTo(30).until(ExpectedConditions.textToBe(By.id("live"), "not loaded"));
+            assertEquals("rgba(192, 36, 43, 1)", style("#live", "background-color"));
+            screenshot("07-load-failed");
+        } finally {
+            driver.executeCdpCommand("Network.setBlockedURLs", Map.of("urls", List.of()));
+        }
+        // the next load works again and the badge says so
+        driver.navigate().refresh();
+        waitUpTo(30).until(ExpectedConditions.textToBe(By.id("live"), "live"));
+        assertFalse(driver.findElement(By.id("notice")).isDisplayed());
     }
 
     private static int freePort() throws IOException {

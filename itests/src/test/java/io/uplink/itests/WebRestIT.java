@@ -72,13 +72,13 @@ public class WebRestIT extends UplinkTestSupport {
         for (Path p : written) {
             Files.deleteIfExists(p);
         }
-        await().atMost(10, TimeUnit.SECONDS).until(() -> connections.list().stream()
+        await().atMost(SETTLE_SECONDS, TimeUnit.SECONDS).until(() -> connections.list().stream()
                 .noneMatch(s -> s.id().startsWith("it-web")));
     }
 
     private void connection(String id, String body) throws Exception {
         written.add(writeCfg("io.uplink.connection-" + id + ".cfg", body));
-        await().atMost(5, TimeUnit.SECONDS).until(() -> connections.status(id).isPresent()
+        await().atMost(SETTLE_SECONDS, TimeUnit.SECONDS).until(() -> connections.status(id).isPresent()
                 && connections.status(id).get().state() == ConnectionState.IDLE);
     }
 
@@ -115,7 +115,7 @@ public class WebRestIT extends UplinkTestSupport {
 
     private HttpResponse<String> send(HttpRequest.Builder b) throws Exception {
         // the web feature starts with the container; its first request may come before Jetty listens
-        return await().atMost(20, TimeUnit.SECONDS).ignoreExceptionsInstanceOf(IOException.class)
+        return await().atMost(SETTLE_SECONDS, TimeUnit.SECONDS).ignoreExceptionsInstanceOf(IOException.class)
                 .until(() -> http.send(b.build(), HttpResponse.BodyHandlers.ofString()), r -> r != null);
     }
 
@@ -192,6 +192,23 @@ public class WebRestIT extends UplinkTestSupport {
         String firing = field(token.body(), "firing");
         await().atMost(30, TimeUnit.SECONDS).until(() -> connections.history("it-web-ro", 10).stream()
                 .anyMatch(h -> h.firingId().equals(firing)));
+    }
+
+    @Test
+    public void aBadLimitIsA400WithAJsonErrorNamingIt() throws Exception {
+        for (String path : List.of("api/history", "api/schedule/next")) {
+            HttpResponse<String> word = get(path + "?limit=abc");
+            assertEquals(path + ": " + word.body(), 400, word.statusCode());
+            assertEquals("limit must be a number, got 'abc'", field(word.body(), "error"));
+
+            HttpResponse<String> huge = get(path + "?limit=99999999999");
+            assertEquals(path + ": " + huge.body(), 400, huge.statusCode());
+            String error = field(huge.body(), "error");
+            assertTrue(huge.body(), error != null && error.startsWith("limit must be between 1 and ")
+                    && error.endsWith("got '99999999999'"));
+
+            assertEquals(400, get(path + "?limit=-1").statusCode());
+        }
     }
 
     @Test
@@ -309,7 +326,7 @@ public class WebRestIT extends UplinkTestSupport {
         Configuration core = configurationAdmin.getConfiguration("io.uplink.core", null);
         Dictionary<String, Object> saved = core.getProperties();
         try {
-            await().atMost(10, TimeUnit.SECONDS).until(() -> get("api/outbox").statusCode() == 200);
+            await().atMost(SETTLE_SECONDS, TimeUnit.SECONDS).until(() -> get("api/outbox").statusCode() == 200);
             assertEquals(outbox.size(), Integer.parseInt(
                     get("api/outbox").body().replaceFirst("(?s)^.*?\"size\":(\\d+).*$", "$1")));
 
@@ -322,7 +339,7 @@ public class WebRestIT extends UplinkTestSupport {
             }
             props.put("notify.to", "it-admin@example.net");
             core.update(props);
-            await().atMost(10, TimeUnit.SECONDS).until(() -> get("api/").body().contains("it-admin@example.net"));
+            await().atMost(SETTLE_SECONDS, TimeUnit.SECONDS).until(() -> get("api/").body().contains("it-admin@example.net"));
 
             int closed;
             try (ServerSocket s = new ServerSocket(0)) {
@@ -454,7 +471,8 @@ public class WebRestIT extends UplinkTestSupport {
         assertFalse("no script from elsewhere", page.body().contains("http"));
         HttpResponse<String> js = get("app.js");
         assertEquals(200, js.statusCode());
-        assertTrue(js.body().contains("new EventSource('api/events')"));
+        assertTrue(js.body().contains("new EventSource(BASE + 'events')"));
+        assertTrue("request URLs without the login of the address", js.body().contains("const BASE = location.origin + "));
         assertTrue(js.body().contains("'X-Uplink-Token'"));
         assertEquals(200, get("app.css").statusCode());
         assertEquals(404, get("other.html").statusCode());

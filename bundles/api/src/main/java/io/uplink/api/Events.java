@@ -29,6 +29,12 @@ public final class Events {
     public static final String FAILED = TOPIC_PREFIX + "FAILED";
     /** A connection's state changed (configured, removed, WAITING, ERROR, ...); carries {@link #STATE}. */
     public static final String STATE = TOPIC_PREFIX + "STATE";
+    /**
+     * An error notice for a {@link #FAILED} firing was mailed, queued, held back (the same error again) or could
+     * not be sent; {@link #MESSAGE} says which, {@link #NOTICE_SENT} whether it went out. Posted by the mail bundle.
+     * @since 1.1
+     */
+    public static final String NOTICE = TOPIC_PREFIX + "NOTICE";
 
     public static final String CONNECTION_ID = "connection.id";
     public static final String CONNECTION_NAME = "connection.name";
@@ -47,6 +53,8 @@ public final class Events {
     public static final String COLLECTED_COUNT = "collected";
     public static final String SKIPPED_COUNT = "skipped";
     public static final String DURATION_MS = "duration.ms";
+    /** Boolean on {@link #NOTICE}: the notice was queued or delivered. @since 1.1 */
+    public static final String NOTICE_SENT = "queued";
 
     private Events() {
     }

@@ -49,6 +49,42 @@ public final class Format {
         return items == null || items.isEmpty() ? NONE : String.join(", ", items);
     }
 
+    /**
+     * The text broken into lines of at most {@code width} characters at spaces (a longer word is split), for
+     * a table column of that {@code maxSize}. Karaf's own column wrap (4.4.10) drops the character before a
+     * break when a piece is exactly as wide as the column, so tables wrap their text here instead.
+     */
+    public static String wrap(String text, int width) {
+        StringBuilder out = new StringBuilder();
+        for (String paragraph : text.split("\n", -1)) {
+            if (out.length() > 0) {
+                out.append('\n');
+            }
+            int lineLength = 0;
+            for (String word : paragraph.trim().split("\\s+")) {
+                while (word.length() > width) {
+                    if (lineLength > 0) {
+                        out.append('\n');
+                    }
+                    out.append(word, 0, width);
+                    lineLength = width;
+                    word = word.substring(width);
+                }
+                if (word.isEmpty()) {
+                    continue;
+                }
+                if (lineLength > 0) {
+                    boolean fits = lineLength + 1 + word.length() <= width;
+                    out.append(fits ? ' ' : '\n');
+                    lineLength = fits ? lineLength + 1 : 0;
+                }
+                out.append(word);
+                lineLength += word.length();
+            }
+        }
+        return out.toString();
+    }
+
     /** A byte count for people: {@code 512 B}, {@code 4.0 KiB}, {@code 2.5 MiB}. */
     public static String size(long bytes) {
         if (bytes < 1024) {

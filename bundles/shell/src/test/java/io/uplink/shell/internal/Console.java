@@ -23,6 +23,12 @@ public class Console extends ExternalResource {
         System.setOut(saved);
     }
 
+    /** Forgets what was printed so far. */
+    public void reset() {
+        System.out.flush();
+        bytes.reset();
+    }
+
     /** Everything printed so far. */
     public String text() {
         System.out.flush();

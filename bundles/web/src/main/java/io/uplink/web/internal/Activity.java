@@ -1,7 +1,6 @@
 package io.uplink.web.internal;
 
 import io.uplink.api.Events;
-import io.uplink.api.Outcome;
 
 import java.time.Clock;
 import java.util.ArrayDeque;
@@ -18,8 +17,8 @@ import org.slf4j.LoggerFactory;
 
 /**
  * What the connections did, as events arrive: recent entries for the page, live subscribers (the SSE
- * stream), the per-connection activity log files, and the error notices. OSGi-free; fed by
- * {@link ActivityComponent}.
+ * stream) and the per-connection activity log files. The mail bundle sends the error notices and reports each
+ * as a {@code NOTICE} event, which lands here like any other. OSGi-free; fed by {@link ActivityComponent}.
  */
 final class Activity {
 
@@ -27,16 +26,14 @@ final class Activity {
     static final int RECENT = 500;
 
     private final Clock clock;
-    private final Notices notices;
     private volatile ActivityLog log;
     private final Deque<ActivityEntry> recent = new ArrayDeque<>();
     private final List<Consumer<ActivityEntry>> subscribers = new CopyOnWriteArrayList<>();
     private long seq;
 
-    Activity(Clock clock, ActivityLog log, Notices notices) {
+    Activity(Clock clock, ActivityLog log) {
         this.clock = clock;
         this.log = log;
-        this.notices = notices;
     }
 
     void log(ActivityLog log) {
@@ -55,19 +52,6 @@ final class Activity {
         if (!"PROGRESS".equals(type)) {
             // progress is for the live bar; the log keeps what happened
             write(e);
-        }
-        if ("DISCONNECTED".equals(type) && Outcome.OK.name().equals(properties.get(Events.OUTCOME))) {
-            notices.succeeded(connection);
-        } else if ("FAILED".equals(type)) {
-            Notices.Sent s = notices.failed(properties);
-            if (s != null) {
-                Map<String, Object> p = new HashMap<>();
-                p.put(Events.CONNECTION_ID, connection);
-                p.put(Events.CONNECTION_NAME, properties.getOrDefault(Events.CONNECTION_NAME, connection));
-                p.put(Events.FIRING_ID, properties.getOrDefault(Events.FIRING_ID, ""));
-                p.put("queued", s.queued());
-                write(add("NOTICE", connection, s.text(), p));
-            }
         }
     }
 

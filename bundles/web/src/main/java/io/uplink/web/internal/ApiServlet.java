@@ -122,7 +122,7 @@ public class ApiServlet extends HttpServlet {
             m.put("mayFire", Boolean.TRUE.equals(req.getAttribute(UplinkContext.MAY_FIRE)));
             m.put("outbox", outbox != null);
             m.put("schedule", schedule != null);
-            m.put("notifyTo", activity.notices().to());
+            m.put("notifyTo", activity.notifyTo());
             send(resp, 200, m);
         } else if (p.get(0).equals("connections")) {
             if (n == 1) {
@@ -371,7 +371,10 @@ public class ApiServlet extends HttpServlet {
             }
             return v;
         } catch (NumberFormatException e) {
-            throw new HttpError(400, "limit must be a number, got '" + s + "'");
+            // digits too many for an int are a number out of range, not "not a number"
+            throw new HttpError(400, s.matches("[+-]?\\d+")
+                    ? "limit must be between 1 and " + max + ", got '" + s + "'"
+                    : "limit must be a number, got '" + s + "'");
         }
     }
 

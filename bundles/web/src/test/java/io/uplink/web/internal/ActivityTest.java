@@ -29,8 +29,7 @@ public class ActivityTest {
     private final MovableClock clock = new MovableClock(Instant.parse("2026-03-01T08:00:00Z"));
 
     private Activity activity(long maxBytes) throws Exception {
-        Notices n = new Notices(clock, () -> null, () -> null);
-        return new Activity(clock, new ActivityLog(tmp.getRoot().toPath().resolve("log"), maxBytes, 2), n);
+        return new Activity(clock, new ActivityLog(tmp.getRoot().toPath().resolve("log"), maxBytes, 2));
     }
 
     private static Map<String, Object> ev(String id, Object... kv) {

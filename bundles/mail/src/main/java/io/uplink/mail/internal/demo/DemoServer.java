@@ -37,6 +37,9 @@ import com.icegreen.greenmail.util.ServerSetup;
  * server (GreenMail) on loopback with the account {@code demo}/{@code demo} holding a few messages, and a
  * welcome message queued once in the outbox, so that {@code connection:fire --wait demo} sends and collects
  * right after the first start. Plain text on loopback only: the demo server never listens on a network.
+ * GreenMail keeps its mail in memory, so the demo messages are put on it only at the very first start (a
+ * marker under {@code ${karaf.data}/uplink/demo} remembers it): a restart must not offer the same three
+ * messages to the demo collector again.
  */
 @Component(immediate = true, configurationPid = DemoServer.PID, configurationPolicy = ConfigurationPolicy.REQUIRE,
         service = DemoServer.class)
@@ -67,16 +70,18 @@ public class DemoServer {
             int pop3 = s.integer("pop3.port", 3110, 1, 65535);
             int imap = s.integer("imap.port", 3143, 1, 65535);
             String password = s.string("password", "demo");
-            server = start(host, smtp, pop3, imap, password);
+            Path data = Path.of(System.getProperty("karaf.data", "data"), "uplink", "demo");
+            server = start(host, smtp, pop3, imap, password, data.resolve("mailbox-seeded"));
             LOG.info("Uplink demo mail server on {}: SMTP {}, POP3 {}, IMAP {}, account '{}'", host, smtp, pop3, imap, USER);
-            queueWelcomeOnce(outbox);
+            queueWelcomeOnce(outbox, data.resolve("welcome-queued"));
         } catch (ConfigException e) {
             LOG.error("{}", e.getMessage());
             throw e;
         }
     }
 
-    private static GreenMail start(String host, int smtp, int pop3, int imap, String password) throws IOException {
+    private static GreenMail start(String host, int smtp, int pop3, int imap, String password, Path seeded)
+            throws IOException {
         ClassLoader before = Thread.currentThread().getContextClassLoader();
         Thread.currentThread().setContextClassLoader(GreenMail.class.getClassLoader());
         try {
@@ -85,6 +90,9 @@ public class DemoServer {
                     new ServerSetup(imap, host, ServerSetup.PROTOCOL_IMAP)});
             gm.start();
             GreenMailUser user = gm.setUser(ADDRESS, USER, password);
+            if (Files.exists(seeded)) {
+                return gm;
+            }
             Session session = Session.getInstance(new Properties());
             String[][] mails = {
                 {"Welcome to the Uplink demo mailbox", "This message waited on the demo server. A firing of the 'demo'\r\n"
@@ -99,6 +107,9 @@ public class DemoServer {
                 user.deliver(new MimeMessage(session, new ByteArrayInputStream(
                         message("Uplink demo <postmaster@localhost>", ADDRESS, m[0], m[1]))));
             }
+            Files.createDirectories(seeded.getParent());
+            Files.writeString(seeded, "the demo messages were put on the demo server" + System.lineSeparator());
+            LOG.info("Put {} demo messages on the demo server (once: {} remembers it)", mails.length, seeded);
             return gm;
         } catch (MessagingException | RuntimeException e) {
             throw new IOException("the demo mail server cannot start: " + e.getMessage(), e);
@@ -107,8 +118,7 @@ public class DemoServer {
         }
     }
 
-    private static void queueWelcomeOnce(Outbox outbox) throws IOException {
-        Path marker = Path.of(System.getProperty("karaf.data", "data"), "uplink", "demo", "welcome-queued");
+    private static void queueWelcomeOnce(Outbox outbox, Path marker) throws IOException {
         if (Files.exists(marker)) {
             return;
         }
@@ -127,6 +137,11 @@ public class DemoServer {
                 + java.util.UUID.randomUUID() + "@uplink.demo>\r\nMIME-Version: 1.0\r\n"
                 + "Content-Type: text/plain; charset=UTF-8\r\n\r\n" + body;
         return m.getBytes(StandardCharsets.UTF_8);
+    }
+
+    /** How many messages the demo account holds now. */
+    int waiting() {
+        return server == null ? 0 : server.getReceivedMessagesForDomain("localhost").length;
     }
 
     @Deactivate

@@ -149,6 +149,10 @@ public class DialupMethodTest {
             }
         });
         assertTrue(f.modem.silentDial().await(10, TimeUnit.SECONDS));
+        // the dial's start is read from the clock after ATD went out: let the dialler poll a few times first,
+        // so that a slow machine cannot take the start after the clock moved
+        long dialling = f.clock.reads();
+        await().atMost(10, TimeUnit.SECONDS).until(() -> f.clock.reads() >= dialling + 3 || connect.isDone());
         f.clock.advance(Duration.ofSeconds(89));
         // the dialler reads the clock once a poll of the line: some reads on, it has seen 89s and decided
         long seen = f.clock.reads();

@@ -10,6 +10,7 @@ import io.uplink.api.Outcome;
 import io.uplink.api.Progress;
 import io.uplink.api.config.Settings;
 import io.uplink.shell.internal.Format;
+import io.uplink.shell.internal.UserError;
 
 import java.io.PrintStream;
 import java.time.Clock;
@@ -64,19 +65,23 @@ public class FireCommand implements Action {
     public Object execute() throws Exception {
         List<String> wanted = ids == null ? List.of() : ids;
         if (!defaults && wanted.isEmpty()) {
-            throw new IllegalArgumentException("name the connections to fire, or use --defaults");
+            throw UserError.of(this, "name the connections to fire, or use --defaults");
         }
         Duration limit = null;
         if (timeout != null) {
-            limit = Settings.parseDuration(timeout);
+            try {
+                limit = Settings.parseDuration(timeout);
+            } catch (RuntimeException e) {
+                limit = null; // a number too large for a duration
+            }
             if (limit == null || limit.isZero()) {
-                throw new IllegalArgumentException("--timeout must be a duration such as 30s, 5m or 1h, got '" + timeout + "'");
+                throw UserError.of(this, "--timeout must be a duration such as 30s, 5m or 1h, got '" + timeout + "'");
             }
         }
         // Check every id before firing any, so a typo fires nothing.
         for (String id : wanted) {
             if (connections.status(id).isEmpty()) {
-                throw new NoSuchConnectionException(id);
+                throw UserError.of(this, new NoSuchConnectionException(id).getMessage());
             }
         }
         PrintStream out = System.out;
@@ -119,7 +124,8 @@ public class FireCommand implements Action {
         }
         out.flush();
         if (!failed.isEmpty()) {
-            throw new IllegalStateException(failed.size() == 1 && results.size() == 1
+            // the engine has logged each FAILED firing: the terminal gets the verdict, the log nothing more
+            throw UserError.quiet(failed.size() == 1 && results.size() == 1
                     ? "the firing of connection '" + failed.get(0) + "' FAILED"
                     : failed.size() + " of " + results.size() + " firings FAILED: " + String.join(", ", failed));
         }
@@ -144,12 +150,13 @@ public class FireCommand implements Action {
                                 running.add(r.connectionId());
                             }
                         }
-                        throw new TimeoutException("still firing after " + timeout + ": " + String.join(", ", running)
+                        throw UserError.of(this, "still firing after " + timeout + ": " + String.join(", ", running)
                                 + " (the firings go on; see connection:status)");
                     }
                 } catch (InterruptedException e) {
-                    out.println("stopped waiting; the firings go on (see connection:status)");
-                    throw e;
+                    // Ctrl-C or a closed session: the user's choice, not a bug to log with a stack trace
+                    Thread.currentThread().interrupt();
+                    throw UserError.quiet("stopped waiting; the firings go on (see connection:status)");
                 }
             }
         }

@@ -2,6 +2,7 @@ package io.uplink.shell.internal.connection;
 
 import io.uplink.api.ConnectionService;
 import io.uplink.api.NoSuchConnectionException;
+import io.uplink.shell.internal.UserError;
 
 import org.apache.karaf.shell.api.action.Action;
 import org.apache.karaf.shell.api.action.Argument;
@@ -24,7 +25,7 @@ public class HangupCommand implements Action {
     @Override
     public Object execute() throws Exception {
         if (connections.status(id).isEmpty()) {
-            throw new NoSuchConnectionException(id);
+            throw UserError.of(this, new NoSuchConnectionException(id).getMessage());
         }
         if (connections.hangup(id)) {
             System.out.println("connection '" + id + "': hanging up");

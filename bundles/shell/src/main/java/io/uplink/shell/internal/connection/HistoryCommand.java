@@ -4,6 +4,7 @@ import io.uplink.api.ConnectionService;
 import io.uplink.api.FiringResult;
 import io.uplink.api.NoSuchConnectionException;
 import io.uplink.shell.internal.Format;
+import io.uplink.shell.internal.UserError;
 
 import java.util.List;
 
@@ -33,10 +34,10 @@ public class HistoryCommand implements Action {
     @Override
     public Object execute() throws Exception {
         if (limit < 1) {
-            throw new IllegalArgumentException("--limit must be at least 1, got " + limit);
+            throw UserError.of(this, "--limit must be at least 1, got " + limit);
         }
         if (id != null && connections.status(id).isEmpty()) {
-            throw new NoSuchConnectionException(id);
+            throw UserError.of(this, new NoSuchConnectionException(id).getMessage());
         }
         List<FiringResult> firings = connections.history(id, limit);
         ShellTable table = new ShellTable();
@@ -46,10 +47,10 @@ public class HistoryCommand implements Action {
         table.column("Started");
         table.column("Seconds").alignRight();
         table.column("Result");
-        table.column("Summary").maxSize(80).wrap();
+        table.column("Summary").maxSize(80);
         for (FiringResult f : firings) {
             table.addRow().addContent(f.firingId(), f.connectionId(), Format.text(f.cause()),
-                    Format.time(f.started()), Format.seconds(f.duration()), f.outcome(), Format.text(f.summary()));
+                    Format.time(f.started()), Format.seconds(f.duration()), f.outcome(), Format.wrap(Format.text(f.summary()), 80));
         }
         table.print(System.out);
         return null;

@@ -1,6 +1,7 @@
 package io.uplink.shell.internal.connection;
 
 import io.uplink.api.ConnectionService;
+import io.uplink.api.ConnectionState;
 import io.uplink.api.ConnectionStatus;
 import io.uplink.api.schedule.ScheduleService;
 import io.uplink.shell.internal.Format;
@@ -14,7 +15,7 @@ import org.apache.karaf.shell.api.action.lifecycle.Reference;
 import org.apache.karaf.shell.api.action.lifecycle.Service;
 import org.apache.karaf.shell.support.table.ShellTable;
 
-@Command(scope = "connection", name = "list", description = "Lists the configured connections with their state and last firing")
+@Command(scope = "connection", name = "list", description = "Lists the configured connections with their state and last firing (for a connection in ERROR: the reason)")
 @Service
 public class ListCommand implements Action {
 
@@ -33,16 +34,17 @@ public class ListCommand implements Action {
         List<ConnectionStatus> all = connections.list();
         ShellTable table = new ShellTable();
         table.column("Id");
-        table.column("Name").maxSize(40).wrap();
+        table.column("Name").maxSize(40);
         table.column("Method");
         table.column("Default");
         table.column("State");
-        table.column("Last result").maxSize(60).wrap();
+        table.column("Last result").maxSize(60);
         table.column("Last fired");
         for (ConnectionStatus c : all) {
-            table.addRow().addContent(c.id(), Format.text(c.name()), Format.text(c.method()),
-                    c.isDefault() ? "yes" : "no", c.state(), Format.result(c.lastResult()),
-                    Format.time(c.lastFired()));
+            // a connection in ERROR shows why, not an older result of a firing before the error
+            String last = c.state() == ConnectionState.ERROR && c.reason() != null ? c.reason() : Format.result(c.lastResult());
+            table.addRow().addContent(c.id(), Format.wrap(Format.text(c.name()), 40), Format.text(c.method()),
+                    c.isDefault() ? "yes" : "no", c.state(), Format.wrap(last, 60), Format.time(c.lastFired()));
         }
         table.print(out);
         if (all.isEmpty()) {

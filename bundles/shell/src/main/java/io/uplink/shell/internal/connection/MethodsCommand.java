@@ -23,10 +23,10 @@ public class MethodsCommand implements Action {
         table.column("Method");
         table.column("Bundle");
         table.column("Version");
-        table.column("Description").maxSize(80).wrap();
+        table.column("Description").maxSize(80);
         for (MethodInfo m : connections.methods()) {
             table.addRow().addContent(m.name(), Format.text(m.bundle()), Format.text(m.version()),
-                    Format.text(m.description()));
+                    Format.wrap(Format.text(m.description()), 80));
         }
         table.print(System.out);
         return null;

@@ -8,6 +8,7 @@ import io.uplink.api.Progress;
 import io.uplink.api.mail.Outbox;
 import io.uplink.api.schedule.ScheduleService;
 import io.uplink.shell.internal.Format;
+import io.uplink.shell.internal.UserError;
 
 import java.io.PrintStream;
 import java.util.Map;
@@ -39,7 +40,7 @@ public class StatusCommand implements Action {
 
     @Override
     public Object execute() throws Exception {
-        ConnectionStatus c = connections.status(id).orElseThrow(() -> new NoSuchConnectionException(id));
+        ConnectionStatus c = connections.status(id).orElseThrow(() -> UserError.of(this, new NoSuchConnectionException(id).getMessage()));
         PrintStream out = System.out;
         line(out, "id", c.id());
         line(out, "name", c.name());

@@ -22,8 +22,8 @@ public class DeleteCommand implements Action {
 
     @Override
     public Object execute() throws Exception {
-        if (!MailBundle.require(outbox).delete(id)) {
-            throw MailBundle.noSuchMessage(id);
+        if (!MailBundle.require(this, outbox).delete(id)) {
+            throw MailBundle.noSuchMessage(this, id);
         }
         System.out.println("message '" + id + "' deleted from the outbox");
         return null;

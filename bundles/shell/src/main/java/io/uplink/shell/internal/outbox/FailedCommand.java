@@ -8,6 +8,8 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 
+import io.uplink.shell.internal.UserError;
+
 import org.apache.karaf.shell.api.action.Action;
 import org.apache.karaf.shell.api.action.Command;
 import org.apache.karaf.shell.api.action.lifecycle.Reference;
@@ -30,7 +32,7 @@ public class FailedCommand implements Action {
         table.column("Size").alignRight();
         table.column("Queued");
         table.column("Failed");
-        for (FailedMessage m : MailBundle.require(failedMail).failed()) {
+        for (FailedMessage m : MailBundle.require(this, failedMail).failed()) {
             List<String> why = new ArrayList<>();
             for (Map.Entry<String, String> f : m.failed().entrySet()) {
                 why.add(f.getKey() + ": " + f.getValue());

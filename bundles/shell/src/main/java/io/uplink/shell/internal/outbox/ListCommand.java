@@ -22,15 +22,15 @@ public class ListCommand implements Action {
         ShellTable table = new ShellTable();
         table.column("Id");
         table.column("From");
-        table.column("Recipients").maxSize(50).wrap();
+        table.column("Recipients").maxSize(50);
         table.column("Size").alignRight();
         table.column("Attempts").alignRight();
         table.column("Next try");
-        table.column("Last error").maxSize(60).wrap();
-        for (QueuedMessage m : MailBundle.require(outbox).list()) {
-            table.addRow().addContent(m.id(), Format.text(m.from()), Format.list(m.pending()), Format.size(m.size()),
+        table.column("Last error").maxSize(60);
+        for (QueuedMessage m : MailBundle.require(this, outbox).list()) {
+            table.addRow().addContent(m.id(), Format.text(m.from()), Format.wrap(Format.list(m.pending()), 50), Format.size(m.size()),
                     m.attempts(), m.nextTry() == null ? "next firing" : Format.time(m.nextTry()),
-                    Format.text(m.lastError()));
+                    Format.wrap(Format.text(m.lastError()), 60));
         }
         table.print(System.out);
         return null;

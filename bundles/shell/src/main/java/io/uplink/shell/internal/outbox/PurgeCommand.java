@@ -5,6 +5,8 @@ import io.uplink.api.mail.FailedMail;
 
 import java.time.Duration;
 
+import io.uplink.shell.internal.UserError;
+
 import org.apache.karaf.shell.api.action.Action;
 import org.apache.karaf.shell.api.action.Command;
 import org.apache.karaf.shell.api.action.Option;
@@ -26,10 +28,10 @@ public class PurgeCommand implements Action {
 
     @Override
     public Object execute() throws Exception {
-        FailedMail box = MailBundle.require(failedMail);
+        FailedMail box = MailBundle.require(this, failedMail);
         Duration age = Settings.parseDuration(olderThan);
         if (age == null || age.isNegative()) {
-            throw new IllegalArgumentException("--older-than must be a duration such as 30d, 12h or 0s, got '" + olderThan + "'");
+            throw UserError.of(this, "--older-than must be a duration such as 30d, 12h or 0s, got '" + olderThan + "'");
         }
         System.out.println(box.purgeFailed(age) + " failed message(s) removed");
         return null;

@@ -3,6 +3,7 @@ package io.uplink.shell.internal.outbox;
 import io.uplink.api.mail.Outbox;
 import io.uplink.api.mail.QueuedMessage;
 import io.uplink.shell.internal.Format;
+import io.uplink.shell.internal.UserError;
 
 import java.io.InputStream;
 import java.nio.file.Files;
@@ -37,10 +38,10 @@ public class QueueCommand implements Action {
 
     @Override
     public Object execute() throws Exception {
-        Outbox box = MailBundle.require(outbox);
+        Outbox box = MailBundle.require(this, outbox);
         Path path = Path.of(file);
         if (!Files.isRegularFile(path)) {
-            throw new IllegalArgumentException("no such file: " + path.toAbsolutePath());
+            throw UserError.of(this, "no such file: " + path.toAbsolutePath());
         }
         QueuedMessage m;
         try (InputStream in = Files.newInputStream(path)) {

@@ -4,6 +4,8 @@ import io.uplink.api.mail.FailedMail;
 
 import java.util.Optional;
 
+import io.uplink.shell.internal.UserError;
+
 import org.apache.karaf.shell.api.action.Action;
 import org.apache.karaf.shell.api.action.Argument;
 import org.apache.karaf.shell.api.action.Command;
@@ -28,9 +30,9 @@ public class RequeueCommand implements Action {
 
     @Override
     public Object execute() throws Exception {
-        FailedMail box = MailBundle.require(failedMail);
+        FailedMail box = MailBundle.require(this, failedMail);
         if (all == (id != null)) {
-            throw new IllegalArgumentException("name one failed message id, or use --all");
+            throw UserError.of(this, "name one failed message id, or use --all");
         }
         if (all) {
             System.out.println(box.requeueAll() + " message(s) back in the queue, due at the next firing");
@@ -38,7 +40,7 @@ public class RequeueCommand implements Action {
         }
         Optional<String> queued = box.requeue(id);
         if (queued.isEmpty()) {
-            throw new IllegalArgumentException("no message '" + id + "' in the failed folder (outbox:failed lists them)");
+            throw UserError.of(this, "no message '" + id + "' in the failed folder (outbox:failed lists them)");
         }
         System.out.println("failed message '" + id + "' is back in the queue as '" + queued.get()
                 + "', due at the next firing");

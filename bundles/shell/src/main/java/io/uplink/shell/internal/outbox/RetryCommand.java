@@ -1,6 +1,7 @@
 package io.uplink.shell.internal.outbox;
 
 import io.uplink.api.mail.Outbox;
+import io.uplink.shell.internal.UserError;
 
 import org.apache.karaf.shell.api.action.Action;
 import org.apache.karaf.shell.api.action.Argument;
@@ -26,16 +27,16 @@ public class RetryCommand implements Action {
 
     @Override
     public Object execute() throws Exception {
-        Outbox box = MailBundle.require(outbox);
+        Outbox box = MailBundle.require(this, outbox);
         if (all == (id != null)) {
-            throw new IllegalArgumentException("name one message id, or use --all");
+            throw UserError.of(this, "name one message id, or use --all");
         }
         if (all) {
             System.out.println(box.retryAll() + " message(s) due at the next firing");
         } else if (box.retry(id)) {
             System.out.println("message '" + id + "' is due at the next firing");
         } else {
-            throw MailBundle.noSuchMessage(id);
+            throw MailBundle.noSuchMessage(this, id);
         }
         return null;
     }

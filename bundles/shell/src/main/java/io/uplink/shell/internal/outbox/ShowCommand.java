@@ -34,8 +34,8 @@ public class ShowCommand implements Action {
 
     @Override
     public Object execute() throws Exception {
-        Outbox box = MailBundle.require(outbox);
-        QueuedMessage m = box.get(id).orElseThrow(() -> MailBundle.noSuchMessage(id));
+        Outbox box = MailBundle.require(this, outbox);
+        QueuedMessage m = box.get(id).orElseThrow(() -> MailBundle.noSuchMessage(this, id));
         PrintStream out = System.out;
         out.println("id: " + m.id());
         out.println("from: " + Format.text(m.from()));

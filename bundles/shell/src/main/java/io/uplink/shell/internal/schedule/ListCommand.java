@@ -22,7 +22,7 @@ public class ListCommand implements Action {
 
     @Override
     public Object execute() throws Exception {
-        ScheduleService s = SchedulerBundle.require(schedule);
+        ScheduleService s = SchedulerBundle.require(this, schedule);
         PrintStream out = System.out;
         if (s.isPaused()) {
             out.println(SchedulerBundle.PAUSED);
@@ -31,12 +31,12 @@ public class ListCommand implements Action {
         ShellTable table = new ShellTable();
         table.column("Id");
         table.column("Connections");
-        table.column("When").maxSize(60).wrap();
+        table.column("When").maxSize(60);
         table.column("Next firing");
         table.column("Last firing");
         table.column("State");
         for (ScheduleItemStatus i : items) {
-            table.addRow().addContent(i.id(), Format.list(i.connections()), Format.text(i.when()),
+            table.addRow().addContent(i.id(), Format.list(i.connections()), Format.wrap(Format.text(i.when()), 60),
                     Format.time(i.nextFiring()), Format.time(i.lastFiring()), Format.text(i.state()));
         }
         table.print(out);

@@ -3,6 +3,7 @@ package io.uplink.shell.internal.schedule;
 import io.uplink.api.schedule.ForecastEntry;
 import io.uplink.api.schedule.ScheduleService;
 import io.uplink.shell.internal.Format;
+import io.uplink.shell.internal.UserError;
 
 import org.apache.karaf.shell.api.action.Action;
 import org.apache.karaf.shell.api.action.Argument;
@@ -23,9 +24,9 @@ public class NextCommand implements Action {
 
     @Override
     public Object execute() throws Exception {
-        ScheduleService s = SchedulerBundle.require(schedule);
+        ScheduleService s = SchedulerBundle.require(this, schedule);
         if (count < 1) {
-            throw new IllegalArgumentException("count must be at least 1, got " + count);
+            throw UserError.of(this, "count must be at least 1, got " + count);
         }
         if (s.isPaused()) {
             System.out.println(SchedulerBundle.PAUSED);

@@ -16,7 +16,7 @@ public class PauseCommand implements Action {
 
     @Override
     public Object execute() throws Exception {
-        SchedulerBundle.require(schedule).pause();
+        SchedulerBundle.require(this, schedule).pause();
         System.out.println(SchedulerBundle.PAUSED);
         return null;
     }

@@ -16,7 +16,7 @@ public class ResumeCommand implements Action {
 
     @Override
     public Object execute() throws Exception {
-        SchedulerBundle.require(schedule).resume();
+        SchedulerBundle.require(this, schedule).resume();
         System.out.println("The schedule runs again.");
         return null;
     }

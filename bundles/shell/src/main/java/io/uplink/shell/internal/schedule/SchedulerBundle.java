@@ -1,6 +1,9 @@
 package io.uplink.shell.internal.schedule;
 
 import io.uplink.api.schedule.ScheduleService;
+import io.uplink.shell.internal.UserError;
+
+import org.apache.karaf.shell.support.CommandException;
 
 /** The schedule commands' one precondition: the optional scheduler bundle is there. */
 final class SchedulerBundle {
@@ -10,9 +13,9 @@ final class SchedulerBundle {
     private SchedulerBundle() {
     }
 
-    static ScheduleService require(ScheduleService schedule) {
+    static ScheduleService require(Object command, ScheduleService schedule) throws CommandException {
         if (schedule == null) {
-            throw new IllegalStateException("the scheduler bundle is not installed (feature uplink-scheduler)");
+            throw UserError.of(command, "the scheduler bundle is not installed (feature uplink-scheduler)");
         }
         return schedule;
     }

@@ -8,7 +8,6 @@ import static org.junit.Assert.assertTrue;
 import io.uplink.api.ConnectionState;
 import io.uplink.api.ConnectionStatus;
 import io.uplink.api.MethodInfo;
-import io.uplink.api.NoSuchConnectionException;
 import io.uplink.api.Outcome;
 import io.uplink.api.Phase;
 import io.uplink.api.Progress;
@@ -25,6 +24,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 
+import org.apache.karaf.shell.support.CommandException;
 import org.junit.Rule;
 import org.junit.Test;
 
@@ -54,6 +54,54 @@ public class ConnectionCommandsTest {
                 + Format.time(FakeConnections.T0)));
         assertTrue(lines.stream().anyMatch(l -> l.matches("modem\\s+\\| modem name\\s+\\| network\\s+\\| no\\s+\\| IDLE\\s+\\| -\\s+\\| -")));
         assertFalse("no paused line without a schedule", console.text().contains("paused"));
+    }
+
+    @Test
+    public void listWrapsALongResultWithoutLosingALetterAtAnyWidth() throws Exception {
+        String summary = "collector 'demo' (127.0.0.1:3110): the server refused the login of user 'demo': Read timed out"
+                + " and a few more words so that the text wraps twice or more";
+        // Karaf's own column wrap lost the letter before a break when a piece filled the column exactly;
+        // shifting the text one character at a time puts a break at every position once
+        for (int shift = 0; shift < 60; shift++) {
+            connections.statuses.clear();
+            String text = "x".repeat(shift) + " " + summary;
+            connections.statuses.put("office", new ConnectionStatus("office", "Office router", "network", true, 0,
+                    ConnectionState.IDLE, "", "io.uplink.connection-office.cfg", null, List.of(), null, null,
+                    FakeConnections.result("f7", "office", Outcome.FAILED, 4000, text, null), List.of(), Map.of()));
+            ListCommand list = new ListCommand();
+            list.connections = connections;
+            console.reset();
+
+            list.execute();
+
+            StringBuilder column = new StringBuilder();
+            for (String line : console.lines().subList(2, console.lines().size())) {
+                String[] cells = line.split("\\|", -1);
+                if (cells.length > 5) {
+                    column.append(cells[5]).append(' ');
+                    assertTrue("at most 60 wide: '" + cells[5] + "'", cells[5].trim().length() <= 60);
+                }
+            }
+            assertEquals("shift " + shift + ": " + console.text(), ("FAILED 4.0s " + text).replaceAll("\\s+", ""),
+                    column.toString().replaceAll("\\s+", ""));
+        }
+    }
+
+    @Test
+    public void listShowsTheReasonOfAConnectionInErrorInsteadOfAnOlderResult() throws Exception {
+        connections.statuses.put("office", new ConnectionStatus("office", "Office router", "network", false, 0,
+                ConnectionState.ERROR, "connection 'office' (io.uplink.connection-office.cfg), key 'order': must be a number",
+                "io.uplink.connection-office.cfg", null, List.of(), null, null,
+                FakeConnections.result("f7", "office", Outcome.OK, 1500, "sent 1, collected 0", null), List.of(), Map.of()));
+        ListCommand list = new ListCommand();
+        list.connections = connections;
+
+        list.execute();
+
+        String text = console.text();
+        assertTrue(text, text.contains("| ERROR | connection 'office' (io.uplink.connection-office.cfg), key"));
+        assertTrue(text, text.contains("| 'order': must be a number"));
+        assertFalse("not the result from before the error: " + text, text.contains("sent 1, collected 0"));
     }
 
     @Test
@@ -134,7 +182,7 @@ public class ConnectionCommandsTest {
 
         for (org.junit.function.ThrowingRunnable r : List.<org.junit.function.ThrowingRunnable>of(
                 status::execute, hangup::execute, history::execute)) {
-            assertEquals("connection 'nosuch' is not configured", assertThrows(NoSuchConnectionException.class, r).getMessage());
+            assertEquals("connection 'nosuch' is not configured", assertThrows(CommandException.class, r).getMessage());
         }
         assertTrue(connections.hungUp.isEmpty());
     }

@@ -5,7 +5,6 @@ import static org.junit.Assert.assertFalse;
 import static org.junit.Assert.assertThrows;
 import static org.junit.Assert.assertTrue;
 
-import io.uplink.api.NoSuchConnectionException;
 import io.uplink.api.Outcome;
 import io.uplink.api.Phase;
 import io.uplink.shell.internal.Console;
@@ -13,8 +12,8 @@ import io.uplink.testsupport.FakeConnections;
 import io.uplink.testsupport.MovableClock;
 
 import java.util.List;
-import java.util.concurrent.TimeoutException;
 
+import org.apache.karaf.shell.support.CommandException;
 import org.junit.Before;
 import org.junit.Rule;
 import org.junit.Test;
@@ -77,7 +76,7 @@ public class FireCommandTest {
         fire.ids = List.of("office");
         fire.await = true;
 
-        Exception e = assertThrows(IllegalStateException.class, fire::execute);
+        Exception e = assertThrows(CommandException.class, fire::execute);
 
         assertEquals("the firing of connection 'office' FAILED", e.getMessage());
         assertTrue(console.text().contains("office FAILED 0.1s network probe 10.0.0.1:25 failed: Connection refused"));
@@ -103,7 +102,7 @@ public class FireCommandTest {
         fire.ids = List.of("office");
         fire.await = true;
 
-        assertThrows(IllegalStateException.class, fire::execute);
+        assertThrows(CommandException.class, fire::execute);
         assertTrue(console.text().contains("modem FAILED 90.0s BUSY (fallback for office)"));
     }
 
@@ -115,7 +114,7 @@ public class FireCommandTest {
         fire.defaults = true;
         fire.await = true;
 
-        Exception e = assertThrows(IllegalStateException.class, fire::execute);
+        Exception e = assertThrows(CommandException.class, fire::execute);
 
         assertEquals("1 of 2 firings FAILED: modem", e.getMessage());
         assertEquals(List.of("defaults shell"), connections.fired);
@@ -164,7 +163,7 @@ public class FireCommandTest {
         fire.await = true;
         fire.timeout = "2s";
 
-        Exception e = assertThrows(TimeoutException.class, fire::execute);
+        Exception e = assertThrows(CommandException.class, fire::execute);
 
         assertTrue(e.getMessage(), e.getMessage().startsWith("still firing after 2s: office"));
         assertEquals("gave up after 2 s of 250 ms polls", 8, f.awaits);
@@ -175,7 +174,7 @@ public class FireCommandTest {
         connections.script("office", FakeConnections.result("f1", "office", Outcome.OK, 100, "", null));
         fire.ids = List.of("office", "nosuch");
 
-        Exception e = assertThrows(NoSuchConnectionException.class, fire::execute);
+        Exception e = assertThrows(CommandException.class, fire::execute);
 
         assertEquals("connection 'nosuch' is not configured", e.getMessage());
         assertTrue(connections.fired.isEmpty());
@@ -183,7 +182,7 @@ public class FireCommandTest {
 
     @Test
     public void nothingToFireIsAnError() {
-        Exception e = assertThrows(IllegalArgumentException.class, fire::execute);
+        Exception e = assertThrows(CommandException.class, fire::execute);
         assertEquals("name the connections to fire, or use --defaults", e.getMessage());
         assertFalse(console.text().contains("fired"));
     }
@@ -192,8 +191,17 @@ public class FireCommandTest {
     public void aBadTimeoutIsRefusedBeforeFiring() {
         fire.ids = List.of("office");
         fire.timeout = "soon";
-        Exception e = assertThrows(IllegalArgumentException.class, fire::execute);
+        Exception e = assertThrows(CommandException.class, fire::execute);
         assertTrue(e.getMessage().contains("'soon'"));
+        assertTrue(connections.fired.isEmpty());
+    }
+
+    @Test
+    public void aTimeoutTooLargeForANumberIsTheSameUserError() {
+        fire.ids = List.of("office");
+        fire.timeout = "99999999999999999999999";
+        Exception e = assertThrows(CommandException.class, fire::execute);
+        assertTrue(e.getMessage(), e.getMessage().startsWith("--timeout must be a duration"));
         assertTrue(connections.fired.isEmpty());
     }
 

@@ -16,6 +16,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 
+import org.apache.karaf.shell.support.CommandException;
 import org.junit.Rule;
 import org.junit.Test;
 
@@ -94,7 +95,7 @@ public class FailedCommandsTest {
         cmd.execute();
         assertTrue(console.text(), console.text().contains("back in the queue as 'f1-again'"));
         cmd.id = "nope";
-        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, cmd::execute);
+        Exception e = assertThrows(CommandException.class, cmd::execute);
         assertTrue(e.getMessage(), e.getMessage().contains("no message 'nope' in the failed folder"));
         RequeueCommand all = new RequeueCommand();
         all.failedMail = folder;
@@ -103,7 +104,7 @@ public class FailedCommandsTest {
         assertTrue(console.text(), console.text().contains("1 message(s) back in the queue"));
         RequeueCommand both = new RequeueCommand();
         both.failedMail = folder;
-        assertThrows(IllegalArgumentException.class, both::execute);
+        assertThrows(CommandException.class, both::execute);
     }
 
     @Test
@@ -116,14 +117,14 @@ public class FailedCommandsTest {
         assertEquals(List.of(Duration.ofDays(30)), folder.purged);
         assertTrue(console.text(), console.text().contains("3 failed message(s) removed"));
         cmd.olderThan = "soon";
-        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, cmd::execute);
+        Exception e = assertThrows(CommandException.class, cmd::execute);
         assertTrue(e.getMessage(), e.getMessage().contains("--older-than must be a duration"));
     }
 
     @Test
     public void withoutTheMailBundleTheCommandsSaySo() {
         FailedCommand cmd = new FailedCommand();
-        IllegalStateException e = assertThrows(IllegalStateException.class, cmd::execute);
+        Exception e = assertThrows(CommandException.class, cmd::execute);
         assertTrue(e.getMessage(), e.getMessage().contains("mail bundle is not installed"));
     }
 }

@@ -17,6 +17,7 @@ import java.nio.file.Path;
 import java.time.Instant;
 import java.util.List;
 
+import org.apache.karaf.shell.support.CommandException;
 import org.junit.Rule;
 import org.junit.Test;
 import org.junit.rules.TemporaryFolder;
@@ -86,10 +87,10 @@ public class OutboxCommandsTest {
         RetryCommand retry = new RetryCommand();
         retry.outbox = outbox;
 
-        assertEquals("name one message id, or use --all", assertThrows(IllegalArgumentException.class, retry::execute).getMessage());
+        assertEquals("name one message id, or use --all", assertThrows(CommandException.class, retry::execute).getMessage());
         retry.id = "m1";
         retry.all = true;
-        assertThrows(IllegalArgumentException.class, retry::execute);
+        assertThrows(CommandException.class, retry::execute);
 
         retry.all = false;
         retry.execute();
@@ -97,7 +98,7 @@ public class OutboxCommandsTest {
         assertTrue(console.text().contains("message 'm1' is due at the next firing"));
 
         retry.id = "m9";
-        assertEquals("no message 'm9' in the outbox", assertThrows(IllegalArgumentException.class, retry::execute).getMessage());
+        assertEquals("no message 'm9' in the outbox", assertThrows(CommandException.class, retry::execute).getMessage());
 
         retry.id = null;
         retry.all = true;
@@ -115,7 +116,7 @@ public class OutboxCommandsTest {
         delete.execute();
         assertEquals(0, outbox.size());
 
-        assertEquals("no message 'm1' in the outbox", assertThrows(IllegalArgumentException.class, delete::execute).getMessage());
+        assertEquals("no message 'm1' in the outbox", assertThrows(CommandException.class, delete::execute).getMessage());
     }
 
     @Test
@@ -156,7 +157,7 @@ public class OutboxCommandsTest {
         queue.outbox = outbox;
         queue.file = folder.getRoot().toPath().resolve("nosuch.eml").toString();
 
-        Exception e = assertThrows(IllegalArgumentException.class, queue::execute);
+        Exception e = assertThrows(CommandException.class, queue::execute);
 
         assertTrue(e.getMessage(), e.getMessage().startsWith("no such file: ") && e.getMessage().endsWith("nosuch.eml"));
     }
@@ -175,7 +176,7 @@ public class OutboxCommandsTest {
         for (org.junit.function.ThrowingRunnable r : List.<org.junit.function.ThrowingRunnable>of(
                 list::execute, show::execute, retry::execute, delete::execute, queue::execute)) {
             assertEquals("the mail bundle is not installed (no outbox)",
-                    assertThrows(IllegalStateException.class, r).getMessage());
+                    assertThrows(CommandException.class, r).getMessage());
         }
     }
 

@@ -15,6 +15,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 
+import org.apache.karaf.shell.support.CommandException;
 import org.junit.Rule;
 import org.junit.Test;
 
@@ -74,7 +75,7 @@ public class ScheduleCommandsTest {
         assertEquals(List.of(5, 2), schedule.asked);
         assertTrue(console.text().contains("2026-"));
         next.count = 0;
-        assertThrows(IllegalArgumentException.class, next::execute);
+        assertThrows(CommandException.class, next::execute);
     }
 
     @Test
@@ -82,7 +83,7 @@ public class ScheduleCommandsTest {
         for (org.junit.function.ThrowingRunnable r : List.<org.junit.function.ThrowingRunnable>of(
                 new ListCommand()::execute, new NextCommand()::execute, new PauseCommand()::execute, new ResumeCommand()::execute)) {
             assertEquals("the scheduler bundle is not installed (feature uplink-scheduler)",
-                    assertThrows(IllegalStateException.class, r).getMessage());
+                    assertThrows(CommandException.class, r).getMessage());
         }
     }
 

@@ -1,4 +1,4 @@
-package io.uplink.web.internal;
+package io.uplink.mail.internal.notice;
 
 import java.time.Duration;
 import java.time.Instant;

@@ -1,4 +1,4 @@
-package io.uplink.web.internal;
+package io.uplink.mail.internal.notice;
 
 import io.uplink.api.Events;
 import io.uplink.api.mail.LocalMailboxes;
