@@ -8,24 +8,13 @@ set -euo pipefail
 N=${1:-1000}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
+. bench/distribution.sh
 
-free_port() {
-  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
-}
 now() { date +%s.%N; }
 ms() { echo "($2 - $1) * 1000 / 1" | bc; }
 
 D=$(mktemp -d "${TMPDIR:-/tmp}/uplink-config-bench.XXXXXX")
-mvn -B -o -q package -DskipTests -DobrRepository=NONE -pl karaf-assembly -am
-tar xzf karaf-assembly/target/uplink-karaf-*.tar.gz -C "$D"
-K=$(echo "$D"/uplink-karaf-*)
-# the demo's mail server listens on fixed ports; Karaf's ssh, http and RMI ports are fixed too: none may collide
-rm -f "$K"/etc/io.uplink.connection-demo.cfg "$K"/etc/io.uplink.sender-demo.cfg "$K"/etc/io.uplink.collector-demo.cfg
-sed -i 's/^enabled *=.*/enabled = false/' "$K"/etc/io.uplink.demo.cfg
-sed -i "s/^sshPort *=.*/sshPort = $(free_port)/" "$K"/etc/org.apache.karaf.shell.cfg
-sed -i "s/^org.osgi.service.http.port *=.*/org.osgi.service.http.port = $(free_port)/" "$K"/etc/org.ops4j.pax.web.cfg
-sed -i -e "s/^rmiRegistryPort *=.*/rmiRegistryPort = $(free_port)/" -e "s/^rmiServerPort *=.*/rmiServerPort = $(free_port)/" \
-  "$K"/etc/org.apache.karaf.management.cfg
+distribution_unpack "$D"
 echo "maxConnections = $((N + 100))" >> "$K"/etc/io.uplink.core.cfg
 cleanup() { "$K"/bin/stop >/dev/null 2>&1 || true; }
 trap cleanup EXIT

@@ -2,6 +2,8 @@
 # its own, on free ports, with users whose password is "bench".
 #   dovecot_prepare DIR USER...   sets POP3, IMAP, MAILUID, MAILGID; creates DIR/home/USER/Maildir
 #   dovecot_start DIR             (after the Maildirs are filled and owned by MAILUID:MAILGID)
+#   DOVECOT_SESSIONS=N            (optional, before dovecot_prepare) room for N sessions at once instead of
+#                                 Dovecot's default of about 100 login processes
 #   dovecot_stop DIR
 
 dovecot_prepare() {
@@ -38,6 +40,7 @@ disable_plaintext_auth = no
 auth_mechanisms = plain login
 mail_location = maildir:~/Maildir
 pop3_uidl_format = %08Xu%08Xv
+$(dovecot_limits)
 passdb {
   driver = passwd-file
   args = scheme=PLAIN username_format=%u $D/passwd
@@ -67,7 +70,19 @@ service pop3-login {
 CONF
 }
 
+# Process and client limits for DOVECOT_SESSIONS sessions at once (nothing when unset).
+dovecot_limits() {
+  n=${DOVECOT_SESSIONS:-}
+  [ -n "$n" ] || return 0
+  [ "$n" -ge 100 ] || n=100
+  echo "default_process_limit = $((n + 50))"
+  echo "default_client_limit = $((4 * n + 1000))"
+  echo "default_vsz_limit = 512M"
+}
+
 dovecot_start() {
+  # every session holds descriptors in the login, auth and mail processes
+  [ -z "${DOVECOT_SESSIONS:-}" ] || ulimit -n 65536 2>/dev/null || true
   dovecot -c "$1/dovecot.conf"
 }
 

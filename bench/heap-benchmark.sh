@@ -9,28 +9,17 @@ N=${1:-10000}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
 . bench/dovecot.sh
-
-free_port() {
-  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
-}
+. bench/distribution.sh
 
 D=$(mktemp -d "${TMPDIR:-/tmp}/uplink-heap-bench.XXXXXX")
 dovecot_prepare "$D" bench
 SINK=$(command -v smtp-sink || echo /usr/sbin/smtp-sink)
 [ -x "$SINK" ] || { echo "smtp-sink is missing: run bench/send-benchmark.sh once (it installs it)" >&2; exit 2; }
 
-mvn -B -o -q package -DskipTests -DobrRepository=NONE -pl karaf-assembly -am
+distribution_unpack "$D"
 mvn -B -o -q -pl bundles/mail test-compile dependency:build-classpath -Dmdep.outputFile="$D/classpath" -Dmdep.includeScope=test
 CP="$ROOT/bundles/mail/target/classes:$ROOT/bundles/mail/target/test-classes:$(cat "$D/classpath")"
 
-tar xzf karaf-assembly/target/uplink-karaf-*.tar.gz -C "$D"
-K=$(echo "$D"/uplink-karaf-*)
-# the demo's mail server listens on fixed ports; Karaf's ssh and RMI ports are fixed too: none may collide
-rm -f "$K"/etc/io.uplink.connection-demo.cfg "$K"/etc/io.uplink.sender-demo.cfg "$K"/etc/io.uplink.collector-demo.cfg
-sed -i 's/^enabled *=.*/enabled = false/' "$K"/etc/io.uplink.demo.cfg
-sed -i "s/^sshPort *=.*/sshPort = $(free_port)/" "$K"/etc/org.apache.karaf.shell.cfg
-sed -i -e "s/^rmiRegistryPort *=.*/rmiRegistryPort = $(free_port)/" -e "s/^rmiServerPort *=.*/rmiServerPort = $(free_port)/" \
-  "$K"/etc/org.apache.karaf.management.cfg
 SMTP=$(free_port)
 cat > "$K"/etc/io.uplink.connection-bench.cfg <<CFG
 name = Heap benchmark

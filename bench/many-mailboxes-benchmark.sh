@@ -1,0 +1,122 @@
+#!/usr/bin/env bash
+# Many-mailboxes benchmark: A POP3 accounts on Debian's Dovecot (loopback, free ports), each holding M
+# messages of 4 KiB, collected by the built distribution (demo off, free ports) through C connections of
+# A/C collectors each (POP3, deliverTo one mailbox per account, delete after store), all fired together.
+# In the same run a raw pipelined POP3 client that writes nothing (bench/many-mailboxes.py) collects the
+# same accounts first; then they are refilled for Uplink. Reports msgs/s of both, whether everything was
+# delivered exactly once (M files per mailbox, every Message-ID once, the server empty), the peak number of
+# POP3 sessions open at once against Dovecot, the JVM's CPU time per message and the load average.
+#   bench/many-mailboxes-benchmark.sh [A, default 1000] [M, default 10] [C, default 100]
+# Environment (optional): A, M, C as above; PARALLEL sets collectors.parallel (etc/io.uplink.core.cfg),
+# PER_HOST sets maxSessionsPerHost (etc/io.uplink.mail.cfg), RAW_PARALLEL the raw client's sessions at
+# once (default 16). Unset, the distribution's defaults apply.
+set -euo pipefail
+A=${1:-${A:-1000}}
+M=${2:-${M:-10}}
+C=${3:-${C:-100}}
+RAW_PARALLEL=${RAW_PARALLEL:-16}
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+cd "$ROOT"
+. bench/dovecot.sh
+. bench/distribution.sh
+PY="$ROOT/bench/many-mailboxes.py"
+[ "$C" -ge 1 ] && [ "$C" -le "$A" ] || { echo "C (connections) must be between 1 and A (accounts): A=$A C=$C" >&2; exit 2; }
+
+now() { date +%s.%N; }
+# utime + stime of a process, in seconds
+cpu() { awk -v t="$(getconf CLK_TCK)" '{ print ($14 + $15) / t }' "/proc/$1/stat"; }
+# The largest number of established sessions to Dovecot's POP3 port, sampled until the file $1 is removed.
+sample_sessions() {
+  peak=0
+  while [ -e "$1" ]; do
+    n=$(ss -Htn state established "( sport = :$POP3 )" | wc -l)
+    if [ "$n" -gt "$peak" ]; then peak=$n; echo "$peak" > "$1.peak"; fi
+    sleep 0.05
+  done
+}
+
+D=$(mktemp -d "${TMPDIR:-/tmp}/uplink-many-bench.XXXXXX")
+USERS=$(python3 -c "import sys; print(' '.join('u%04d' % i for i in range(1, $A + 1)))")
+# shellcheck disable=SC2086
+DOVECOT_SESSIONS=$((A + 50)) dovecot_prepare "$D" $USERS
+export DOVECOT_SESSIONS=$((A + 50))
+
+distribution_unpack "$D"
+sed -i "s/^maxConnections *=.*/maxConnections = $((C + 10))/" "$K"/etc/io.uplink.core.cfg
+if [ -n "${PARALLEL:-}" ]; then sed -i "s/^collectors.parallel *=.*/collectors.parallel = $PARALLEL/" "$K"/etc/io.uplink.core.cfg; fi
+if [ -n "${PER_HOST:-}" ]; then echo "maxSessionsPerHost = $PER_HOST" >> "$K"/etc/io.uplink.mail.cfg; fi
+IDS=()
+for c in $(seq 1 "$C"); do
+  id=$(printf 'c%03d' "$c")
+  IDS+=("$id")
+  printf 'name = Many mailboxes %s\nmethod = network\ndefault = false\n' "$c" > "$K/etc/io.uplink.connection-$id.cfg"
+done
+# account n belongs to connection ((n - 1) mod C) + 1: A/C collectors each
+for n in $(seq 1 "$A"); do
+  u=$(printf 'u%04d' "$n")
+  printf 'connections = %s\nprotocol = pop3\nhost = 127.0.0.1\nport = %s\nsecurity = none\nusername = %s\npassword = bench\nleaveOnServer.days = 0\ndeliverTo = %s\n' \
+    "$(printf 'c%03d' $(((n - 1) % C + 1)))" "$POP3" "$u" "$u" > "$K/etc/io.uplink.collector-$u.cfg"
+done
+
+cleanup() {
+  rm -f "$D/sampling"
+  "$K"/bin/stop >/dev/null 2>&1 || true
+  dovecot_stop "$D"
+}
+trap cleanup EXIT
+chown -R "$MAILUID:$MAILGID" "$D/home"
+dovecot_start "$D"
+echo "accounts $A x $M messages of 4 KiB; $C connections of about $((A / C)) collectors each;" \
+  "collectors.parallel=${PARALLEL:-default} maxSessionsPerHost=${PER_HOST:-default}; load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
+
+# 1. the raw reference
+python3 "$PY" fill "$D/home" "$A" "$M" raw "$MAILUID" "$MAILGID"
+touch "$D/sampling"
+sample_sessions "$D/sampling" &
+SAMPLER=$!
+python3 "$PY" raw "$POP3" "$A" "$RAW_PARALLEL"
+rm -f "$D/sampling"
+wait "$SAMPLER"
+echo "raw client: at most $(cat "$D/sampling.peak" 2>/dev/null || echo 0) POP3 sessions open at once"
+LEFT=$(find "$D"/home/*/Maildir/new "$D"/home/*/Maildir/cur -type f | wc -l)
+[ "$LEFT" -eq 0 ] || { echo "the raw client left $LEFT messages on the server" >&2; exit 1; }
+
+# 2. Uplink on the same accounts, refilled
+python3 "$PY" fill "$D/home" "$A" "$M" uplink "$MAILUID" "$MAILGID"
+U() { "$K"/bin/uplink "$@" </dev/null 2>/dev/null; }
+"$K"/bin/start
+T0=$(now)
+while true; do
+  CN=$(U connection:list | grep -c '^c[0-9]* .*| IDLE ' || true)
+  KN=$(U "config:list '(service.factoryPid=io.uplink.collector)'" | grep -c '^Pid:' || true)
+  [ "$CN" -ge "$C" ] && [ "$KN" -ge "$A" ] && break
+  [ "$(echo "$(now) - $T0 > 300" | bc)" = 1 ] && { echo "not all live after 300 s: $CN connections, $KN collectors" >&2; exit 1; }
+  sleep 1
+done
+PID=$(cat "$K"/karaf.pid)
+echo "distribution live with $C connections and $A collectors after $(echo "$(now) - $T0" | bc | cut -c1-5) s"
+
+touch "$D/sampling"
+rm -f "$D/sampling.peak"
+sample_sessions "$D/sampling" &
+SAMPLER=$!
+CPU0=$(cpu "$PID")
+T1=$(now)
+STATUS=0
+"$K"/bin/uplink connection:fire --wait "${IDS[@]}" </dev/null > "$D/fire.out" 2>&1 || STATUS=$?
+T2=$(now)
+CPU1=$(cpu "$PID")
+rm -f "$D/sampling"
+wait "$SAMPLER"
+LOAD=$(cut -d' ' -f1-3 /proc/loadavg)
+SECS=$(echo "$T2 - $T1" | bc)
+N=$((A * M))
+echo "firings: $(grep -Eo '^c[0-9]+ (OK|PARTIAL|FAILED) ' "$D/fire.out" | awk '{ print $2 }' | sort | uniq -c | tr '\n' ' ')(fire exit status $STATUS)"
+grep -E '^c[0-9]+ (PARTIAL|FAILED) ' "$D/fire.out" | head -n 3 || true
+echo "Uplink: $N messages in $(printf '%.2f' "$SECS") s (connection:fire --wait over ssh, all $C ids): $(echo "$N / $SECS" | bc) msgs/s"
+python3 "$PY" check "$D/home" "$K/data/uplink/mailboxes" "$A" "$M" || STATUS=1
+echo "Uplink: at most $(cat "$D/sampling.peak" 2>/dev/null || echo 0) POP3 sessions open at once against Dovecot"
+echo "JVM CPU: $(printf '%.1f' "$(echo "$CPU1 - $CPU0" | bc)") s for $N messages: $(echo "scale=3; ($CPU1 - $CPU0) * 1000 / $N" | bc) ms per message"
+echo "load average after the firing: $LOAD (2 cores: $(nproc))"
+echo "(run directory: $D)"
+exit "$STATUS"
