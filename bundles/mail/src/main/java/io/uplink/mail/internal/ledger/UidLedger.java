@@ -31,9 +31,10 @@ import io.uplink.mail.internal.store.Maildir;
  * L millis                               when the server's list was last looked at
  * </pre>
  * A {@code P} line is written before the message is delivered, an {@code S} line once the delivery is
- * durable. After a crash a {@code P} without its {@code S} is settled by looking into the mailboxes: the
- * message counts as stored exactly when its file is there. So a kill at any instant neither loses nor
- * duplicates a message. Each run rewrites the file (temp file, fsync, rename), refreshing when each
+ * durable, that is once the file is in every mailbox the message is routed to. After a crash a {@code P}
+ * without its {@code S} is settled by looking into those mailboxes (see {@link #inMailboxes}): in none, it
+ * is collected again; in some, the missing copies are made from one that is there. So a kill at any instant
+ * neither loses nor duplicates a message in any mailbox. Each run rewrites the file (temp file, fsync, rename), refreshing when each
  * entry was last seen on the server and dropping entries that have been gone from the server for the
  * expiry time, so a server that reuses UIDs does not block new mail for ever. "Gone" needs a listing
  * that did not show the entry: a collector that simply did not run for a month forgets nothing.
@@ -70,7 +71,7 @@ public final class UidLedger implements Closeable {
     public record Pending(String uid, long size, String unique, List<String> mailboxes) {
     }
 
-    /** Tells whether a pending delivery completed (its file is in a mailbox). */
+    /** Tells whether a pending delivery completed (its file is in every mailbox it was routed to). */
     @FunctionalInterface
     public interface Settle {
         boolean delivered(Pending pending) throws IOException;
@@ -159,19 +160,54 @@ public final class UidLedger implements Closeable {
         return new Contents(entries, pending, oversized, listing);
     }
 
-    /** Settles a pending delivery by looking for its file in the mailboxes it was meant for. */
+    /**
+     * Settles a pending delivery by looking into every mailbox it was routed to. Each mailbox's copy is
+     * completed on its own, so a crash can leave the file in some of them only:
+     * <ul>
+     * <li>in none: not delivered (what is left in {@code tmp/} is removed); the message is collected again;</li>
+     * <li>in some: the missing copies are delivered now, from a copy that is there (same unique name, file
+     * and directory forced), and then it is delivered;</li>
+     * <li>in all: delivered.</li>
+     * </ul>
+     * The directories holding the copies are forced before the answer, because the crash may have come
+     * between a rename and the directory's fsync. A kill during this repair leaves the {@code P} line in
+     * place, so the next open simply repeats it; the unique name keeps any mailbox from getting two copies.
+     */
     public static Settle inMailboxes(Path mailboxesRoot) {
         return p -> {
-            boolean found = false;
+            Map<String, Path> held = new LinkedHashMap<>();
+            List<String> missing = new ArrayList<>();
             for (String mb : p.mailboxes()) {
                 Path dir = mailboxesRoot.resolve(mb);
+                Path copy = null;
                 if (Files.isDirectory(dir.resolve("new"))) {
                     Maildir m = Maildir.open(dir);
-                    found |= m.holds(p.unique());
-                    m.discardTemporary(p.unique());
+                    copy = m.find(p.unique());
+                    if (copy != null) {
+                        m.syncAll();
+                        m.discardTemporary(p.unique());
+                    }
+                }
+                if (copy != null) {
+                    held.put(mb, copy);
+                } else {
+                    missing.add(mb);
                 }
             }
-            return found;
+            if (held.isEmpty()) {
+                for (String mb : missing) {
+                    Path dir = mailboxesRoot.resolve(mb);
+                    if (Files.isDirectory(dir.resolve("tmp"))) {
+                        Maildir.open(dir).discardTemporary(p.unique());
+                    }
+                }
+                return false;
+            }
+            Path source = held.values().iterator().next();
+            for (String mb : missing) {
+                Maildir.open(mailboxesRoot.resolve(mb)).restore(p.unique(), source);
+            }
+            return true;
         };
     }
 

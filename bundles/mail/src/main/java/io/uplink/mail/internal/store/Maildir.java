@@ -178,18 +178,53 @@ public final class Maildir {
      * moved it and added flags to its name).
      */
     public boolean holds(String unique) throws IOException {
+        return find(unique) != null;
+    }
+
+    /**
+     * The file of a message delivered under {@code unique}, in {@code new/} or in {@code cur/} (where a reader
+     * moves it, adding {@code ,W=...} or {@code :2,<flags>} to its name), or {@code null}.
+     */
+    public Path find(String unique) throws IOException {
         for (Path dir : new Path[] {fresh, root.resolve("cur")}) {
+            if (!Files.isDirectory(dir)) {
+                continue;
+            }
             try (java.nio.file.DirectoryStream<Path> names = Files.newDirectoryStream(dir,
                     p -> p.getFileName().toString().startsWith(unique))) {
                 for (Path p : names) {
                     String n = p.getFileName().toString();
                     if (n.equals(unique) || n.startsWith(unique + ",") || n.startsWith(unique + ":")) {
-                        return true;
+                        return p;
                     }
                 }
             }
         }
-        return false;
+        return null;
+    }
+
+    /**
+     * Makes what is in {@code new/} and {@code cur/} durable: after a crash, a file found there may have been
+     * renamed in without its directory having been forced yet.
+     */
+    public void syncAll() throws IOException {
+        force(fresh);
+        Path cur = root.resolve("cur");
+        if (Files.isDirectory(cur)) {
+            force(cur);
+        }
+    }
+
+    /**
+     * Delivers a copy of {@code source} (the same message's file in another Maildir) under the same unique
+     * name, durably: what an interrupted delivery to several Maildirs left undone. Anything the interrupted
+     * delivery left in {@code tmp/} is discarded first.
+     *
+     * @return the message's file in {@code new/}
+     */
+    public Path restore(String unique, Path source) throws IOException {
+        discardTemporary(unique);
+        return deliver(unique, out -> Files.copy(source, out), true);
     }
 
     /** Removes what an interrupted delivery under {@code unique} left in {@code tmp/}. */

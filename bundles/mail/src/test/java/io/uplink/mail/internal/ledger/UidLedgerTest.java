@@ -1,5 +1,6 @@
 package io.uplink.mail.internal.ledger;
 
+import static org.junit.Assert.assertArrayEquals;
 import static org.junit.Assert.assertEquals;
 import static org.junit.Assert.assertFalse;
 import static org.junit.Assert.assertNotNull;
@@ -66,6 +67,139 @@ public class UidLedgerTest {
         }
         assertFalse("the half-written temp file is cleaned up", Files.exists(root.resolve("mailboxes/alice/tmp/" + lost)));
         assertTrue(alice.holds(done));
+    }
+
+    /** The crash states of one message routed to alice and bob, settled on the next open. */
+    @Test
+    public void aMessageInNoMailboxIsNotDeliveredAndItsTempFilesAreRemoved() throws Exception {
+        Path root = tmp.getRoot().toPath();
+        String unique = Maildir.uniqueName();
+        Path file = pending(root, "u1", unique);
+        Files.writeString(root.resolve("mailboxes/alice/tmp/" + unique), "half");
+        Files.writeString(root.resolve("mailboxes/bob/tmp/" + unique), "ha");
+        try (UidLedger l = UidLedger.open(file, t0, UidLedger.inMailboxes(root.resolve("mailboxes")))) {
+            assertNull("in no mailbox: collected again", l.get("u1"));
+        }
+        for (String mb : List.of("alice", "bob")) {
+            assertEquals(mb, List.of(), names(root.resolve("mailboxes/" + mb + "/tmp")));
+            assertEquals(mb, List.of(), names(root.resolve("mailboxes/" + mb + "/new")));
+        }
+    }
+
+    @Test
+    public void aMessageInOneOfItsMailboxesIsCopiedToTheOtherOnceAndThenDelivered() throws Exception {
+        Path root = tmp.getRoot().toPath();
+        String unique = Maildir.uniqueName();
+        Path file = pending(root, "u1", unique);
+        Path done = Maildir.open(root.resolve("mailboxes/alice")).deliver(unique, out -> out.write(BODY), true);
+        // bob's copy was still being written when the kill came
+        Files.writeString(root.resolve("mailboxes/bob/tmp/" + unique), "Subject: half");
+        try (UidLedger l = UidLedger.open(file, t0, UidLedger.inMailboxes(root.resolve("mailboxes")))) {
+            assertNotNull("in every mailbox after the repair: delivered", l.get("u1"));
+        }
+        List<String> bob = names(root.resolve("mailboxes/bob/new"));
+        assertEquals("bob gets exactly one copy, under the same unique name", List.of(done.getFileName().toString()), bob);
+        assertArrayEquals(BODY, Files.readAllBytes(root.resolve("mailboxes/bob/new/" + bob.get(0))));
+        assertEquals(List.of(), names(root.resolve("mailboxes/bob/tmp")));
+        assertEquals(List.of(done.getFileName().toString()), names(root.resolve("mailboxes/alice/new")));
+    }
+
+    @Test
+    public void aMissingMailboxFolderIsCreatedForTheRepair() throws Exception {
+        Path root = tmp.getRoot().toPath();
+        String unique = Maildir.uniqueName();
+        Path file = root.resolve("state/c.uidl");
+        Files.createDirectories(file.getParent());
+        try (UidLedger l = UidLedger.open(file, t0, p -> false)) {
+            l.intend("u1", BODY.length, unique, List.of("alice", "bob"));
+        }
+        Maildir.open(root.resolve("mailboxes/alice")).deliver(unique, out -> out.write(BODY), true);
+        try (UidLedger l = UidLedger.open(file, t0, UidLedger.inMailboxes(root.resolve("mailboxes")))) {
+            assertNotNull(l.get("u1"));
+        }
+        assertEquals(1, names(root.resolve("mailboxes/bob/new")).size());
+    }
+
+    @Test
+    public void aCopyAReaderMovedToCurWithFlagsCountsAndIsTheSourceOfTheRepair() throws Exception {
+        Path root = tmp.getRoot().toPath();
+        String unique = Maildir.uniqueName();
+        Path file = pending(root, "u1", unique);
+        Path done = Maildir.open(root.resolve("mailboxes/alice")).deliver(unique, out -> out.write(BODY), true);
+        // a Maildir reader (Dovecot, mutt) moved it to cur/ and added its size and flags to the name
+        Path moved = root.resolve("mailboxes/alice/cur/" + done.getFileName() + ",W=" + (BODY.length + 2) + ":2,S");
+        Files.move(done, moved);
+        try (UidLedger l = UidLedger.open(file, t0, UidLedger.inMailboxes(root.resolve("mailboxes")))) {
+            assertNotNull(l.get("u1"));
+        }
+        assertTrue(Maildir.open(root.resolve("mailboxes/alice")).holds(unique));
+        assertEquals("nothing new for alice: her copy is in cur/", List.of(), names(root.resolve("mailboxes/alice/new")));
+        List<String> bob = names(root.resolve("mailboxes/bob/new"));
+        assertEquals(1, bob.size());
+        assertArrayEquals(BODY, Files.readAllBytes(root.resolve("mailboxes/bob/new/" + bob.get(0))));
+    }
+
+    @Test
+    public void aMessageInAllItsMailboxesIsDeliveredAndNothingIsAdded() throws Exception {
+        Path root = tmp.getRoot().toPath();
+        String unique = Maildir.uniqueName();
+        Path file = pending(root, "u1", unique);
+        for (String mb : List.of("alice", "bob")) {
+            Maildir.open(root.resolve("mailboxes/" + mb)).deliver(unique, out -> out.write(BODY), false);
+        }
+        try (UidLedger l = UidLedger.open(file, t0, UidLedger.inMailboxes(root.resolve("mailboxes")))) {
+            assertNotNull(l.get("u1"));
+        }
+        for (String mb : List.of("alice", "bob")) {
+            assertEquals(mb, 1, names(root.resolve("mailboxes/" + mb + "/new")).size());
+        }
+    }
+
+    @Test
+    public void aKillDuringTheRepairIsRepairedAgainWithoutASecondCopy() throws Exception {
+        Path root = tmp.getRoot().toPath();
+        String unique = Maildir.uniqueName();
+        Path file = pending(root, "u1", unique);
+        Maildir.open(root.resolve("mailboxes/alice")).deliver(unique, out -> out.write(BODY), true);
+        Path ledgerBefore = root.resolve("before.uidl");
+        Files.copy(file, ledgerBefore);
+        try (UidLedger l = UidLedger.open(file, t0, UidLedger.inMailboxes(root.resolve("mailboxes")))) {
+            assertNotNull(l.get("u1"));
+        }
+        // as if the kill came after bob's copy was renamed into new/ but before the ledger was rewritten
+        Files.copy(ledgerBefore, file, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+        Files.writeString(root.resolve("mailboxes/bob/tmp/" + unique), "left over");
+        try (UidLedger l = UidLedger.open(file, t0, UidLedger.inMailboxes(root.resolve("mailboxes")))) {
+            assertNotNull(l.get("u1"));
+        }
+        for (String mb : List.of("alice", "bob")) {
+            assertEquals(mb, 1, names(root.resolve("mailboxes/" + mb + "/new")).size());
+            assertEquals(mb, List.of(), names(root.resolve("mailboxes/" + mb + "/tmp")));
+        }
+    }
+
+    private static final byte[] BODY = "To: alice@office.test\r\nCc: bob@office.test\r\nSubject: both\r\n\r\nhello\r\n"
+            .getBytes(StandardCharsets.US_ASCII);
+
+    /** A ledger with one P line for {@code uid} routed to alice and bob, whose Maildirs exist (empty). */
+    private Path pending(Path root, String uid, String unique) throws Exception {
+        Maildir.open(root.resolve("mailboxes/alice"));
+        Maildir.open(root.resolve("mailboxes/bob"));
+        Path file = root.resolve("state/c.uidl");
+        Files.createDirectories(file.getParent());
+        try (UidLedger l = UidLedger.open(file, t0, p -> false)) {
+            l.intend(uid, BODY.length, unique, List.of("alice", "bob"));
+        }
+        return file;
+    }
+
+    private static List<String> names(Path dir) throws Exception {
+        if (!Files.isDirectory(dir)) {
+            return List.of();
+        }
+        try (var s = Files.list(dir)) {
+            return s.map(p -> p.getFileName().toString()).sorted().toList();
+        }
     }
 
     @Test

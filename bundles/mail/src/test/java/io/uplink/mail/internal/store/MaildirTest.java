@@ -61,4 +61,20 @@ public class MaildirTest {
             assertEquals(1, fresh.count());
         }
     }
+
+    @Test
+    public void holdsFindsAMessageAReaderMovedToCurWithFlagsButNotAnotherWithTheSamePrefix() throws Exception {
+        Maildir m = Maildir.open(dir.getRoot().toPath().resolve("carol"));
+        byte[] body = "Subject: hi\r\n\r\nhello\r\n".getBytes(StandardCharsets.US_ASCII);
+        String unique = Maildir.uniqueName();
+        Path p = m.deliver(unique, out -> out.write(body), true);
+        Path cur = m.root().resolve("cur").resolve(p.getFileName() + ",W=" + (body.length + 1) + ":2,RS");
+        Files.move(p, cur);
+        assertTrue(m.holds(unique));
+        assertEquals(cur, m.find(unique));
+        // a name that merely starts with the same characters is another message
+        assertFalse(m.holds(unique.substring(0, unique.indexOf('.'))));
+        Files.move(cur, m.root().resolve("cur").resolve(unique + ":2,S"));
+        assertTrue("a reader may also drop the ,S= part", m.holds(unique));
+    }
 }
