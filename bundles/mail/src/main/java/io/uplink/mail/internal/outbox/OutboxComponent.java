@@ -15,22 +15,30 @@ import java.time.Clock;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
+import java.util.Locale;
 import java.util.Optional;
+import java.util.Set;
+import java.util.TreeSet;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 
+import org.osgi.service.cm.Configuration;
+import org.osgi.service.cm.ConfigurationAdmin;
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.ConfigurationPolicy;
 import org.osgi.service.component.annotations.Deactivate;
+import org.osgi.service.component.annotations.Reference;
+import org.osgi.service.component.annotations.ReferenceCardinality;
+import org.osgi.service.component.annotations.ReferencePolicy;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
  * The outgoing queue as a service, configured by the optional {@code etc/io.uplink.mail.cfg}:
  * {@code outbox.dir}, {@code pickup.dir}, {@code pickup.interval},
- * {@code postmaster}, {@code retry.initial}, {@code retry.max}, {@code retry.maxAge}.
+ * {@code postmaster}, {@code retry.initial}, {@code retry.max}, {@code retry.maxAge}, {@code localDomains}.
  */
 @Component(service = {Outbox.class, LocalMailboxes.class, OutboxComponent.class}, immediate = true, configurationPid = OutboxComponent.PID,
         configurationPolicy = ConfigurationPolicy.OPTIONAL)
@@ -44,6 +52,11 @@ public class OutboxComponent implements Outbox, LocalMailboxes {
     private String postmaster;
     private Pickup pickup;
     private ScheduledExecutorService poller;
+    private Set<String> localDomains;
+
+    // read for the default of localDomains: the domains of the route = headers collectors
+    @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC)
+    private volatile ConfigurationAdmin configAdmin;
 
     @Activate
     void activate(Map<String, Object> properties) throws IOException {
@@ -61,6 +74,8 @@ public class OutboxComponent implements Outbox, LocalMailboxes {
             FileOutbox.Retry d = FileOutbox.Retry.DEFAULT;
             FileOutbox.Retry retry = new FileOutbox.Retry(s.duration("retry.initial", d.initial()),
                     s.duration("retry.max", d.max()), s.duration("retry.maxAge", d.maxAge()));
+            List<String> domains = s.list("localDomains");
+            localDomains = domains.isEmpty() ? null : lowerCase(domains);
             Duration interval = s.duration("pickup.interval", Duration.ofSeconds(2));
             if (interval.isZero()) {
                 throw s.problem("pickup.interval", "must be more than 0");
@@ -107,8 +122,45 @@ public class OutboxComponent implements Outbox, LocalMailboxes {
         }
     }
 
+    private static Set<String> lowerCase(List<String> domains) {
+        Set<String> out = new TreeSet<>();
+        domains.forEach(d -> out.add(d.trim().toLowerCase(Locale.ROOT)));
+        return out;
+    }
+
+    @Override
+    public Set<String> localDomains() {
+        if (localDomains != null) {
+            return localDomains;
+        }
+        ConfigurationAdmin ca = configAdmin;
+        Set<String> out = new TreeSet<>();
+        if (ca == null) {
+            return out;
+        }
+        try {
+            Configuration[] cs = ca.listConfigurations("(&(service.factoryPid=io.uplink.collector)(route=headers))");
+            for (Configuration c : cs == null ? new Configuration[0] : cs) {
+                Object d = c.getProperties() == null ? null : c.getProperties().get("domains");
+                if (d != null) {
+                    for (String x : String.valueOf(d).split("[,\\s]+")) {
+                        if (!x.isBlank()) {
+                            out.add(x.trim().toLowerCase(Locale.ROOT));
+                        }
+                    }
+                }
+            }
+        } catch (IOException | org.osgi.framework.InvalidSyntaxException e) {
+            LOG.warn("Cannot read the collectors' domains for localDomains: {}", e.toString());
+        }
+        return out;
+    }
+
     @Deactivate
     void deactivate() {
+        if (outbox != null) {
+            outbox.close();
+        }
         if (poller != null) {
             poller.shutdownNow();
             try {
@@ -140,6 +192,11 @@ public class OutboxComponent implements Outbox, LocalMailboxes {
     @Override
     public QueuedMessage queue(String from, List<String> recipients, InputStream message) throws IOException {
         return outbox.queue(from, recipients, message);
+    }
+
+    @Override
+    public QueuedMessage submit(String from, List<String> recipients, byte[] message) throws IOException {
+        return outbox.submit(from, recipients, message);
     }
 
     @Override
