@@ -33,6 +33,16 @@ public interface Outbox {
         return queue(from, recipients, new ByteArrayInputStream(message));
     }
 
+    /**
+     * Bytes still free for the queue on its disk, so that a listener can refuse mail (452) before the disk is
+     * full rather than half-way through a message.
+     *
+     * @since 1.2
+     */
+    default long usableSpace() throws IOException {
+        return Long.MAX_VALUE;
+    }
+
     /** Messages waiting to be sent. */
     int size();
 

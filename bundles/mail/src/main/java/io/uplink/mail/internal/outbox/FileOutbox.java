@@ -276,6 +276,11 @@ public final class FileOutbox implements Outbox {
         return p.entry().view();
     }
 
+    @Override
+    public long usableSpace() throws IOException {
+        return Files.getFileStore(root).getUsableSpace();
+    }
+
     private synchronized IntakeBatches intake() throws IOException {
         if (intake == null) {
             intake = new IntakeBatches(this, root.resolve("intake"));

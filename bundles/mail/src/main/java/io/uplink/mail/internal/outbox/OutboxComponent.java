@@ -200,6 +200,11 @@ public class OutboxComponent implements Outbox, LocalMailboxes {
     }
 
     @Override
+    public long usableSpace() throws IOException {
+        return outbox.usableSpace();
+    }
+
+    @Override
     public int size() {
         return outbox.size();
     }
