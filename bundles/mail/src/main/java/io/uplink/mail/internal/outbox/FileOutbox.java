@@ -288,6 +288,11 @@ public final class FileOutbox implements Outbox {
         return intake;
     }
 
+    /** Group commits so far: {groups, messages}. */
+    public synchronized long[] intakeStats() {
+        return intake == null ? new long[2] : intake.stats();
+    }
+
     /** Stops the group-commit threads (what they took is committed first). */
     public void close() {
         IntakeBatches i;
