@@ -22,6 +22,8 @@ final class ReplyFilter extends FilterOutputStream {
 
     private final String heloReply;
     private final ByteArrayOutputStream line = new ByteArrayOutputStream(128);
+    // rewritten lines wait for flush(), so a reply goes out in one write as the library meant it
+    private final ByteArrayOutputStream pending = new ByteArrayOutputStream(512);
     private boolean continued;
 
     ReplyFilter(OutputStream out, String hostName) {
@@ -46,22 +48,22 @@ final class ReplyFilter extends FilterOutputStream {
 
     @Override
     public void flush() throws IOException {
+        pending.writeTo(out);
+        pending.reset();
         out.flush();
     }
 
     @Override
     public void close() throws IOException {
-        if (line.size() > 0) {
-            out.write(line.toByteArray());
-            line.reset();
-        }
+        pending.write(line.toByteArray());
+        line.reset();
         super.close();
     }
 
     private void emit() throws IOException {
         String l = line.toString(StandardCharsets.ISO_8859_1);
         line.reset();
-        out.write(rewrite(l).getBytes(StandardCharsets.ISO_8859_1));
+        pending.write(rewrite(l).getBytes(StandardCharsets.ISO_8859_1));
     }
 
     /** One reply line (with its CRLF) as it goes out. */

@@ -72,7 +72,7 @@ public class FsyncBeforeReplyTest {
                     }
                 }
             }
-            if (replied < 0 && l.contains("write(") && l.contains("TCP") && l.contains("250 2.0.0 Ok: queued as")) {
+            if (replied < 0 && l.contains("write(") && (l.contains("<socket:[") || l.contains("<TCP")) && l.contains("250 2.0.0 Ok: queued as")) {
                 replied = i;
             }
         }

@@ -330,6 +330,8 @@ public final class FileOutbox implements Outbox {
             Entry e = p.entry();
             Path body = tmp.resolve(e.id + ".eml");
             Files.deleteIfExists(body);
+            // what load() moved aside from an install a crash interrupted: the batch file has it all
+            Files.deleteIfExists(tmp.resolve(e.id + ".unqueued.eml"));
             writeDurably(body, out -> out.write(p.body()));
             move(body, queue.resolve(e.id + ".eml"));
         }
