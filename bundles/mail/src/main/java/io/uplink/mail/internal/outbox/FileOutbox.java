@@ -288,9 +288,9 @@ public final class FileOutbox implements Outbox {
         return intake;
     }
 
-    /** Group commits so far: {groups, messages}. */
+    /** Group commits so far: {groups, messages, forces of the folder on the 250 path}. */
     public synchronized long[] intakeStats() {
-        return intake == null ? new long[2] : intake.stats();
+        return intake == null ? new long[3] : intake.stats();
     }
 
     /** Stops the group-commit threads (what they took is committed first). */
