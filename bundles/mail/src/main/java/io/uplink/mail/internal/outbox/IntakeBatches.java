@@ -44,7 +44,7 @@ final class IntakeBatches {
     private static final Logger LOG = LoggerFactory.getLogger(IntakeBatches.class);
     private static final int MAGIC = 0x55504c31;
     private static final int MAX_GROUP = 1024;
-    private static final int SPARES = 4;
+    private static final int SPARES = 64;
     private static final long MAX_GROUP_BYTES = 32L << 20;
 
     private record Waiting(Prepared prepared, CompletableFuture<Void> done) {
