@@ -182,6 +182,31 @@ public class SubmissionTest {
     }
 
     @Test
+    public void tlsRequiredWithPemFilesRefusesPlainCommandsAndTakesMailOverTls() throws Exception {
+        Path dir = tmp.getRoot().toPath();
+        Path ks = Fixture.keystore(dir);
+        Path cert = dir.resolve("server.crt");
+        Path key = dir.resolve("server.key");
+        openssl("pkcs12", "-in", ks.toString(), "-passin", "pass:changeit", "-nokeys", "-out", cert.toString());
+        openssl("pkcs12", "-in", ks.toString(), "-passin", "pass:changeit", "-nocerts", "-nodes", "-out", key.toString());
+        try (Fixture f = new Fixture(tmp.newFolder().toPath(), Map.of("tls", "required", "cert", cert.toString(), "key",
+                key.toString()))) {
+            Fixture.Swaks plain = f.swaks("--from", "app@office.test", "--to", "a@example.com");
+            assertTrue(plain.transcript(), plain.transcript().contains("<** 530"));
+            Transport.send(message(angus(f), "alice@office.test", "customer@example.com", "over tls"), "alice", "secret");
+            await().atMost(30, TimeUnit.SECONDS).until(() -> f.outbox.size() == 1);
+        }
+    }
+
+    private static void openssl(String... args) throws Exception {
+        List<String> cmd = new java.util.ArrayList<>(List.of("openssl"));
+        cmd.addAll(List.of(args));
+        Process p = new ProcessBuilder(cmd).inheritIO().start();
+        assertTrue(p.waitFor(60, TimeUnit.SECONDS));
+        assertEquals(String.join(" ", cmd), 0, p.exitValue());
+    }
+
+    @Test
     public void badSettingsNameTheKey() {
         expectProblem(Map.of("listen", "127.0.0.1"), "key 'listen'");
         expectProblem(Map.of("tls", "sometimes"), "key 'tls'");
