@@ -39,6 +39,20 @@ final class Fixture implements AutoCloseable {
         };
     };
 
+    /** The first non-loopback IPv4 address of this machine, or null. */
+    static java.net.InetAddress siteAddress() throws IOException {
+        for (java.net.NetworkInterface n : java.util.Collections.list(java.net.NetworkInterface.getNetworkInterfaces())) {
+            if (n.isUp() && !n.isLoopback()) {
+                for (java.net.InetAddress a : java.util.Collections.list(n.getInetAddresses())) {
+                    if (a instanceof java.net.Inet4Address) {
+                        return a;
+                    }
+                }
+            }
+        }
+        return null;
+    }
+
     Fixture(Path dir, Map<String, Object> settings) throws IOException {
         this.dir = dir;
         this.outbox = new FileOutbox(dir.resolve("outbox"), dir.resolve("mailboxes/postmaster"), Clock.systemUTC(),
@@ -70,11 +84,16 @@ final class Fixture implements AutoCloseable {
 
     /** A PKCS12 key store with a self-signed certificate for localhost and 127.0.0.1, made with the JDK's keytool. */
     static Path keystore(Path dir) throws Exception {
-        Path ks = dir.resolve("server.p12");
+        return keystore(dir, "server.p12", "");
+    }
+
+    /** As {@link #keystore(Path)}, the certificate also naming {@code extraSan} (such as {@code ,ip:10.0.0.5}). */
+    static Path keystore(Path dir, String name, String extraSan) throws Exception {
+        Path ks = dir.resolve(name);
         if (!Files.exists(ks)) {
             Process p = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "keytool").toString(),
                     "-genkeypair", "-keyalg", "RSA", "-keysize", "2048", "-alias", "server", "-dname", "CN=localhost",
-                    "-ext", "SAN=dns:localhost,ip:127.0.0.1", "-validity", "2", "-storetype", "PKCS12", "-keystore",
+                    "-ext", "SAN=dns:localhost,ip:127.0.0.1" + extraSan, "-validity", "2", "-storetype", "PKCS12", "-keystore",
                     ks.toString(), "-storepass", "changeit", "-keypass", "changeit").inheritIO().start();
             if (!p.waitFor(60, TimeUnit.SECONDS) || p.exitValue() != 0) {
                 throw new IOException("keytool failed");
@@ -112,7 +131,8 @@ final class Fixture implements AutoCloseable {
 
     /** Runs swaks against the listener; returns its exit code and transcript. */
     Swaks swaks(String... args) throws Exception {
-        java.util.List<String> cmd = new java.util.ArrayList<>(java.util.List.of("swaks", "--server", "127.0.0.1",
+        String host = String.valueOf(server.config.listen.get(0).getAddress().getHostAddress());
+        java.util.List<String> cmd = new java.util.ArrayList<>(java.util.List.of("swaks", "--server", host,
                 "--port", Integer.toString(port), "--helo", "client.test", "--timeout", "30"));
         cmd.addAll(java.util.List.of(args));
         Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();

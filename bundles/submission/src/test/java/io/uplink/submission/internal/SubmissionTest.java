@@ -4,6 +4,7 @@ import static org.awaitility.Awaitility.await;
 import static org.junit.Assert.assertEquals;
 import static org.junit.Assert.assertTrue;
 import static org.junit.Assert.fail;
+import static org.junit.Assume.assumeTrue;
 
 import io.uplink.api.config.ConfigException;
 import io.uplink.api.mail.QueuedMessage;
@@ -43,14 +44,18 @@ public class SubmissionTest {
     }
 
     private Session angus(Fixture f) throws Exception {
+        return angus(f, "127.0.0.1", Fixture.keystore(tmp.getRoot().toPath()));
+    }
+
+    private Session angus(Fixture f, String host, Path keystore) throws Exception {
         Properties p = new Properties();
-        p.put("mail.smtp.host", "127.0.0.1");
+        p.put("mail.smtp.host", host);
         p.put("mail.smtp.port", Integer.toString(f.port));
         p.put("mail.smtp.auth", "true");
         p.put("mail.smtp.starttls.enable", "true");
         p.put("mail.smtp.starttls.required", "true");
         p.put("mail.smtp.ssl.checkserveridentity", "true");
-        p.put("mail.smtp.ssl.socketFactory", Fixture.trusting(Fixture.keystore(tmp.getRoot().toPath())).getSocketFactory());
+        p.put("mail.smtp.ssl.socketFactory", Fixture.trusting(keystore).getSocketFactory());
         p.put("mail.smtp.timeout", "30000");
         return Session.getInstance(p);
     }
@@ -154,6 +159,29 @@ public class SubmissionTest {
             assertEquals(local.transcript(), 0, local.exit());
             assertEquals(1, f.delivered("bob"));
             assertEquals(0, f.outbox.size());
+        }
+    }
+
+    @Test
+    public void aClientOnTheNetworkMustUseTlsToLogInAndCannotRelayWithout() throws Exception {
+        java.net.InetAddress site = Fixture.siteAddress();
+        assumeTrue("this machine has a non-loopback IPv4 address", site != null);
+        String ip = site.getHostAddress();
+        Path ks = Fixture.keystore(tmp.getRoot().toPath(), "site.p12", ",ip:" + ip);
+        try (Fixture f = new Fixture(tmp.newFolder().toPath(), Map.of("listen", ip + ":0", "tls", "starttls", "keystore",
+                ks.toString(), "keystore.password", "changeit"))) {
+            // a real client outside networks (the default, loopback): the open-relay probe
+            Fixture.Swaks relay = f.swaks("--from", "spammer@example.org", "--to", "victim@example.com");
+            assertTrue(relay.transcript(), relay.transcript().contains("<** 550 5.7.1"));
+            // a password in clear from the network is refused before it is checked
+            Fixture.Swaks clear = f.swaks("--from", "app@office.test", "--to", "a@example.com", "--auth", "PLAIN",
+                    "--auth-user", "alice", "--auth-password", "secret");
+            assertTrue(clear.transcript(), clear.transcript().contains("538 5.7.11"));
+            assertEquals(0, f.outbox.size());
+            // over STARTTLS the same user gets through
+            Transport.send(message(angus(f, ip, ks), "alice@office.test", "customer@example.com", "from the LAN"), "alice",
+                    "secret");
+            await().atMost(30, TimeUnit.SECONDS).until(() -> f.outbox.size() == 1);
         }
     }
 
