@@ -56,6 +56,8 @@ public class SubmissionKillIT {
     private Path home;
     private int port;
     private Process karaf;
+    private Path dir;
+    private boolean passed;
 
     private final AtomicInteger acked = new AtomicInteger();
     private final Map<String, Integer> ackedIds = new ConcurrentHashMap<>();
@@ -66,7 +68,7 @@ public class SubmissionKillIT {
         greenMail = new GreenMail(new ServerSetup(0, "127.0.0.1", ServerSetup.PROTOCOL_SMTP));
         greenMail.start();
         Path target = Path.of(System.getProperty("uplink.target", "target"));
-        Path dir = Files.createTempDirectory(Files.createDirectories(target.resolve("kill")), "submission-");
+        dir = Files.createTempDirectory(Files.createDirectories(target.resolve("kill")), "submission-");
         run(dir, "tar", "xzf", Path.of(URI.create(System.getProperty("uplink.distribution"))).toString());
         try (var s = Files.list(dir)) {
             home = s.filter(Files::isDirectory).findFirst().orElseThrow();
@@ -97,6 +99,14 @@ public class SubmissionKillIT {
         }
         if (greenMail != null) {
             greenMail.stop();
+        }
+        if (passed && dir != null) {
+            // the unpacked distribution (~80 MB) is kept only when the test failed, to be looked at
+            try (var files = Files.walk(dir)) {
+                files.sorted(java.util.Comparator.reverseOrder()).forEach(f -> f.toFile().delete());
+            } catch (IOException e) {
+                System.out.println("cannot remove " + dir + ": " + e);
+            }
         }
     }
 
@@ -142,6 +152,7 @@ public class SubmissionKillIT {
         }
         System.out.println("kill test: " + ackedIds.size() + " accepted, " + unacknowledgedTries.size()
                 + " retried after an attempt without 250, " + extra + " duplicate(s) at the server");
+        passed = true;
     }
 
     private boolean queueEmpty() throws IOException {
