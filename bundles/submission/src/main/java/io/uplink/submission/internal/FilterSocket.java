@@ -23,7 +23,10 @@ final class FilterSocket extends Socket {
 
         @Override
         public Socket accept() throws IOException {
-            return new FilterSocket(super.accept(), hostName);
+            Socket s = super.accept();
+            // replies are small and each is one write: do not let Nagle hold one back for the client's delayed ACK
+            s.setTcpNoDelay(true);
+            return new FilterSocket(s, hostName);
         }
     }
 
