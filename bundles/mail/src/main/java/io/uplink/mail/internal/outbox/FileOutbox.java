@@ -321,8 +321,8 @@ public final class FileOutbox implements Outbox {
     }
 
     /**
-     * Writes committed messages into the queue as {@link #queue} does (each file forced), forces the queue
-     * folder once for all, then makes them visible to the senders. Files of a message already there (an
+     * Writes committed messages into the queue as {@link #queue} does (each file forced) and forces the queue
+     * folder once for all; {@link #register} then makes them visible to the senders. Files of a message already there (an
      * earlier, interrupted install) are replaced by the same bytes.
      */
     void install(List<Prepared> group) throws IOException {
@@ -335,7 +335,8 @@ public final class FileOutbox implements Outbox {
             writeDurably(body, out -> out.write(p.body()));
             move(body, queue.resolve(e.id + ".eml"));
         }
-        Maildir.force(queue);
+        // one force of the folder for both renames: until it is done the batch file still holds every message,
+        // and a crash in between is repaired by installing again (a state without its body is rewritten)
         for (Prepared p : group) {
             Path temp = tmp.resolve(p.entry().id + ".state.new");
             Files.deleteIfExists(temp);
