@@ -60,6 +60,12 @@ final class IntakeBatches {
     private final BlockingQueue<Batch> committed = new LinkedBlockingQueue<>(16);
     // empty batch files whose names are already durable in the folder, so a commit forces only its file
     private final BlockingQueue<Path> spares = new LinkedBlockingQueue<>();
+    // forces the installed files, four at a time
+    private final java.util.concurrent.ExecutorService forcing = java.util.concurrent.Executors.newFixedThreadPool(4, r -> {
+        Thread t = new Thread(r, "uplink-outbox-force");
+        t.setDaemon(true);
+        return t;
+    });
     private final Thread committer;
     private final Thread installer;
     private volatile boolean closed;
@@ -112,6 +118,7 @@ final class IntakeBatches {
             committer.join(10_000);
             installer.interrupt();
             installer.join(10_000);
+            forcing.shutdownNow();
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
@@ -189,7 +196,7 @@ final class IntakeBatches {
             committed.drainTo(batches);
             try {
                 List<Path> fresh = newSpares();
-                install(outbox, dir, batches);
+                install(outbox, dir, batches, forcing);
                 // only now, with the folder forced, are their names durable
                 spares.addAll(fresh);
             } catch (IOException | RuntimeException e) {
@@ -208,10 +215,11 @@ final class IntakeBatches {
         return fresh;
     }
 
-    private static void install(FileOutbox outbox, Path dir, List<Batch> batches) throws IOException {
+    private static void install(FileOutbox outbox, Path dir, List<Batch> batches,
+            java.util.concurrent.ExecutorService forcing) throws IOException {
         List<Prepared> all = new ArrayList<>();
         batches.forEach(b -> all.addAll(b.group()));
-        outbox.install(all);
+        outbox.install(all, forcing);
         for (Batch b : batches) {
             Files.deleteIfExists(b.file());
         }
@@ -237,7 +245,12 @@ final class IntakeBatches {
             }
         }
         if (!batches.isEmpty()) {
-            install(outbox, dir, batches);
+            java.util.concurrent.ExecutorService forcing = java.util.concurrent.Executors.newFixedThreadPool(4);
+            try {
+                install(outbox, dir, batches, forcing);
+            } finally {
+                forcing.shutdown();
+            }
             int n = batches.stream().mapToInt(b -> b.group().size()).sum();
             LOG.info("Outbox: {} submitted message(s) from {} batch file(s) moved into the queue after a restart", n,
                     batches.size());

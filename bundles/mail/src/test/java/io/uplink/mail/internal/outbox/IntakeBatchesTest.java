@@ -87,7 +87,9 @@ public class IntakeBatchesTest {
             group.add(o.prepare(null, List.of(), mail(i)));
         }
         // crash after the first message reached the queue, before the batch file was deleted
-        o.install(group.subList(0, 1));
+        ExecutorService forcing = Executors.newFixedThreadPool(2);
+        o.install(group.subList(0, 1), forcing);
+        forcing.shutdown();
         Path intake = o.root().resolve("intake");
         Files.createDirectories(intake);
         IntakeBatches.write(intake.resolve("x.batch"), group);
