@@ -2,6 +2,7 @@ package io.uplink.api.mail;
 
 import java.io.IOException;
 import java.io.InputStream;
+import java.util.Set;
 
 /**
  * The local mailboxes (Maildirs) Uplink delivers into, for bundles that need to hand a message to a local
@@ -20,4 +21,14 @@ public interface LocalMailboxes {
      * @throws IllegalArgumentException when {@code mailbox} is not a usable mailbox name
      */
     void deliver(String mailbox, InputStream message) throws IOException;
+
+    /**
+     * The domains whose mail stays local (lower case): mail submitted for {@code user@domain} goes to the
+     * local mailbox {@code user} instead of the outbox.
+     *
+     * @since 1.2
+     */
+    default Set<String> localDomains() {
+        return Set.of();
+    }
 }

@@ -150,6 +150,7 @@ public final class FileOutbox implements Outbox {
     private final String hostName;
     private final Map<String, Entry> entries = new HashMap<>();
     private final Set<String> claimed = new HashSet<>();
+    private IntakeBatches intake;
 
     /**
      * Opens (creating when missing) the queue in {@code root}.
@@ -183,6 +184,7 @@ public final class FileOutbox implements Outbox {
         Files.createDirectories(removed);
         this.failedFolder = new FailedFolder(failed);
         load();
+        IntakeBatches.recover(this, root.resolve("intake"));
     }
 
     /** The failed folder: listing, deleting and purging what was given up. */
@@ -227,23 +229,7 @@ public final class FileOutbox implements Outbox {
                 header = HeaderBlock.read(in);
             }
             String envelopeFrom = from != null ? from.trim() : senderOf(header);
-            List<String> rcpts = new ArrayList<>();
-            if (recipients != null) {
-                for (String r : recipients) {
-                    rcpts.add(plain(r, "recipient"));
-                }
-            }
-            if (rcpts.isEmpty()) {
-                for (String h : new String[] {"To", "Cc", "Bcc"}) {
-                    for (String v : header.values(h)) {
-                        rcpts.addAll(addresses(v, h));
-                    }
-                }
-            }
-            if (rcpts.isEmpty()) {
-                throw new MalformedMessageException("it names no recipient (no To, Cc or Bcc)");
-            }
-            rcpts = new ArrayList<>(new java.util.LinkedHashSet<>(rcpts));
+            List<String> rcpts = recipients(recipients, header);
             long size;
             if (header.has("Bcc")) {
                 // a Bcc header must never reach the server: rewrite the header, keep every other byte
@@ -262,15 +248,7 @@ public final class FileOutbox implements Outbox {
             }
             size = Files.size(body);
 
-            Entry e = new Entry();
-            e.id = id;
-            e.from = envelopeFrom;
-            e.queued = clock.instant();
-            e.size = size;
-            e.priority = header.urgent();
-            for (String r : rcpts) {
-                e.recipients.put(r, new Rcpt());
-            }
+            Entry e = entry(id, envelopeFrom, rcpts, size, header);
             move(body, queue.resolve(id + ".eml"));
             Maildir.force(queue);
             writeState(e, queue);
@@ -282,6 +260,182 @@ public final class FileOutbox implements Outbox {
             Files.deleteIfExists(raw);
             Files.deleteIfExists(body);
         }
+    }
+
+    private static List<String> recipients(List<String> recipients, HeaderBlock header) throws MalformedMessageException {
+        List<String> rcpts = new ArrayList<>();
+        if (recipients != null) {
+            for (String r : recipients) {
+                rcpts.add(plain(r, "recipient"));
+            }
+        }
+        if (rcpts.isEmpty()) {
+            for (String h : new String[] {"To", "Cc", "Bcc"}) {
+                for (String v : header.values(h)) {
+                    rcpts.addAll(addresses(v, h));
+                }
+            }
+        }
+        if (rcpts.isEmpty()) {
+            throw new MalformedMessageException("it names no recipient (no To, Cc or Bcc)");
+        }
+        return new ArrayList<>(new java.util.LinkedHashSet<>(rcpts));
+    }
+
+    private Entry entry(String id, String from, List<String> rcpts, long size, HeaderBlock header) {
+        Entry e = new Entry();
+        e.id = id;
+        e.from = from;
+        e.queued = clock.instant();
+        e.size = size;
+        e.priority = header.urgent();
+        for (String r : rcpts) {
+            e.recipients.put(r, new Rcpt());
+        }
+        return e;
+    }
+
+    // ------------------------------------------------------------------ group commit (submission)
+
+    /** A message checked and ready for the group commit: its entry and its final bytes (Bcc stripped). */
+    record Prepared(Entry entry, byte[] body) {
+    }
+
+    @Override
+    public QueuedMessage submit(String from, List<String> recipients, byte[] message) throws IOException {
+        Prepared p;
+        try {
+            p = prepare(from, recipients, message);
+        } catch (MalformedMessageException e) {
+            throw new IOException("not an RFC 5322 message: " + e.getMessage(), e);
+        }
+        intake().commit(p);
+        return p.entry().view();
+    }
+
+    @Override
+    public long usableSpace() throws IOException {
+        return Files.getFileStore(root).getUsableSpace();
+    }
+
+    private synchronized IntakeBatches intake() throws IOException {
+        if (intake == null) {
+            intake = new IntakeBatches(this, root.resolve("intake"));
+        }
+        return intake;
+    }
+
+    /** Group commits so far: {groups, messages, forces of the folder on the 250 path}. */
+    public synchronized long[] intakeStats() {
+        return intake == null ? new long[3] : intake.stats();
+    }
+
+    /** Stops the group-commit threads (what they took is committed first). */
+    public void close() {
+        IntakeBatches i;
+        synchronized (this) {
+            i = intake;
+            intake = null;
+        }
+        if (i != null) {
+            i.close();
+        }
+    }
+
+    Prepared prepare(String from, List<String> recipients, byte[] message) throws IOException, MalformedMessageException {
+        HeaderBlock header = HeaderBlock.read(new ByteArrayInputStream(message));
+        String envelopeFrom = from != null ? from.trim() : senderOf(header);
+        List<String> rcpts = recipients(recipients, header);
+        byte[] body = message;
+        if (header.has("Bcc")) {
+            byte[] stripped = header.without("Bcc");
+            int headerLength = header.bytes().length;
+            body = new byte[stripped.length + message.length - headerLength];
+            System.arraycopy(stripped, 0, body, 0, stripped.length);
+            System.arraycopy(message, headerLength, body, stripped.length, message.length - headerLength);
+        }
+        return new Prepared(entry(newId(), envelopeFrom, rcpts, body.length, header), body);
+    }
+
+    /**
+     * Writes committed messages into the queue as {@link #queue} does (each file forced) and forces the queue
+     * folder once for all; {@link #register} then makes them visible to the senders. The files are forced on
+     * {@code forcing} (several at once cost the disk hardly more than one). Files of a message already there
+     * (an earlier, interrupted install) are replaced by the same bytes.
+     */
+    void install(List<Prepared> group, java.util.concurrent.ExecutorService forcing) throws IOException {
+        List<Path> written = new ArrayList<>();
+        for (Prepared p : group) {
+            Entry e = p.entry();
+            Path body = tmp.resolve(e.id + ".eml");
+            // what load() moved aside from an install a crash interrupted: the batch file has it all
+            Files.deleteIfExists(tmp.resolve(e.id + ".unqueued.eml"));
+            Files.write(body, p.body());
+            Path state = tmp.resolve(e.id + ".state.new");
+            Files.write(state, stateBytes(e));
+            written.add(body);
+            written.add(state);
+        }
+        List<java.util.concurrent.Future<?>> forced = new ArrayList<>();
+        for (Path f : written) {
+            forced.add(forcing.submit(() -> {
+                try (FileChannel ch = FileChannel.open(f, StandardOpenOption.WRITE)) {
+                    ch.force(true);
+                }
+                return null;
+            }));
+        }
+        for (java.util.concurrent.Future<?> f : forced) {
+            try {
+                f.get();
+            } catch (InterruptedException x) {
+                Thread.currentThread().interrupt();
+                throw new IOException("interrupted while forcing submitted messages to disk");
+            } catch (java.util.concurrent.ExecutionException x) {
+                throw x.getCause() instanceof IOException io ? io : new IOException(x.getCause());
+            }
+        }
+        // the body before the state, as queue() does; one force of the folder for all: until it is done the batch
+        // file still holds every message, and a crash in between is repaired by installing again
+        for (Prepared p : group) {
+            move(tmp.resolve(p.entry().id + ".eml"), queue.resolve(p.entry().id + ".eml"));
+        }
+        for (Prepared p : group) {
+            move(tmp.resolve(p.entry().id + ".state.new"), queue.resolve(p.entry().id + ".state"));
+        }
+        Maildir.force(queue);
+    }
+
+    /** Makes installed messages visible to the senders. */
+    void register(List<Prepared> group) {
+        synchronized (this) {
+            for (Prepared p : group) {
+                entries.put(p.entry().id, p.entry());
+            }
+        }
+    }
+
+    /** Whether a message is in the queue or the failed folder already. */
+    boolean known(String id) {
+        synchronized (this) {
+            if (entries.containsKey(id)) {
+                return true;
+            }
+        }
+        return Files.exists(failed.resolve(id + ".state"));
+    }
+
+    Entry restored(String id, String from, List<String> rcpts, long size, boolean priority, Instant queued) {
+        Entry e = new Entry();
+        e.id = id;
+        e.from = from;
+        e.queued = queued;
+        e.size = size;
+        e.priority = priority;
+        for (String r : rcpts) {
+            e.recipients.put(r, new Rcpt());
+        }
+        return e;
     }
 
     private static String senderOf(HeaderBlock header) throws MalformedMessageException {
@@ -714,6 +868,14 @@ public final class FileOutbox implements Outbox {
     // ------------------------------------------------------------------ files
 
     private void writeState(Entry e, Path dir) throws IOException {
+        byte[] bytes = stateBytes(e);
+        Path temp = tmp.resolve(e.id + ".state." + ThreadLocalRandom.current().nextInt(1 << 30));
+        writeDurably(temp, out -> out.write(bytes));
+        move(temp, dir.resolve(e.id + ".state"));
+        Maildir.force(dir);
+    }
+
+    private byte[] stateBytes(Entry e) throws IOException {
         Properties p = new Properties();
         synchronized (this) {
             p.setProperty("from", e.from);
@@ -742,11 +904,7 @@ public final class FileOutbox implements Outbox {
         }
         StringWriter w = new StringWriter();
         p.store(w, "Uplink outgoing message " + e.id);
-        byte[] bytes = w.toString().getBytes(StandardCharsets.UTF_8);
-        Path temp = tmp.resolve(e.id + ".state." + ThreadLocalRandom.current().nextInt(1 << 30));
-        writeDurably(temp, out -> out.write(bytes));
-        move(temp, dir.resolve(e.id + ".state"));
-        Maildir.force(dir);
+        return w.toString().getBytes(StandardCharsets.UTF_8);
     }
 
     static Entry readState(String id, Path file) throws IOException {
@@ -851,7 +1009,7 @@ public final class FileOutbox implements Outbox {
         }
     }
 
-    private static String newId() {
+    static String newId() {
         long seq = SEQUENCE.incrementAndGet() % 1_000_000;
         return String.format("%s-%05d-%04x", Long.toString(System.currentTimeMillis(), 36), seq,
                 ThreadLocalRandom.current().nextInt(0x10000));

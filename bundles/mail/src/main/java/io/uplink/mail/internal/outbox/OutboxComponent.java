@@ -21,15 +21,23 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Set;
 import java.util.Map;
+import java.util.Locale;
 import java.util.Optional;
+import java.util.Set;
+import java.util.TreeSet;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 
+import org.osgi.service.cm.Configuration;
+import org.osgi.service.cm.ConfigurationAdmin;
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.ConfigurationPolicy;
 import org.osgi.service.component.annotations.Deactivate;
+import org.osgi.service.component.annotations.Reference;
+import org.osgi.service.component.annotations.ReferenceCardinality;
+import org.osgi.service.component.annotations.ReferencePolicy;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -51,8 +59,13 @@ public class OutboxComponent implements Outbox, FailedMail, LocalMailboxes {
     private String postmaster;
     private Pickup pickup;
     private ScheduledExecutorService poller;
-    private Set<String> localDomains = Set.of();
+    /** From the settings; {@code null}: the domains of the route = headers collectors. */
+    private volatile Set<String> localDomains;
     private Duration retention;
+
+    // read for the default of localDomains: the domains of the route = headers collectors
+    @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC)
+    private volatile ConfigurationAdmin configAdmin;
 
     @Activate
     void activate(Map<String, Object> properties) throws IOException {
@@ -71,16 +84,13 @@ public class OutboxComponent implements Outbox, FailedMail, LocalMailboxes {
             FileOutbox.Retry d = FileOutbox.Retry.DEFAULT;
             FileOutbox.Retry retry = new FileOutbox.Retry(s.duration("retry.initial", d.initial()),
                     s.duration("retry.max", d.max()), s.duration("retry.maxAge", d.maxAge()));
+            List<String> domains = s.list("localDomains");
+            localDomains = domains.isEmpty() ? null : lowerCase(domains);
             Duration interval = s.duration("pickup.interval", Duration.ofSeconds(2));
             if (interval.isZero()) {
                 throw s.problem("pickup.interval", "must be more than 0");
             }
             FileOutbox.BounceTo bounceTo = bounceTo(s);
-            Set<String> domains = new LinkedHashSet<>();
-            for (String domain : s.list("localDomains")) {
-                domains.add(domain.toLowerCase(Locale.ROOT));
-            }
-            localDomains = Set.copyOf(domains);
             retention = s.duration("failed.retention", Duration.ofDays(30));
             if (retention.isZero()) {
                 throw s.problem("failed.retention", "must be more than 0");
@@ -129,7 +139,7 @@ public class OutboxComponent implements Outbox, FailedMail, LocalMailboxes {
     /** The local mailbox of an address in a local domain; {@code null} for an address elsewhere. */
     private Path localMailbox(String address) {
         int at = address.lastIndexOf('@');
-        if (at <= 0 || !localDomains.contains(address.substring(at + 1).toLowerCase(Locale.ROOT))) {
+        if (at <= 0 || !localDomains().contains(address.substring(at + 1).toLowerCase(Locale.ROOT))) {
             return null;
         }
         String local = address.substring(0, at).toLowerCase(Locale.ROOT);
@@ -160,8 +170,45 @@ public class OutboxComponent implements Outbox, FailedMail, LocalMailboxes {
         }
     }
 
+    private static Set<String> lowerCase(List<String> domains) {
+        Set<String> out = new TreeSet<>();
+        domains.forEach(d -> out.add(d.trim().toLowerCase(Locale.ROOT)));
+        return out;
+    }
+
+    @Override
+    public Set<String> localDomains() {
+        if (localDomains != null) {
+            return localDomains;
+        }
+        ConfigurationAdmin ca = configAdmin;
+        Set<String> out = new TreeSet<>();
+        if (ca == null) {
+            return out;
+        }
+        try {
+            Configuration[] cs = ca.listConfigurations("(&(service.factoryPid=io.uplink.collector)(route=headers))");
+            for (Configuration c : cs == null ? new Configuration[0] : cs) {
+                Object d = c.getProperties() == null ? null : c.getProperties().get("domains");
+                if (d != null) {
+                    for (String x : String.valueOf(d).split("[,\\s]+")) {
+                        if (!x.isBlank()) {
+                            out.add(x.trim().toLowerCase(Locale.ROOT));
+                        }
+                    }
+                }
+            }
+        } catch (IOException | org.osgi.framework.InvalidSyntaxException e) {
+            LOG.warn("Cannot read the collectors' domains for localDomains: {}", e.toString());
+        }
+        return out;
+    }
+
     @Deactivate
     void deactivate() {
+        if (outbox != null) {
+            outbox.close();
+        }
         if (poller != null) {
             poller.shutdownNow();
             try {
@@ -198,6 +245,16 @@ public class OutboxComponent implements Outbox, FailedMail, LocalMailboxes {
     @Override
     public QueuedMessage queue(String from, List<String> recipients, InputStream message) throws IOException {
         return outbox.queue(from, recipients, message);
+    }
+
+    @Override
+    public QueuedMessage submit(String from, List<String> recipients, byte[] message) throws IOException {
+        return outbox.submit(from, recipients, message);
+    }
+
+    @Override
+    public long usableSpace() throws IOException {
+        return outbox.usableSpace();
     }
 
     @Override
