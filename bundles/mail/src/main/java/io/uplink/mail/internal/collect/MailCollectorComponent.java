@@ -6,6 +6,8 @@ import java.util.Dictionary;
 import java.util.Hashtable;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.locks.ReentrantLock;
 
@@ -28,6 +30,9 @@ import io.uplink.api.config.ConfigException;
 import io.uplink.api.config.Settings;
 import io.uplink.api.mail.CollectReport;
 import io.uplink.api.mail.MailCollector;
+import io.uplink.api.mail.MailTaskStatus;
+import io.uplink.mail.internal.status.StatusSource;
+import io.uplink.mail.internal.status.TaskStatus;
 import io.uplink.api.mail.TaskContext;
 
 /**
@@ -40,9 +45,10 @@ import io.uplink.api.mail.TaskContext;
 @Component(configurationPid = CollectorSettings.FACTORY_PID, configurationPolicy = ConfigurationPolicy.REQUIRE,
         immediate = true, service = {})
 @Designate(ocd = MailCollectorComponent.Config.class, factory = true)
-public final class MailCollectorComponent implements MailCollector {
+public final class MailCollectorComponent implements MailCollector, StatusSource {
 
     private static final Logger LOG = LoggerFactory.getLogger(MailCollectorComponent.class);
+    private static final Set<String> KEYS = Settings.keysOf(Config.class);
     /** One run per collector at a time, even when two connections fire it together. */
     private static final Map<String, ReentrantLock> RUNNING = new ConcurrentHashMap<>();
 
@@ -52,7 +58,7 @@ public final class MailCollectorComponent implements MailCollector {
         @AttributeDefinition(description = "Connection ids that run this collector, comma separated")
         String[] connections();
 
-        @AttributeDefinition(required = false)
+        @AttributeDefinition(required = false, description = "Whether it runs at all")
         boolean enabled() default true;
 
         @AttributeDefinition(required = false, description = "Lower runs first")
@@ -61,24 +67,30 @@ public final class MailCollectorComponent implements MailCollector {
         @AttributeDefinition(required = false, options = {@Option(value = "pop3"), @Option(value = "imap")})
         String protocol() default "pop3";
 
+        @AttributeDefinition(description = "The POP3/IMAP server")
         String host();
 
         @AttributeDefinition(required = false, description = "Default 110/995 (POP3), 143/993 (IMAP)")
         int port();
 
-        @AttributeDefinition(required = false, options = {@Option(value = "none"), @Option(value = "tls"),
+        @AttributeDefinition(required = false, description = "How the connection is protected; certificates always verified",
+            options = {@Option(value = "none"), @Option(value = "tls"),
             @Option(value = "starttls"), @Option(value = "starttls-if-available")})
         String security() default "tls";
 
         @AttributeDefinition(required = false, description = "PEM/DER/PKCS12/JKS file with a private CA or the server's certificate")
         String trust_file();
 
+        @AttributeDefinition(required = false, type = AttributeType.PASSWORD, description = "Password of trust.file when it is a key store that needs one")
+        String trust_password();
+
+        @AttributeDefinition(description = "The account")
         String username();
 
-        @AttributeDefinition(type = AttributeType.PASSWORD)
+        @AttributeDefinition(type = AttributeType.PASSWORD, description = "The account's password; never logged or shown")
         String password();
 
-        @AttributeDefinition(required = false)
+        @AttributeDefinition(required = false, description = "IMAP folder")
         String folder() default "INBOX";
 
         @AttributeDefinition(required = false, description = "0 = delete once stored")
@@ -93,16 +105,19 @@ public final class MailCollectorComponent implements MailCollector {
         @AttributeDefinition(required = false, description = "'headers' to route by recipient headers")
         String route();
 
-        @AttributeDefinition(required = false)
+        @AttributeDefinition(required = false, description = "With route = headers: the domains whose recipients are local")
         String[] domains();
 
-        @AttributeDefinition(required = false)
+        @AttributeDefinition(required = false, description = "Mailbox for mail no accepted address matched")
         String unroutable() default "postmaster";
 
-        @AttributeDefinition(required = false)
+        @AttributeDefinition(required = false, description = "Server time limit, such as 60s")
         String timeout() default "60s";
 
-        @AttributeDefinition(required = false)
+        @AttributeDefinition(required = false, description = "Slowest transfer rate accepted; a transfer gets a deadline from its size at this rate")
+        String minRate() default "1KiB/s";
+
+        @AttributeDefinition(required = false, description = "Days after which a UID gone from the server is forgotten")
         int uidl_expiryDays() default 30;
     }
 
@@ -113,11 +128,18 @@ public final class MailCollectorComponent implements MailCollector {
     private volatile Settings settings;
     private volatile CollectorSettings config;
     private volatile ConfigException problem;
+    private final TaskStatus status = new TaskStatus(Clock.systemUTC());
 
     public MailCollectorComponent() {
         Path data = Path.of(System.getProperty("karaf.data", "data")).resolve("uplink");
         this.mailboxes = data.resolve("mailboxes");
         this.state = data.resolve("state");
+    }
+
+    /** For tests: a collector configured from these properties, registered nowhere. */
+    MailCollectorComponent(Map<String, Object> properties) {
+        this();
+        configure(properties);
     }
 
     @Activate
@@ -145,15 +167,32 @@ public final class MailCollectorComponent implements MailCollector {
     private void configure(Map<String, Object> properties) {
         Settings s = Settings.of("collector", CollectorSettings.FACTORY_PID, properties);
         this.settings = s;
+        CollectorSettings parsed = null;
+        ConfigException error = null;
         try {
-            this.config = CollectorSettings.of(s);
-            this.problem = null;
-            LOG.info("collector '{}' configured: {}", s.id(), config.server());
+            parsed = CollectorSettings.of(s);
         } catch (ConfigException e) {
-            this.config = null;
-            this.problem = e;
-            LOG.warn("{}", e.getMessage());
+            error = e;
+        } catch (RuntimeException e) {
+            // a value no check foresaw: still one line naming the collector and the file, never a failed component
+            error = s.problem(null, "cannot be used: " + e);
         }
+        this.config = parsed;
+        this.problem = error;
+        status.configured(s, KEYS, error, parsed == null ? null : parsed.server(), parsed != null && !parsed.enabled, LOG);
+        if (parsed != null) {
+            LOG.info("collector '{}' configured: {}", s.id(), parsed.server());
+        }
+    }
+
+    @Override
+    public Optional<String> problem() {
+        return status.problem();
+    }
+
+    @Override
+    public MailTaskStatus status() {
+        return status.snapshot(MailTaskStatus.COLLECTOR, connections());
     }
 
     private Dictionary<String, Object> serviceProperties() {
@@ -205,17 +244,27 @@ public final class MailCollectorComponent implements MailCollector {
     @Override
     public CollectReport collect(TaskContext context) throws InterruptedException {
         CollectorSettings c = config;
-        if (c == null) {
-            ConfigException p = problem;
-            return new CollectReport(id(), 0, 0, List.of(p != null ? p.getMessage() : "collector '" + id() + "' is not configured"));
-        }
-        ReentrantLock lock = RUNNING.computeIfAbsent(c.id(), k -> new ReentrantLock());
-        lock.lockInterruptibly();
+        status.started();
+        CollectReport report = null;
         try {
-            Path ledger = state.resolve("collector-" + c.id().replaceAll("[^A-Za-z0-9._-]", "_") + ".uidl");
-            return new Collection(c, mailboxes, ledger, Clock.systemUTC()).run(context);
+            if (c == null) {
+                ConfigException p = problem;
+                report = new CollectReport(id(), 0, 0, List.of(p != null ? p.getMessage() : "collector '" + id() + "' is not configured"));
+                return report;
+            }
+            ReentrantLock lock = RUNNING.computeIfAbsent(c.id(), k -> new ReentrantLock());
+            lock.lockInterruptibly();
+            try {
+                Path ledger = state.resolve("collector-" + c.id().replaceAll("[^A-Za-z0-9._-]", "_") + ".uidl");
+                report = new Collection(c, mailboxes, ledger, Clock.systemUTC()).run(context);
+                return report;
+            } finally {
+                lock.unlock();
+            }
         } finally {
-            lock.unlock();
+            status.finished(report == null ? "interrupted" : report.collected() + " collected"
+                    + (report.skipped() > 0 ? ", " + report.skipped() + " skipped" : ""),
+                    report == null ? List.of("the run was interrupted") : report.errors());
         }
     }
 

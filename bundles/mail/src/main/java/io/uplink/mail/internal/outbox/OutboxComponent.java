@@ -24,6 +24,7 @@ import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.ConfigurationPolicy;
 import org.osgi.service.component.annotations.Deactivate;
+import org.osgi.service.metatype.annotations.Designate;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -34,6 +35,7 @@ import org.slf4j.LoggerFactory;
  */
 @Component(service = {Outbox.class, LocalMailboxes.class, OutboxComponent.class}, immediate = true, configurationPid = OutboxComponent.PID,
         configurationPolicy = ConfigurationPolicy.OPTIONAL)
+@Designate(ocd = MailOcd.class)
 public class OutboxComponent implements Outbox, LocalMailboxes {
 
     static final String PID = "io.uplink.mail";
@@ -48,6 +50,9 @@ public class OutboxComponent implements Outbox, LocalMailboxes {
     @Activate
     void activate(Map<String, Object> properties) throws IOException {
         Settings s = Settings.of("mail settings", PID, properties);
+        for (String w : s.unknownKeys(Settings.keysOf(MailOcd.class))) {
+            LOG.warn("{}: {}", s.item(), w);
+        }
         try {
             Path data = Path.of(System.getProperty("karaf.data", "data")).resolve("uplink");
             Path outboxDir = path(s, "outbox.dir", data.resolve("outbox"));

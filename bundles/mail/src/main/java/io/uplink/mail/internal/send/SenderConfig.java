@@ -129,6 +129,15 @@ record SenderConfig(String id, String file, List<Host> hosts, Security security,
         throw s.problem(HOSTS, "'" + value + "' has no valid port (1-65535)");
     }
 
+    /** How status and logs name the relay, without credentials: {@code smtp://a:587, b:587 (starttls)}. */
+    String server() {
+        List<String> names = new ArrayList<>();
+        for (Host h : hosts) {
+            names.add(h.toString());
+        }
+        return "smtp://" + String.join(", ", names) + " (" + security.name().toLowerCase(java.util.Locale.ROOT).replace('_', '-') + ")";
+    }
+
     @Override
     public String toString() {
         // never the password

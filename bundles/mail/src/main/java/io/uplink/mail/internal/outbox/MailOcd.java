@@ -1,0 +1,30 @@
+package io.uplink.mail.internal.outbox;
+
+import org.osgi.service.metatype.annotations.AttributeDefinition;
+import org.osgi.service.metatype.annotations.ObjectClassDefinition;
+
+/** The keys of {@code etc/io.uplink.mail.cfg} (all optional), the one list of them. */
+@ObjectClassDefinition(name = "Uplink mail", description = "The outgoing queue, the pickup folder and bounces")
+@interface MailOcd {
+
+    @AttributeDefinition(required = false, description = "The queue folder (queue/, failed/, tmp/); default ${karaf.data}/uplink/outbox")
+    String outbox_dir();
+
+    @AttributeDefinition(required = false, description = "Files dropped here are queued; default ${karaf.data}/uplink/pickup")
+    String pickup_dir();
+
+    @AttributeDefinition(required = false, description = "How often the pickup folder is looked at")
+    String pickup_interval() default "2s";
+
+    @AttributeDefinition(required = false, description = "The local mailbox that receives bounces")
+    String postmaster() default "postmaster";
+
+    @AttributeDefinition(required = false, description = "Delay after a temporary failure, doubling up to retry.max")
+    String retry_initial() default "1m";
+
+    @AttributeDefinition(required = false, description = "Longest delay between two tries")
+    String retry_max() default "1h";
+
+    @AttributeDefinition(required = false, description = "Give up (bounce) after this long in the queue")
+    String retry_maxAge() default "5d";
+}
