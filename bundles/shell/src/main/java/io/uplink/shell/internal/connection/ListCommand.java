@@ -24,6 +24,19 @@ public class ListCommand implements Action {
     @Reference(optional = true)
     ScheduleService schedule;
 
+    /**
+     * The problems in a table's width: {@code sender 'smarthost' is in ERROR} (connection:status has the whole
+     * text), {@code unknown key 'sendr'; did you mean 'sender'?}.
+     */
+    static List<String> shortProblems(ConnectionStatus c) {
+        List<String> out = new java.util.ArrayList<>();
+        for (String p : c.problems()) {
+            int colon = p.indexOf(" is in ERROR: ");
+            out.add(colon > 0 ? p.substring(0, colon + " is in ERROR".length()) : p.replaceFirst(" in \\S+\\.cfg", ""));
+        }
+        return out;
+    }
+
     @Override
     public Object execute() throws Exception {
         PrintStream out = System.out;
@@ -39,10 +52,11 @@ public class ListCommand implements Action {
         table.column("State");
         table.column("Last result").maxSize(60).wrap();
         table.column("Last fired");
+        table.column("Problems").maxSize(50).wrap();
         for (ConnectionStatus c : all) {
             table.addRow().addContent(c.id(), Format.text(c.name()), Format.text(c.method()),
                     c.isDefault() ? "yes" : "no", c.state(), Format.result(c.lastResult()),
-                    Format.time(c.lastFired()));
+                    Format.time(c.lastFired()), Format.list(shortProblems(c)));
         }
         table.print(out);
         if (all.isEmpty()) {
