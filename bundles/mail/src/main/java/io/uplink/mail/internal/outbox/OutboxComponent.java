@@ -105,11 +105,17 @@ public class OutboxComponent implements Outbox, LocalMailboxes {
         if (v == null) {
             return def;
         }
+        Path p;
         try {
-            return Path.of(v);
+            p = Path.of(v);
         } catch (RuntimeException e) {
             throw s.problem(key, "is not a path: " + e.getMessage());
         }
+        if (!p.isAbsolute()) {
+            // relative to whatever folder Karaf was started in: never what anyone means for a queue
+            throw s.problem(key, "must be an absolute path such as ${karaf.data}/uplink/outbox, got '" + v + "'");
+        }
+        return p;
     }
 
     @Deactivate
