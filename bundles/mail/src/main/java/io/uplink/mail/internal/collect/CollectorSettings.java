@@ -86,7 +86,7 @@ public final class CollectorSettings {
         this.tls = security == Security.NONE && !s.has("trust.file") && !s.has("trust.password") ? null
                 : Tls.socketFactory(s, "trust.file");
         this.username = s.required("username");
-        this.password = s.string("password", "");
+        this.password = s.required("password");
         String f = s.string("folder", "INBOX");
         if (protocol == Protocol.POP3 && !f.equalsIgnoreCase("INBOX")) {
             throw s.problem("folder", "POP3 has only the INBOX; remove the key or use protocol = imap");

@@ -64,7 +64,7 @@ public final class MailCollectorComponent implements MailCollector, StatusSource
         @AttributeDefinition(required = false, description = "Lower runs first")
         int priority() default 100;
 
-        @AttributeDefinition(required = false, options = {@Option(value = "pop3"), @Option(value = "imap")})
+        @AttributeDefinition(required = false, description = "The mail protocol", options = {@Option(value = "pop3"), @Option(value = "imap")})
         String protocol() default "pop3";
 
         @AttributeDefinition(description = "The POP3/IMAP server")

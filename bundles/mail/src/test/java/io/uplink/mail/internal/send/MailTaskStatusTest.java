@@ -72,7 +72,7 @@ public class MailTaskStatusTest {
         assertEquals(List.of("unknown key 'timout' in io.uplink.collector-alice.cfg; did you mean 'timeout'?"), s.warnings());
 
         MailTaskStatus off = CollectorStatusProbe.status("bob", "connections", "office", "host", "pop.example.net",
-                "username", "bob", "deliverTo", "bob", "enabled", "false");
+                "username", "bob", "password", "pw", "deliverTo", "bob", "enabled", "false");
         assertEquals(MailTaskState.DISABLED, off.state());
         assertEquals("pop3://pop.example.net:995 (tls)", off.server());
     }
