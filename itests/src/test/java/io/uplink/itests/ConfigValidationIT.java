@@ -18,6 +18,7 @@ import java.util.Optional;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.TreeSet;
+import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
@@ -116,7 +117,7 @@ public class ConfigValidationIT extends UplinkTestSupport {
         }
         assertTrue(String.join("\n", wrong), wrong.isEmpty());
         // and config:meta shows them, as a user would look
-        String shown = executeCommand("config:meta -p io.uplink.sender", new RolePrincipal("admin"),
+        String shown = executeCommand("config:meta io.uplink.sender", new RolePrincipal("admin"),
                 new RolePrincipal("manager"), new RolePrincipal("viewer"));
         for (String k : meta.get("sender")) {
             assertTrue(k + " in\n" + shown, shown.contains(k));
@@ -311,9 +312,9 @@ public class ConfigValidationIT extends UplinkTestSupport {
         for (String key : badCollector().keySet()) {
             assertErrorNamesFileAndKey(() -> mailTasks.collector(id("collector", key)), "collector", key);
         }
-        await().atMost(WAIT).until(() -> connections.status("it-office").map(ConnectionStatus::problems)
+        await().atMost(WAIT.toSeconds(), TimeUnit.SECONDS).until(() -> connections.status("it-office").map(ConnectionStatus::problems)
                 .orElse(List.of()).stream().anyMatch(p -> p.startsWith("sender '" + id("sender", "security") + "' is in ERROR: ")));
-        await().atMost(WAIT).until(() -> connections.status("it-typo").map(ConnectionStatus::problems).orElse(List.of())
+        await().atMost(WAIT.toSeconds(), TimeUnit.SECONDS).until(() -> connections.status("it-typo").map(ConnectionStatus::problems).orElse(List.of())
                 .contains("unknown key 'sendr' in io.uplink.connection-it-typo.cfg; did you mean 'sender'?"));
         String list = executeCommand("connection:list");
         assertTrue(list, list.contains("is in ERROR"));
@@ -325,7 +326,7 @@ public class ConfigValidationIT extends UplinkTestSupport {
         assertEquals(MailTaskState.READY, mailTasks.collector("demo").orElseThrow().state());
         FiringResult r = connections.fire("demo", "it").await(WAIT);
         assertEquals(r.summary(), Outcome.OK, r.outcome());
-        await().atMost(WAIT).until(() -> mailTasks.collector("demo").orElseThrow().lastRun() != null);
+        await().atMost(WAIT.toSeconds(), TimeUnit.SECONDS).until(() -> mailTasks.collector("demo").orElseThrow().lastRun() != null);
         String collectors = executeCommand("collector:list");
         assertTrue(collectors, collectors.contains("demo") && collectors.contains("READY"));
     }
@@ -341,7 +342,7 @@ public class ConfigValidationIT extends UplinkTestSupport {
             String kind, String key) {
         String id = id(kind, key);
         String expected = kind + " '" + id + "' (io.uplink." + kind + "-" + id + ".cfg), key '" + key + "': ";
-        await("ERROR of " + id).atMost(WAIT).until(() -> status.call().map(s -> s.state() == MailTaskState.ERROR
+        await("ERROR of " + id).atMost(WAIT.toSeconds(), TimeUnit.SECONDS).until(() -> status.call().map(s -> s.state() == MailTaskState.ERROR
                 && s.error().startsWith(expected)).orElse(false));
     }
 
@@ -364,13 +365,13 @@ public class ConfigValidationIT extends UplinkTestSupport {
             for (Map.Entry<String, String> e : bad.entrySet()) {
                 String line = "mail settings 'io.uplink.mail' (io.uplink.mail.cfg), key '" + e.getKey() + "': ";
                 writeCfg("io.uplink.mail.cfg", original + "\n" + e.getKey() + " = " + e.getValue() + "\n");
-                await("error line for " + e.getKey()).atMost(WAIT).until(() -> Files.readString(log).contains(line));
+                await("error line for " + e.getKey()).atMost(WAIT.toSeconds(), TimeUnit.SECONDS).until(() -> Files.readString(log).contains(line));
                 // the collectors do not need the queue: the demo collector keeps working
                 assertEquals(MailTaskState.READY, mailTasks.collector("demo").orElseThrow().state());
             }
         } finally {
             writeCfg("io.uplink.mail.cfg", original);
         }
-        await().atMost(WAIT).until(() -> mailTasks.sender("demo").map(s -> s.state() == MailTaskState.READY).orElse(false));
+        await().atMost(WAIT.toSeconds(), TimeUnit.SECONDS).until(() -> mailTasks.sender("demo").map(s -> s.state() == MailTaskState.READY).orElse(false));
     }
 }

@@ -20,10 +20,13 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 
+import org.osgi.framework.BundleContext;
+import org.osgi.framework.ServiceRegistration;
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.ConfigurationPolicy;
 import org.osgi.service.component.annotations.Deactivate;
+import org.osgi.service.component.annotations.Modified;
 import org.osgi.service.metatype.annotations.Designate;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -33,7 +36,7 @@ import org.slf4j.LoggerFactory;
  * {@code outbox.dir}, {@code pickup.dir}, {@code pickup.interval},
  * {@code postmaster}, {@code retry.initial}, {@code retry.max}, {@code retry.maxAge}.
  */
-@Component(service = {Outbox.class, LocalMailboxes.class, OutboxComponent.class}, immediate = true, configurationPid = OutboxComponent.PID,
+@Component(service = {}, immediate = true, configurationPid = OutboxComponent.PID,
         configurationPolicy = ConfigurationPolicy.OPTIONAL)
 @Designate(ocd = MailOcd.class)
 public class OutboxComponent implements Outbox, LocalMailboxes {
@@ -41,14 +44,33 @@ public class OutboxComponent implements Outbox, LocalMailboxes {
     static final String PID = "io.uplink.mail";
     private static final Logger LOG = LoggerFactory.getLogger(OutboxComponent.class);
 
-    private FileOutbox outbox;
-    private Path mailboxes;
-    private String postmaster;
+    private volatile FileOutbox outbox;
+    private volatile Path mailboxes;
+    private volatile String postmaster;
     private Pickup pickup;
     private ScheduledExecutorService poller;
+    private BundleContext context;
+    private ServiceRegistration<?> registration;
 
+    /**
+     * Registers the queue ({@link Outbox}, {@link LocalMailboxes} and this class for the senders) itself, and only
+     * when {@code etc/io.uplink.mail.cfg} can be used: a bad value is one error line naming the file and the key,
+     * and no queue until the file is fixed (never a queue in a folder nobody meant, never a failed component
+     * with a stack trace). Each change of the file is checked again.
+     */
     @Activate
-    void activate(Map<String, Object> properties) throws IOException {
+    synchronized void activate(BundleContext context, Map<String, Object> properties) {
+        this.context = context;
+        start(properties);
+    }
+
+    @Modified
+    synchronized void modified(Map<String, Object> properties) {
+        stop();
+        start(properties);
+    }
+
+    private void start(Map<String, Object> properties) {
         Settings s = Settings.of("mail settings", PID, properties);
         for (String w : s.unknownKeys(Settings.keysOf(MailOcd.class))) {
             LOG.warn("{}: {}", s.item(), w);
@@ -60,8 +82,8 @@ public class OutboxComponent implements Outbox, LocalMailboxes {
             // the collectors deliver there too: one place for local mailboxes
             Path mailboxes = data.resolve("mailboxes");
             String postmaster = s.string("postmaster", "postmaster");
-            if (postmaster.contains("/") || postmaster.contains("\\") || postmaster.startsWith(".")) {
-                throw s.problem("postmaster", "must be a mailbox name, got '" + postmaster + "'");
+            if (!Router.validMailbox(postmaster)) {
+                throw s.problem("postmaster", "must be a mailbox name (letters, digits, . _ + -), got '" + postmaster + "'");
             }
             FileOutbox.Retry d = FileOutbox.Retry.DEFAULT;
             FileOutbox.Retry retry = new FileOutbox.Retry(s.duration("retry.initial", d.initial()),
@@ -82,8 +104,34 @@ public class OutboxComponent implements Outbox, LocalMailboxes {
             poller.scheduleWithFixedDelay(this::scan, 0, interval.toMillis(), TimeUnit.MILLISECONDS);
             LOG.info("Outbox in {} ({} waiting), pickup folder {}", outboxDir, outbox.size(), pickupDir);
         } catch (ConfigException e) {
-            LOG.error("{}", e.getMessage());
-            throw e;
+            LOG.error("{}; no outgoing queue until the file is fixed", e.getMessage());
+            return;
+        } catch (IOException e) {
+            LOG.error("{} ({}): cannot open the outgoing queue: {}; no outgoing queue until this is fixed", s.item(),
+                    s.file(), e.toString());
+            return;
+        }
+        registration = context.registerService(new String[] {Outbox.class.getName(), LocalMailboxes.class.getName(),
+            OutboxComponent.class.getName()}, this, null);
+    }
+
+    private void stop() {
+        if (registration != null) {
+            try {
+                registration.unregister();
+            } catch (IllegalStateException alreadyGone) {
+                // the bundle is stopping
+            }
+            registration = null;
+        }
+        if (poller != null) {
+            poller.shutdownNow();
+            try {
+                poller.awaitTermination(10, TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            poller = null;
         }
     }
 
@@ -119,15 +167,8 @@ public class OutboxComponent implements Outbox, LocalMailboxes {
     }
 
     @Deactivate
-    void deactivate() {
-        if (poller != null) {
-            poller.shutdownNow();
-            try {
-                poller.awaitTermination(10, TimeUnit.SECONDS);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            }
-        }
+    synchronized void deactivate() {
+        stop();
     }
 
     /** The queue for the senders of this bundle. */
