@@ -176,12 +176,44 @@
       for (const id of [...rows.keys()]) if (!seen.has(id)) remove(id);
       for (const id of openHistory) loadHistory(id);
       notice('');
+      loadMailTasks();
       loadFailed = false;
     } catch (e) {
       notice('Cannot load the connections: ' + e.message);
       loadFailed = true;
     }
     badge();
+  }
+
+  // Senders & Collectors: their state comes from the mail bundle; a bad file shows here before any firing
+  async function loadMailTasks() {
+    const section = document.getElementById('tasks-section');
+    if (!info.mailTasks) { section.hidden = true; return; }
+    let senders, collectors;
+    try {
+      [senders, collectors] = await Promise.all([api('senders'), api('collectors')]);
+    } catch (e) {
+      notice('Cannot load the senders and collectors: ' + e.message);
+      return;
+    }
+    const tbody = document.querySelector('#mail-tasks tbody');
+    tbody.replaceChildren(...senders.concat(collectors).map(t => {
+      const state = el('div', {}, el('span', { class: 'state ' + t.state, text: t.state }));
+      if (t.error) state.append(el('div', { class: 'small', text: t.error }));
+      for (const w of t.warnings) state.append(el('div', { class: 'small', text: w }));
+      const last = t.lastRun
+        ? el('span', {}, el('span', { class: 'small', text: time(t.lastRun) + ' · ' + t.lastResult }),
+          t.lastError ? el('div', { class: 'small', text: t.lastError }) : null)
+        : el('span', { class: 'small', text: 'not run yet' });
+      return el('tr', { id: t.kind + '-' + t.id, class: 'mail-task', 'data-state': t.state },
+        el('td', { 'data-label': 'Sender / Collector' }, el('strong', { text: t.id }), ' ',
+          el('span', { class: 'id', text: '(' + t.kind + ')' })),
+        el('td', { 'data-label': 'State', class: 'state-cell' }, state),
+        el('td', { 'data-label': 'Server', text: t.server || '—' }),
+        el('td', { 'data-label': 'Connections', text: t.connections.join(', ') || '—' }),
+        el('td', { 'data-label': 'Last run' }, last));
+    }));
+    section.hidden = false;
   }
 
   async function loadOutbox() {
@@ -268,6 +300,7 @@
   }
 
   async function refresh(id) {
+    loadMailTasks();
     try {
       upsert(await api('connections/' + encodeURIComponent(id)));
       if (openHistory.has(id)) loadHistory(id);

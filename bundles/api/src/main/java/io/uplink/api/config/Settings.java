@@ -1,5 +1,7 @@
 package io.uplink.api.config;
 
+import java.lang.reflect.Method;
+import java.lang.reflect.Modifier;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -11,7 +13,9 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Set;
 import java.util.TreeMap;
+import java.util.TreeSet;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -32,6 +36,12 @@ public final class Settings {
     private static final List<String> FRAMEWORK_KEYS = List.of(
             "service.pid", "service.factoryPid", "service.bundleLocation", FILEINSTALL_FILENAME,
             "component.name", "component.id", "org.apache.karaf.features.configKey", "config.location");
+
+    /** Longer than any timeout or interval anyone means; keeps every duration countable in milliseconds. */
+    private static final Duration LONGEST = Duration.ofDays(3650);
+    /** Keys the framework sets or reads, never reported as unknown. */
+    private static final List<String> FRAMEWORK_PREFIXES = List.of("service.", "felix.fileinstall.", "component.", "osgi.",
+            "org.apache.karaf.");
 
     private final String kind;
     private final String id;
@@ -193,16 +203,24 @@ public final class Settings {
         return v;
     }
 
-    /** {@code true/false}, {@code yes/no} or {@code on/off}; {@code def} when unset. */
+    /**
+     * {@code true} or {@code false} (any case), nothing else: a {@code yes} or {@code 1} is an error rather than
+     * silently taken as true. {@code def} when unset. A {@link Boolean} value (from {@code config:property-set
+     * -t boolean}) is taken as it is.
+     */
     public boolean bool(String key, boolean def) {
+        Object v = properties.get(key);
+        if (v instanceof Boolean b) {
+            return b;
+        }
         String s = string(key, null);
         if (s == null) {
             return def;
         }
         switch (s.toLowerCase(Locale.ROOT)) {
-            case "true": case "yes": case "on": case "1":
+            case "true":
                 return true;
-            case "false": case "no": case "off": case "0":
+            case "false":
                 return false;
             default:
                 throw problem(key, "must be true or false, got '" + s + "'");
@@ -222,6 +240,9 @@ public final class Settings {
         if (d == null) {
             throw problem(key, "must be a duration such as 30s, 2m, 1h30m or 500ms, got '" + s + "'");
         }
+        if (d.compareTo(LONGEST) > 0) {
+            throw problem(key, "must be at most " + LONGEST.toDays() + "d, got '" + s + "'");
+        }
         return d;
     }
 
@@ -231,6 +252,15 @@ public final class Settings {
         if (s.isEmpty()) {
             return null;
         }
+        try {
+            return parseDurationText(text, s);
+        } catch (ArithmeticException | NumberFormatException | java.time.DateTimeException tooLong) {
+            // 99999999999999999999999 and the like: not a duration anyone means
+            return null;
+        }
+    }
+
+    private static Duration parseDurationText(String text, String s) {
         if (s.matches("\\d+")) {
             return Duration.ofSeconds(Long.parseLong(s));
         }
@@ -255,12 +285,7 @@ public final class Settings {
             if (!m.find(at) || m.start() != at) {
                 return null;
             }
-            long n;
-            try {
-                n = Long.parseLong(m.group(1));
-            } catch (NumberFormatException e) {
-                return null;
-            }
+            long n = Long.parseLong(m.group(1));
             switch (m.group(2)) {
                 case "ms": total = total.plusMillis(n); break;
                 case "s": total = total.plusSeconds(n); break;
@@ -331,6 +356,111 @@ public final class Settings {
             out.put(k, isSecret(k) && !v.isEmpty() ? "********" : v);
         }
         return out;
+    }
+
+    /**
+     * The keys of this item that are not among {@code known}, each as a warning with the nearest known key:
+     * {@code unknown key 'sendr' in io.uplink.connection-office.cfg; did you mean 'sender'?}. The framework's own
+     * keys ({@code service.*}, {@code felix.fileinstall.*}, {@code component.*}) and {@code id} are never reported.
+     *
+     * @param known the keys the item reads, such as those of {@link #keysOf(Class)}
+     * @since 1.1
+     */
+    public List<String> unknownKeys(Collection<String> known) {
+        List<String> out = new ArrayList<>();
+        for (String k : keys()) {
+            if (known.contains(k) || "id".equals(k) || FRAMEWORK_PREFIXES.stream().anyMatch(k::startsWith)) {
+                continue;
+            }
+            String near = suggest(k, known);
+            out.add("unknown key '" + k + "' in " + file + (near == null ? "; it is ignored" : "; did you mean '" + near + "'?"));
+        }
+        return out;
+    }
+
+    /**
+     * The candidate nearest to {@code word} (edit distance, case ignored), or {@code null} when none is near
+     * enough to be a slip of the fingers.
+     *
+     * @since 1.1
+     */
+    public static String suggest(String word, Collection<String> candidates) {
+        String best = null;
+        int bestDistance = Integer.MAX_VALUE;
+        String w = word.toLowerCase(Locale.ROOT);
+        for (String c : candidates) {
+            int d = distance(w, c.toLowerCase(Locale.ROOT));
+            if (d < bestDistance || (d == bestDistance && best != null && c.compareTo(best) < 0)) {
+                best = c;
+                bestDistance = d;
+            }
+        }
+        int allowed = Math.max(2, w.length() / 3);
+        return best != null && bestDistance <= allowed ? best : null;
+    }
+
+    /** Damerau-Levenshtein distance (optimal string alignment): a swapped pair of letters counts once. */
+    private static int distance(String a, String b) {
+        int[][] d = new int[a.length() + 1][b.length() + 1];
+        for (int i = 0; i <= a.length(); i++) {
+            d[i][0] = i;
+        }
+        for (int j = 0; j <= b.length(); j++) {
+            d[0][j] = j;
+        }
+        for (int i = 1; i <= a.length(); i++) {
+            for (int j = 1; j <= b.length(); j++) {
+                int cost = a.charAt(i - 1) == b.charAt(j - 1) ? 0 : 1;
+                d[i][j] = Math.min(Math.min(d[i - 1][j] + 1, d[i][j - 1] + 1), d[i - 1][j - 1] + cost);
+                if (i > 1 && j > 1 && a.charAt(i - 1) == b.charAt(j - 2) && a.charAt(i - 2) == b.charAt(j - 1)) {
+                    d[i][j] = Math.min(d[i][j], d[i - 2][j - 2] + 1);
+                }
+            }
+        }
+        return d[a.length()][b.length()];
+    }
+
+    /**
+     * The property names of a metatype {@code @ObjectClassDefinition} (or any DS component property type), by the
+     * Declarative Services naming rules: {@code leaveOnServer_days} is {@code leaveOnServer.days}, {@code default$}
+     * is {@code default}, {@code a$_$b} is {@code a-b}. So the metatype is the one list of an item's keys.
+     *
+     * @since 1.1
+     */
+    public static Set<String> keysOf(Class<?> ocd) {
+        Set<String> keys = new TreeSet<>();
+        for (Method m : ocd.getDeclaredMethods()) {
+            if (m.getParameterCount() == 0 && !m.isSynthetic() && !Modifier.isStatic(m.getModifiers())) {
+                keys.add(propertyName(m.getName()));
+            }
+        }
+        return keys;
+    }
+
+    static String propertyName(String method) {
+        StringBuilder b = new StringBuilder();
+        for (int i = 0; i < method.length(); i++) {
+            char c = method.charAt(i);
+            if (c == '$') {
+                if (method.startsWith("$_$", i)) {
+                    b.append('-');
+                    i += 2;
+                } else if (method.startsWith("$$", i)) {
+                    b.append('$');
+                    i++;
+                }
+            } else if (c == '_') {
+                if (method.startsWith("__", i)) {
+                    b.append('_');
+                    i++;
+                } else {
+                    b.append('.');
+                }
+            } else {
+                b.append(c);
+            }
+        }
+        return b.toString();
     }
 
     @Override

@@ -1,7 +1,7 @@
 /**
  * Reading Uplink's configuration files: typed values whose errors name the file and the key.
  */
-@Version("1.0.0")
+@Version("1.1.0")
 @Export
 package io.uplink.api.config;
 

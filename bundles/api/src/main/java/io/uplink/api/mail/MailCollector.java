@@ -1,6 +1,7 @@
 package io.uplink.api.mail;
 
 import java.util.List;
+import java.util.Optional;
 
 /**
  * Collects one POP3/IMAP account into local mailboxes. Registered as a service with the properties
@@ -32,4 +33,14 @@ public interface MailCollector {
 
     /** Collects while the link is up. Never throws for a mail problem: failures are in the report. */
     CollectReport collect(TaskContext context) throws InterruptedException;
+
+    /**
+     * Why this collector cannot work as configured (naming the item, the file and the key), or empty. A collector in
+     * error stays registered so that a firing reports what to fix; connections that use it show this problem.
+     *
+     * @since 1.2
+     */
+    default Optional<String> problem() {
+        return Optional.empty();
+    }
 }

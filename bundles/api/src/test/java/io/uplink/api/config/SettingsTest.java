@@ -49,6 +49,66 @@ public class SettingsTest {
         expect(() -> s.required("method"), "key 'method': is required but not set");
     }
 
+    @Test
+    public void booleansAreTrueOrFalseAndNothingElse() {
+        Settings s = fromFile("office", Map.of("a", "TRUE", "b", "False", "c", Boolean.TRUE));
+        assertTrue(s.bool("a", false));
+        assertFalse(s.bool("b", true));
+        assertTrue(s.bool("c", false));
+        assertTrue(s.bool("unset", true));
+        for (String bad : List.of("yes", "no", "on", "off", "1", "0", "maybe")) {
+            Settings b = fromFile("office", Map.of("default", bad));
+            expect(() -> b.bool("default", false), "key 'default': must be true or false, got '" + bad + "'");
+        }
+    }
+
+    @Test
+    public void hugeNumbersAreConfigErrorsNamingTheKey() {
+        Settings s = fromFile("office", Map.of("commands.timeout", "99999999999999999999999",
+                "network.probe.timeout", "99999999999999999999999s", "t", "9999999999999999", "n", "99999999999999999999999"));
+        expect(() -> s.duration("commands.timeout", Duration.ZERO), "key 'commands.timeout': must be a duration");
+        expect(() -> s.duration("network.probe.timeout", Duration.ZERO), "key 'network.probe.timeout': must be a duration");
+        expect(() -> s.duration("t", Duration.ZERO), "key 't': must be at most 3650d");
+        expect(() -> s.integer("n", 0, 0, 10), "key 'n': must be a whole number");
+        assertNull(Settings.parseDuration("PT99999999999999999999H"));
+    }
+
+    @Test
+    public void unknownKeysAreNamedWithTheNearestKnownOne() {
+        Map<String, Object> p = new java.util.HashMap<>(Map.of("sendr", "demo", "method", "network", "nmae", "x",
+                "zzzzzzzz", "1", "service.factoryPid", "io.uplink.connection", "component.name", "c",
+                "felix.fileinstall.dir", "/etc"));
+        Settings s = fromFile("office", p);
+        assertEquals(List.of(
+                "unknown key 'nmae' in io.uplink.connection-office.cfg; did you mean 'name'?",
+                "unknown key 'sendr' in io.uplink.connection-office.cfg; did you mean 'sender'?",
+                "unknown key 'zzzzzzzz' in io.uplink.connection-office.cfg; it is ignored"),
+                s.unknownKeys(List.of("name", "method", "sender", "fallback")));
+        assertEquals("network", Settings.suggest("netwrok", List.of("network", "dialup")));
+        assertNull(Settings.suggest("isdn", List.of("network", "dialup")));
+    }
+
+    /** The metatype's attribute names follow the DS rules, so the OCD is the one list of keys. */
+    @interface Ocd {
+        String name();
+
+        int leaveOnServer_days();
+
+        boolean default$();
+
+        String trust_file();
+
+        String a$_$b();
+
+        String under__score();
+    }
+
+    @Test
+    public void keysOfAnOcdFollowTheDeclarativeServicesNaming() {
+        assertEquals(java.util.Set.of("name", "leaveOnServer.days", "default", "trust.file", "a-b", "under_score"),
+                Settings.keysOf(Ocd.class));
+    }
+
     private static void expect(Runnable r, String part) {
         try {
             r.run();

@@ -5,18 +5,22 @@ import io.uplink.api.ConnectionStatus;
 import io.uplink.api.Firing;
 import io.uplink.api.FiringResult;
 import io.uplink.api.MethodInfo;
+import io.uplink.api.config.ConfigException;
+import io.uplink.api.config.Settings;
 import io.uplink.api.mail.MailCollector;
 import io.uplink.api.mail.MailSender;
 import io.uplink.api.method.ConnectionMethod;
 
 import java.nio.file.Path;
 import java.time.Clock;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.regex.Pattern;
 
 import javax.management.MBeanServer;
 import javax.management.ObjectName;
@@ -44,12 +48,14 @@ import org.slf4j.LoggerFactory;
  * configurations report to, the dynamic lists of methods, senders and collectors, EventAdmin and JMX.
  */
 @Component(service = {ConnectionService.class, ConnectionRegistry.class}, immediate = true,
-        configurationPid = "io.uplink.core", configurationPolicy = ConfigurationPolicy.OPTIONAL)
+        configurationPid = ConnectionServiceComponent.CORE_PID, configurationPolicy = ConfigurationPolicy.OPTIONAL)
 @Designate(ocd = CoreConfig.class)
 public class ConnectionServiceComponent implements ConnectionService, ConnectionRegistry, MailTasks {
 
     private static final Logger LOG = LoggerFactory.getLogger(ConnectionServiceComponent.class);
     static final String MBEAN_NAME = "io.uplink:type=connections";
+    static final String CORE_PID = "io.uplink.core";
+    private static final Pattern ADDRESS = Pattern.compile("[^@\\s,<>]+@[^@\\s,<>]+");
 
     private final Engine engine = new Engine(Clock.systemDefaultZone());
     private final Map<String, MailSender> senders = new ConcurrentHashMap<>();
@@ -69,29 +75,54 @@ public class ConnectionServiceComponent implements ConnectionService, Connection
     }
 
     @Activate
-    void activate(CoreConfig config) {
-        configure(config);
+    void activate(Map<String, Object> properties) {
+        configure(properties);
         registerMBean();
     }
 
     @Modified
-    void modified(CoreConfig config) {
-        configure(config);
+    void modified(Map<String, Object> properties) {
+        configure(properties);
     }
 
-    private void configure(CoreConfig config) {
-        int max = config.maxConnections();
-        int hist = config.history_size();
-        int par = config.collectors_parallel();
-        if (max < 1 || hist < 1 || par < 1) {
-            LOG.warn("etc/io.uplink.core.cfg: maxConnections, history.size and collectors.parallel must be 1 or more "
-                    + "(got {}, {}, {}); using the defaults for the ones that are not", max, hist, par);
-            max = max < 1 ? 10 : max;
-            hist = hist < 1 ? 100 : hist;
-            par = par < 1 ? Engine.Limits.DEFAULT.collectorsParallel() : par;
+    private void configure(Map<String, Object> properties) {
+        Settings s = Settings.of("core settings", CORE_PID, properties);
+        for (String w : s.unknownKeys(Settings.keysOf(CoreConfig.class))) {
+            LOG.warn("{}: {}", s.item(), w);
         }
-        engine.setLimits(new Engine.Limits(max, hist, par));
+        Engine.Limits limits;
+        try {
+            limits = limits(s);
+        } catch (ConfigException e) {
+            // one line naming file and key; the limits in force stay until the file is fixed
+            limits = engine.limits();
+            LOG.error("{}; keeping maxConnections={}, history.size={}, collectors.parallel={}", e.getMessage(),
+                    limits.maxConnections(), limits.historySize(), limits.collectorsParallel());
+        }
+        engine.setLimits(limits);
         engine.setHistoryStore(new HistoryStore(dataDir().resolve("state").resolve("history")));
+    }
+
+    /**
+     * Reads and checks every key of {@code etc/io.uplink.core.cfg}, the {@code notify.*} ones included (read by
+     * the error notices), so a bad value is reported when the file arrives.
+     */
+    static Engine.Limits limits(Settings s) {
+        Engine.Limits d = Engine.Limits.DEFAULT;
+        int max = s.integer("maxConnections", d.maxConnections(), 1, 100_000);
+        int hist = s.integer("history.size", d.historySize(), 1, 100_000);
+        int par = s.integer("collectors.parallel", d.collectorsParallel(), 1, 1_000);
+        s.duration("notify.repeat", Duration.ofHours(1));
+        for (String to : s.list("notify.to")) {
+            if (!ADDRESS.matcher(to).matches()) {
+                throw s.problem("notify.to", "'" + to + "' is not a mail address such as postmaster@example.net");
+            }
+        }
+        String from = s.string("notify.from", "uplink@localhost");
+        if (!ADDRESS.matcher(from).matches()) {
+            throw s.problem("notify.from", "'" + from + "' is not a mail address such as uplink@localhost");
+        }
+        return new Engine.Limits(max, hist, par);
     }
 
     static Path dataDir() {

@@ -3,7 +3,7 @@ package io.uplink.core.internal;
 import org.osgi.service.metatype.annotations.AttributeDefinition;
 import org.osgi.service.metatype.annotations.ObjectClassDefinition;
 
-/** {@code etc/io.uplink.core.cfg}. */
+/** {@code etc/io.uplink.core.cfg}: the one list of its keys (the {@code notify.*} ones are read by the error notices). */
 @ObjectClassDefinition(name = "Uplink core", description = "Limits and places of Uplink's connections")
 @interface CoreConfig {
 
@@ -15,4 +15,14 @@ import org.osgi.service.metatype.annotations.ObjectClassDefinition;
 
     @AttributeDefinition(name = "collectors.parallel", description = "Mail Collector sessions open at the same time across all firings (one pool)")
     int collectors_parallel() default 16;
+
+    @AttributeDefinition(name = "notify.to", required = false,
+            description = "Addresses (comma separated) that get error notices; unset: the local postmaster mailbox")
+    String[] notify_to();
+
+    @AttributeDefinition(name = "notify.repeat", description = "The same error on the same connection is mailed again at most this often")
+    String notify_repeat() default "1h";
+
+    @AttributeDefinition(name = "notify.from", description = "The notices' sender address")
+    String notify_from() default "uplink@localhost";
 }

@@ -11,6 +11,7 @@ import io.uplink.api.NoSuchConnectionException;
 import io.uplink.api.config.ConfigException;
 import io.uplink.api.config.Settings;
 import io.uplink.api.mail.MailCollector;
+import io.uplink.api.mail.MailSender;
 import io.uplink.api.method.ConnectionMethod;
 
 import java.time.Clock;
@@ -46,6 +47,10 @@ import org.slf4j.LoggerFactory;
 public final class Engine implements ConnectionService {
 
     private static final Logger LOG = LoggerFactory.getLogger(Engine.class);
+    /** Every key of a connection, from its metatype. */
+    static final Set<String> CONNECTION_KEYS = Settings.keysOf(ConnectionOcd.class);
+    /** The methods whose keys the connection's metatype lists. */
+    static final Set<String> SHIPPED_METHODS = Set.of("network", "dialup");
 
     /** Limits and places, from {@code etc/io.uplink.core.cfg}. */
     record Limits(int maxConnections, int historySize, int collectorsParallel) {
@@ -84,6 +89,8 @@ public final class Engine implements ConnectionService {
         Settings settings;
         ConnectionConfig config;
         String configError;
+        /** Odd but harmless: unknown keys, each with the nearest known one. */
+        List<String> warnings = List.of();
         ConnectionState baseState = ConnectionState.IDLE;
         String reason = "";
         FiringRun current;
@@ -282,7 +289,32 @@ public final class Engine implements ConnectionService {
         } catch (ConfigException ex) {
             e.config = null;
             e.configError = ex.getMessage();
+        } catch (RuntimeException ex) {
+            // a value no check foresaw: still ERROR with the item and the file, never a failed component
+            e.config = null;
+            e.configError = s.problem(null, "cannot be used: " + ex).getMessage();
         }
+        List<String> warnings = unknownKeys(s);
+        if (!warnings.equals(e.warnings)) {
+            for (String w : warnings) {
+                LOG.warn("connection '{}': {}", s.id(), w);
+            }
+        }
+        e.warnings = warnings;
+    }
+
+    /** Keys no connection reads; a key of a third-party method ({@code <method>.*}) is that method's to check. */
+    static List<String> unknownKeys(Settings s) {
+        String method = s.string("method", "");
+        Set<String> known = new java.util.TreeSet<>(CONNECTION_KEYS);
+        if (!method.isEmpty() && !SHIPPED_METHODS.contains(method)) {
+            for (String k : s.keys()) {
+                if (k.startsWith(method + ".")) {
+                    known.add(k);
+                }
+            }
+        }
+        return s.unknownKeys(known);
     }
 
     /** Recomputes every connection's resting state; logs and posts each change. Holds {@link #lock}. */
@@ -319,6 +351,12 @@ public final class Engine implements ConnectionService {
                     if (m == null) {
                         state = ConnectionState.WAITING;
                         reason = "method '" + e.config.method() + "' is not installed";
+                        Set<String> names = new java.util.TreeSet<>(SHIPPED_METHODS);
+                        names.addAll(methods.keySet());
+                        String near = Settings.suggest(e.config.method(), names);
+                        if (near != null && !near.equals(e.config.method())) {
+                            reason += " (" + e.settings.file() + ", key 'method'); did you mean '" + near + "'?";
+                        }
                     } else {
                         String problem = validate(m, e.settings);
                         state = problem == null ? ConnectionState.IDLE : ConnectionState.ERROR;
@@ -335,7 +373,7 @@ public final class Engine implements ConnectionService {
                     LOG.info("connection '{}': {}", e.id(), reason);
                 }
                 events.post(Events.STATE, Map.of(Events.CONNECTION_ID, e.id(), Events.CONNECTION_NAME, name(e),
-                        Events.STATE_NAME, state.name(), Events.MESSAGE, reason));
+                        Events.STATE_NAME, state.name(), Events.MESSAGE, reason == null ? "" : reason));
             }
         }
     }
@@ -418,10 +456,19 @@ public final class Engine implements ConnectionService {
                 problems.add(mail.anySender() ? "sender '" + c.sender() + "' is not configured"
                         : "sender '" + c.sender() + "' is not configured (no Mail Sender is installed)");
             }
+            if (c.sender() != null) {
+                MailSender ms = mail.sender(c.sender());
+                Optional<String> p = ms == null ? Optional.empty() : ms.problem();
+                p.ifPresent(text -> problems.add("sender '" + c.sender() + "' is in ERROR: " + text));
+            }
             if (c.fallback() != null && byId(c.fallback()) == null) {
                 problems.add("fallback '" + c.fallback() + "' is not configured");
             }
         }
+        for (MailCollector mc : mail.collectors(e.id())) {
+            mc.problem().ifPresent(text -> problems.add("collector '" + mc.id() + "' is in ERROR: " + text));
+        }
+        problems.addAll(e.warnings);
         Deque<FiringResult> h = history.get(e.id());
         FiringResult last = h == null || h.isEmpty() ? null : h.peekLast();
         return new ConnectionStatus(e.id(), name(e), c != null ? c.method() : e.settings.string("method", ""),

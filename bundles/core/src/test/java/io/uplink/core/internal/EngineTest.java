@@ -137,6 +137,121 @@ public class EngineTest {
         assertEquals(ConnectionState.IDLE, status("negative").state());
     }
 
+    @Test
+    public void manyBadFilesArrivingTogetherEachGoToErrorNamingTheKey() throws Exception {
+        engine.setLimits(new Engine.Limits(100, 100, 2));
+        for (int i = 0; i < 20; i++) {
+            configure("huge" + i, "commands.timeout", "99999999999999999999999");
+            configure("yes" + i, "default", "yes");
+            configure("blank" + i, "commands.timeout", "9999999999999999");
+        }
+        configure("good");
+        for (int i = 0; i < 20; i++) {
+            assertError("huge" + i, "io.uplink.connection-huge" + i + ".cfg", "key 'commands.timeout'");
+            assertError("yes" + i, "io.uplink.connection-yes" + i + ".cfg", "key 'default': must be true or false, got 'yes'");
+            assertError("blank" + i, "io.uplink.connection-blank" + i + ".cfg", "key 'commands.timeout'");
+        }
+        assertEquals(Outcome.OK, engine.fire("good").await(WAIT).outcome());
+    }
+
+    @Test
+    public void aMisspeltKeyIsAWarningWithTheNearestKeyAndTheConnectionKeepsWorking() throws Exception {
+        configure("office", "sendr", "demo", "test.anything", "x");
+        ConnectionStatus s = status("office");
+        assertEquals(ConnectionState.IDLE, s.state());
+        assertEquals(List.of("unknown key 'sendr' in io.uplink.connection-office.cfg; did you mean 'sender'?"), s.problems());
+        assertEquals(Outcome.OK, engine.fire("office").await(WAIT).outcome());
+
+        configure("net", "method", "network", "network.prob", "a:1", "dialup.port", "/dev/ttyS0");
+        assertEquals(List.of("unknown key 'network.prob' in io.uplink.connection-net.cfg; did you mean 'network.probe'?"),
+                status("net").problems());
+    }
+
+    @Test
+    public void anUnknownMethodGetsTheNearestName() {
+        configure("office", "method", "netwrok");
+        ConnectionStatus s = status("office");
+        assertEquals(ConnectionState.WAITING, s.state());
+        assertEquals("method 'netwrok' is not installed (io.uplink.connection-office.cfg, key 'method'); did you mean 'network'?",
+                s.reason());
+        configure("t", "method", "tset");
+        assertThat(status("t").reason(), containsString("did you mean 'test'?"));
+        configure("isdn", "method", "isdn");
+        assertEquals("method 'isdn' is not installed", status("isdn").reason());
+    }
+
+    @Test
+    public void aSenderOrCollectorInErrorShowsOnTheConnection() {
+        MailSender broken = new MailSender() {
+            @Override
+            public String id() {
+                return "smarthost";
+            }
+
+            @Override
+            public SendReport send(TaskContext ctx) {
+                return new SendReport(0, 0, 0, List.of("broken"));
+            }
+
+            @Override
+            public java.util.Optional<String> problem() {
+                return java.util.Optional.of("sender 'smarthost' (io.uplink.sender-smarthost.cfg), key 'security': must be one of ...");
+            }
+        };
+        MailCollector alice = new MailCollector() {
+            @Override
+            public String id() {
+                return "alice";
+            }
+
+            @Override
+            public List<String> connections() {
+                return List.of("office");
+            }
+
+            @Override
+            public int priority() {
+                return 1;
+            }
+
+            @Override
+            public boolean enabled() {
+                return true;
+            }
+
+            @Override
+            public CollectReport collect(TaskContext ctx) {
+                return new CollectReport("alice", 0, 0, List.of("broken"));
+            }
+
+            @Override
+            public java.util.Optional<String> problem() {
+                return java.util.Optional.of("collector 'alice' (io.uplink.collector-alice.cfg), key 'protocol': must be one of pop3, imap, got 'pop'");
+            }
+        };
+        engine.setMail(new MailTasks() {
+            @Override
+            public MailSender sender(String id) {
+                return "smarthost".equals(id) ? broken : null;
+            }
+
+            @Override
+            public boolean anySender() {
+                return true;
+            }
+
+            @Override
+            public List<MailCollector> collectors(String connectionId) {
+                return "office".equals(connectionId) ? List.of(alice) : List.of();
+            }
+        });
+        configure("office", "sender", "smarthost");
+        assertEquals(List.of(
+                "sender 'smarthost' is in ERROR: sender 'smarthost' (io.uplink.sender-smarthost.cfg), key 'security': must be one of ...",
+                "collector 'alice' is in ERROR: collector 'alice' (io.uplink.collector-alice.cfg), key 'protocol': must be one of pop3, imap, got 'pop'"),
+                status("office").problems());
+    }
+
     private void assertError(String id, String file, String key) {
         ConnectionStatus s = status(id);
         assertEquals(id + ": " + s.reason(), ConnectionState.ERROR, s.state());

@@ -51,7 +51,7 @@ public final class ScheduleItemComponent {
         @AttributeDefinition(required = false, description = "Only fire when at least this many messages wait")
         int minWaiting() default 0;
 
-        @AttributeDefinition(required = false)
+        @AttributeDefinition(required = false, description = "false keeps the item without firing")
         boolean enabled() default true;
     }
 

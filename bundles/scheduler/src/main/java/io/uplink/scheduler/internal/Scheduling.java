@@ -51,6 +51,8 @@ final class Scheduling implements ScheduleService {
     static final String DISABLED = "DISABLED";
     static final String PAUSED = "PAUSED";
     static final String ERROR = "ERROR";
+    /** Every key of a schedule item, from its metatype. */
+    private static final Set<String> KEYS = Settings.keysOf(ScheduleItemComponent.Config.class);
     static final String WAITING = "WAITING";
 
     /** Arms and disarms one-shot jobs; the Karaf Scheduler in the container, a test double in unit tests. */
@@ -66,6 +68,8 @@ final class Scheduling implements ScheduleService {
         final List<String> connections;
         final ScheduleItem item;
         final String error;
+        /** Unknown keys, each with the nearest known one. */
+        List<String> warnings = List.of();
         Instant armedFor;
         long generation;
         boolean catchUp;
@@ -120,13 +124,23 @@ final class Scheduling implements ScheduleService {
             item = ScheduleItem.parse(s, systemZone);
         } catch (ConfigException e) {
             error = e.getMessage();
+        } catch (RuntimeException e) {
+            // a value no check foresaw: still ERROR with the item and the file
+            error = s.problem(null, "cannot be used: " + e).getMessage();
+        }
+        if (error != null) {
             LOG.error("{}; the item does not fire until the file is fixed", error);
+        }
+        List<String> warnings = s.unknownKeys(KEYS);
+        for (String w : warnings) {
+            LOG.warn("{}: {}", s.item(), w);
         }
         Entry old = entries.remove(id);
         if (old != null) {
             disarm(old);
         }
         Entry e = new Entry(id, s.file(), s.list(ScheduleItem.CONNECTIONS), item, error);
+        e.warnings = warnings;
         entries.put(id, e);
         Instant now = clock.instant();
         boolean first = seen.add(id);
@@ -448,6 +462,9 @@ final class Scheduling implements ScheduleService {
                     next = plan.next(i, now);
                     reason = missingConnections(i);
                 }
+            }
+            if (!e.warnings.isEmpty()) {
+                reason = reason.isEmpty() ? String.join("; ", e.warnings) : reason + "; " + String.join("; ", e.warnings);
             }
             out.add(new ScheduleItemStatus(e.id, i.connections(), i.when(), next, last, st, reason));
         }

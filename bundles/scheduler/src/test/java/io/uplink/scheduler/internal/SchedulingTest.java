@@ -113,6 +113,17 @@ public class SchedulingTest {
     }
 
     @Test
+    public void aMisspeltKeyIsAWarningAndTheItemStillFires() {
+        Scheduling s = start();
+        s.put(item("work", "connections", "modem", "every", "15m", "betwen", "08:00-18:00"));
+        ScheduleItemStatus st = s.items().get(0);
+        assertEquals("ACTIVE", st.state());
+        assertEquals("unknown key 'betwen' in io.uplink.schedule-work.cfg; did you mean 'between'?", st.reason());
+        s.put(item("strict", "connections", "modem", "every", "15m", "enabled", "yes"));
+        assertEquals("ERROR", s.items().stream().filter(i -> i.id().equals("strict")).findFirst().orElseThrow().state());
+    }
+
+    @Test
     public void badItemIsErrorAndOthersKeepRunning() {
         Scheduling s = start();
         s.put(item("bad", "connections", "modem", "every", "15m", "days", "MOONDAY"));

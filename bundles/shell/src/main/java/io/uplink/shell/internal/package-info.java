@@ -1,5 +1,5 @@
 /**
- * Karaf shell commands: {@code connection:*} (subpackage {@code connection}), {@code outbox:*} and
- * {@code schedule:*}, found through the bundle's {@code Karaf-Commands} header. Not exported.
+ * Karaf shell commands: {@code connection:*} (subpackage {@code connection}), {@code outbox:*},
+ * {@code schedule:*}, {@code sender:*} and {@code collector:*}, found through the bundle's {@code Karaf-Commands} header. Not exported.
  */
 package io.uplink.shell.internal;

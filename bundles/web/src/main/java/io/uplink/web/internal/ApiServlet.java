@@ -7,6 +7,8 @@ import io.uplink.api.FiringResult;
 import io.uplink.api.NoSuchConnectionException;
 import io.uplink.api.mail.FailedMail;
 import io.uplink.api.mail.FailedMessage;
+import io.uplink.api.mail.MailTaskService;
+import io.uplink.api.mail.MailTaskStatus;
 import io.uplink.api.mail.Outbox;
 import io.uplink.api.mail.QueuedMessage;
 import io.uplink.api.schedule.ForecastEntry;
@@ -62,11 +64,27 @@ public class ApiServlet extends HttpServlet {
     @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC)
     private transient volatile ScheduleService schedule;
 
+    @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC)
+    private transient volatile MailTaskService mailTasks;
+
     @Activate
     public ApiServlet(@Reference ConnectionService connections, @Reference ActivityComponent activity) {
         this.connections = connections;
         this.activity = activity;
         this.stream = new EventStream(activity.activity());
+    }
+
+    /** The connections that run a sender (they name it) or a collector (it names them, and they exist). */
+    private List<String> linked(MailTaskStatus t) {
+        List<String> out = new ArrayList<>();
+        for (ConnectionStatus c : connections.list()) {
+            boolean sender = MailTaskStatus.SENDER.equals(t.kind()) && t.id().equals(c.sender());
+            boolean collector = MailTaskStatus.COLLECTOR.equals(t.kind()) && t.connections().contains(c.id());
+            if (sender || collector) {
+                out.add(c.id());
+            }
+        }
+        return out;
     }
 
     @Deactivate
@@ -122,6 +140,7 @@ public class ApiServlet extends HttpServlet {
             m.put("mayFire", Boolean.TRUE.equals(req.getAttribute(UplinkContext.MAY_FIRE)));
             m.put("outbox", outbox != null);
             m.put("schedule", schedule != null);
+            m.put("mailTasks", mailTasks != null);
             m.put("notifyTo", activity.notifyTo());
             send(resp, 200, m);
         } else if (p.get(0).equals("connections")) {
@@ -159,6 +178,25 @@ public class ApiServlet extends HttpServlet {
                 send(resp, 200, Map.of("connection", p.get(1), "lines", lines));
             } else {
                 throw new HttpError(404, "no such resource: " + req.getRequestURI());
+            }
+        } else if ((p.get(0).equals("senders") || p.get(0).equals("collectors")) && n <= 2) {
+            get(method);
+            MailTaskService m = mailTasks;
+            if (m == null) {
+                throw new HttpError(503, "Mail Senders and Collectors are not installed (they come with Uplink's mail bundle)");
+            }
+            boolean senders = p.get(0).equals("senders");
+            if (n == 1) {
+                List<Object> out = new ArrayList<>();
+                for (MailTaskStatus t : senders ? m.senders() : m.collectors()) {
+                    out.add(JsonViews.mailTask(t, linked(t)));
+                }
+                send(resp, 200, out);
+            } else {
+                String id = p.get(1);
+                MailTaskStatus t = (senders ? m.sender(id) : m.collector(id)).orElseThrow(() -> new HttpError(404,
+                        (senders ? "sender '" : "collector '") + id + "' is not configured"));
+                send(resp, 200, JsonViews.mailTask(t, linked(t)));
             }
         } else if (n == 1 && p.get(0).equals("history")) {
             get(method);

@@ -6,6 +6,7 @@ import io.uplink.api.MailCounts;
 import io.uplink.api.PhaseResult;
 import io.uplink.api.Progress;
 import io.uplink.api.mail.FailedMessage;
+import io.uplink.api.mail.MailTaskStatus;
 import io.uplink.api.mail.QueuedMessage;
 import io.uplink.api.schedule.ForecastEntry;
 
@@ -100,6 +101,25 @@ final class JsonViews {
         m.put("failed", k.failed());
         m.put("collected", k.collected());
         m.put("skipped", k.skipped());
+        return m;
+    }
+
+    /** A Mail Sender or Collector, with the connections that run it. */
+    static Map<String, Object> mailTask(MailTaskStatus t, List<String> linkedConnections) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("kind", t.kind());
+        m.put("id", t.id());
+        m.put("state", t.state());
+        m.put("file", t.file());
+        m.put("error", t.error());
+        m.put("warnings", t.warnings());
+        m.put("server", t.server());
+        m.put("connections", linkedConnections);
+        m.put("lastRun", t.lastRun());
+        m.put("lastResult", t.lastResult());
+        m.put("lastError", t.lastError());
+        // already masked by the mail bundle
+        m.put("settings", new TreeMap<>(t.settings()));
         return m;
     }
 

@@ -73,6 +73,14 @@ public final class CollectorSettings {
     private CollectorSettings(Settings s) {
         this.settings = s;
         this.connections = s.list("connections");
+        if (connections.isEmpty()) {
+            throw s.problem("connections", "is required: the ids of the connections that run this collector");
+        }
+        for (String c : connections) {
+            if (!c.matches("[A-Za-z0-9][A-Za-z0-9._-]*")) {
+                throw s.problem("connections", "'" + c + "' is not a connection id (letters, digits, '.', '_', '-')");
+            }
+        }
         this.enabled = s.bool("enabled", true);
         this.priority = s.integer("priority", 100, 0, 1_000_000);
         this.protocol = s.choice("protocol", Protocol.class, Protocol.POP3);
@@ -82,9 +90,10 @@ public final class CollectorSettings {
         }
         this.security = s.choice("security", Security.class, Security.TLS);
         this.port = s.integer("port", security == Security.TLS ? protocol.tlsPort : protocol.plainPort, 1, 65535);
-        this.tls = security == Security.NONE ? null : Tls.socketFactory(s, "trust.file");
+        this.tls = security == Security.NONE && !s.has("trust.file") && !s.has("trust.password") ? null
+                : Tls.socketFactory(s, "trust.file");
         this.username = s.required("username");
-        this.password = s.string("password", "");
+        this.password = s.required("password");
         String f = s.string("folder", "INBOX");
         if (protocol == Protocol.POP3 && !f.equalsIgnoreCase("INBOX")) {
             throw s.problem("folder", "POP3 has only the INBOX; remove the key or use protocol = imap");

@@ -7,6 +7,8 @@ import java.util.Dictionary;
 import java.util.Hashtable;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.locks.ReentrantLock;
 
@@ -33,6 +35,9 @@ import io.uplink.api.config.ConfigException;
 import io.uplink.api.config.Settings;
 import io.uplink.api.mail.CollectReport;
 import io.uplink.api.mail.MailCollector;
+import io.uplink.api.mail.MailTaskStatus;
+import io.uplink.mail.internal.status.StatusSource;
+import io.uplink.mail.internal.status.TaskStatus;
 import io.uplink.api.mail.TaskContext;
 import io.uplink.mail.internal.ledger.UidLedger;
 import io.uplink.mail.internal.outbox.OutboxComponent;
@@ -47,9 +52,10 @@ import io.uplink.mail.internal.outbox.OutboxComponent;
 @Component(configurationPid = CollectorSettings.FACTORY_PID, configurationPolicy = ConfigurationPolicy.REQUIRE,
         immediate = true, service = {})
 @Designate(ocd = MailCollectorComponent.Config.class, factory = true)
-public final class MailCollectorComponent implements MailCollector {
+public final class MailCollectorComponent implements MailCollector, StatusSource {
 
     private static final Logger LOG = LoggerFactory.getLogger(MailCollectorComponent.class);
+    private static final Set<String> KEYS = Settings.keysOf(Config.class);
     /** One run per collector at a time, even when two connections fire it together. */
     private static final Map<String, ReentrantLock> RUNNING = new ConcurrentHashMap<>();
 
@@ -59,33 +65,39 @@ public final class MailCollectorComponent implements MailCollector {
         @AttributeDefinition(description = "Connection ids that run this collector, comma separated")
         String[] connections();
 
-        @AttributeDefinition(required = false)
+        @AttributeDefinition(required = false, description = "Whether it runs at all")
         boolean enabled() default true;
 
         @AttributeDefinition(required = false, description = "Lower runs first")
         int priority() default 100;
 
-        @AttributeDefinition(required = false, options = {@Option(value = "pop3"), @Option(value = "imap")})
+        @AttributeDefinition(required = false, description = "The mail protocol", options = {@Option(value = "pop3"), @Option(value = "imap")})
         String protocol() default "pop3";
 
+        @AttributeDefinition(description = "The POP3/IMAP server")
         String host();
 
         @AttributeDefinition(required = false, description = "Default 110/995 (POP3), 143/993 (IMAP)")
         int port();
 
-        @AttributeDefinition(required = false, options = {@Option(value = "none"), @Option(value = "tls"),
+        @AttributeDefinition(required = false, description = "How the connection is protected; certificates always verified",
+            options = {@Option(value = "none"), @Option(value = "tls"),
             @Option(value = "starttls"), @Option(value = "starttls-if-available")})
         String security() default "tls";
 
         @AttributeDefinition(required = false, description = "PEM/DER/PKCS12/JKS file with a private CA or the server's certificate")
         String trust_file();
 
+        @AttributeDefinition(required = false, type = AttributeType.PASSWORD, description = "Password of trust.file when it is a key store that needs one")
+        String trust_password();
+
+        @AttributeDefinition(description = "The account")
         String username();
 
-        @AttributeDefinition(type = AttributeType.PASSWORD)
+        @AttributeDefinition(type = AttributeType.PASSWORD, description = "The account's password; never logged or shown")
         String password();
 
-        @AttributeDefinition(required = false)
+        @AttributeDefinition(required = false, description = "IMAP folder")
         String folder() default "INBOX";
 
         @AttributeDefinition(required = false, description = "0 = delete once stored")
@@ -101,7 +113,7 @@ public final class MailCollectorComponent implements MailCollector {
         @AttributeDefinition(required = false, description = "'headers' to route by recipient headers")
         String route();
 
-        @AttributeDefinition(required = false)
+        @AttributeDefinition(required = false, description = "With route = headers: the domains whose recipients are local")
         String[] domains();
 
         @AttributeDefinition(required = false, description = "Where collected mail goes: maildir (the local mailboxes), "
@@ -117,7 +129,7 @@ public final class MailCollectorComponent implements MailCollector {
         @AttributeDefinition(required = false, description = "Slowest transfer accepted: N bytes get timeout + N / minRate")
         String minRate() default "1KiB/s";
 
-        @AttributeDefinition(required = false)
+        @AttributeDefinition(required = false, description = "Days after which a UID gone from the server is forgotten")
         int uidl_expiryDays() default 30;
     }
 
@@ -132,11 +144,18 @@ public final class MailCollectorComponent implements MailCollector {
     private volatile Settings settings;
     private volatile CollectorSettings config;
     private volatile ConfigException problem;
+    private final TaskStatus status = new TaskStatus(Clock.systemUTC());
 
     public MailCollectorComponent() {
         Path data = Path.of(System.getProperty("karaf.data", "data")).resolve("uplink");
         this.defaultMailboxes = data.resolve("mailboxes");
         this.state = data.resolve("state");
+    }
+
+    /** For tests: a collector configured from these properties, registered nowhere. */
+    MailCollectorComponent(Map<String, Object> properties) {
+        this();
+        configure(properties);
     }
 
     @Activate
@@ -164,15 +183,32 @@ public final class MailCollectorComponent implements MailCollector {
     private void configure(Map<String, Object> properties) {
         Settings s = Settings.of("collector", CollectorSettings.FACTORY_PID, properties);
         this.settings = s;
+        CollectorSettings parsed = null;
+        ConfigException error = null;
         try {
-            this.config = CollectorSettings.of(s);
-            this.problem = null;
-            LOG.info("collector '{}' configured: {}", s.id(), config.server());
+            parsed = CollectorSettings.of(s);
         } catch (ConfigException e) {
-            this.config = null;
-            this.problem = e;
-            LOG.warn("{}", e.getMessage());
+            error = e;
+        } catch (RuntimeException e) {
+            // a value no check foresaw: still one line naming the collector and the file, never a failed component
+            error = s.problem(null, "cannot be used: " + e);
         }
+        this.config = parsed;
+        this.problem = error;
+        status.configured(s, KEYS, error, parsed == null ? null : parsed.server(), parsed != null && !parsed.enabled, LOG);
+        if (parsed != null) {
+            LOG.info("collector '{}' configured: {}", s.id(), parsed.server());
+        }
+    }
+
+    @Override
+    public Optional<String> problem() {
+        return status.problem();
+    }
+
+    @Override
+    public MailTaskStatus status() {
+        return status.snapshot(MailTaskStatus.COLLECTOR, connections());
     }
 
     private Dictionary<String, Object> serviceProperties() {
@@ -224,23 +260,33 @@ public final class MailCollectorComponent implements MailCollector {
     @Override
     public CollectReport collect(TaskContext context) throws InterruptedException {
         CollectorSettings c = config;
-        if (c == null) {
-            ConfigException p = problem;
-            return new CollectReport(id(), 0, 0, List.of(p != null ? p.getMessage() : "collector '" + id() + "' is not configured"));
-        }
-        ReentrantLock lock = RUNNING.computeIfAbsent(c.id(), k -> new ReentrantLock());
-        lock.lockInterruptibly();
+        status.started();
+        CollectReport report = null;
         try {
-            HostSessions.shared().acquire(c.host);
+            if (c == null) {
+                ConfigException p = problem;
+                report = new CollectReport(id(), 0, 0, List.of(p != null ? p.getMessage() : "collector '" + id() + "' is not configured"));
+                return report;
+            }
+            ReentrantLock lock = RUNNING.computeIfAbsent(c.id(), k -> new ReentrantLock());
+            lock.lockInterruptibly();
             try {
-                OutboxComponent m = mail;
-                Path mailboxes = m != null ? m.mailboxes() : defaultMailboxes;
-                return new Collection(c, mailboxes, ledgerFile(c.id()), Clock.systemUTC()).run(context);
+                HostSessions.shared().acquire(c.host);
+                try {
+                    OutboxComponent m = mail;
+                    Path mailboxes = m != null ? m.mailboxes() : defaultMailboxes;
+                    report = new Collection(c, mailboxes, ledgerFile(c.id()), Clock.systemUTC()).run(context);
+                    return report;
+                } finally {
+                    HostSessions.shared().release(c.host);
+                }
             } finally {
-                HostSessions.shared().release(c.host);
+                lock.unlock();
             }
         } finally {
-            lock.unlock();
+            status.finished(report == null ? "interrupted" : report.collected() + " collected"
+                    + (report.skipped() > 0 ? ", " + report.skipped() + " skipped" : ""),
+                    report == null ? List.of("the run was interrupted") : report.errors());
         }
     }
 

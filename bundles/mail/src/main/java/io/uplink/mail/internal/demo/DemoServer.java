@@ -25,6 +25,7 @@ import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.ConfigurationPolicy;
 import org.osgi.service.component.annotations.Deactivate;
 import org.osgi.service.component.annotations.Reference;
+import org.osgi.service.metatype.annotations.Designate;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -43,6 +44,7 @@ import com.icegreen.greenmail.util.ServerSetup;
  */
 @Component(immediate = true, configurationPid = DemoServer.PID, configurationPolicy = ConfigurationPolicy.REQUIRE,
         service = DemoServer.class)
+@Designate(ocd = DemoOcd.class)
 public class DemoServer {
 
     static final String PID = "io.uplink.demo";
@@ -55,6 +57,9 @@ public class DemoServer {
     @Activate
     public DemoServer(@Reference Outbox outbox, Map<String, Object> properties) throws IOException {
         Settings s = Settings.of("demo", PID, properties);
+        for (String w : s.unknownKeys(Settings.keysOf(DemoOcd.class))) {
+            LOG.warn("{}: {}", s.item(), w);
+        }
         try {
             if (!s.bool("enabled", true)) {
                 LOG.info("Uplink demo mail server is off (enabled = false in {})", s.file());

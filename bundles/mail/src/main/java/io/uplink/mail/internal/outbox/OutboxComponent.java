@@ -16,12 +16,9 @@ import java.io.UncheckedIOException;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
-import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Locale;
-import java.util.Set;
 import java.util.Map;
-import java.util.Locale;
 import java.util.Optional;
 import java.util.Set;
 import java.util.TreeSet;
@@ -29,15 +26,19 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 
+import org.osgi.framework.BundleContext;
+import org.osgi.framework.ServiceRegistration;
 import org.osgi.service.cm.Configuration;
 import org.osgi.service.cm.ConfigurationAdmin;
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.ConfigurationPolicy;
 import org.osgi.service.component.annotations.Deactivate;
+import org.osgi.service.component.annotations.Modified;
 import org.osgi.service.component.annotations.Reference;
 import org.osgi.service.component.annotations.ReferenceCardinality;
 import org.osgi.service.component.annotations.ReferencePolicy;
+import org.osgi.service.metatype.annotations.Designate;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -47,18 +48,21 @@ import org.slf4j.LoggerFactory;
  * {@code postmaster}, {@code retry.initial}, {@code retry.max}, {@code retry.maxAge}, {@code bounce.to},
  * {@code localDomains}, {@code failed.retention}.
  */
-@Component(service = {Outbox.class, FailedMail.class, LocalMailboxes.class, OutboxComponent.class}, immediate = true,
-        configurationPid = OutboxComponent.PID, configurationPolicy = ConfigurationPolicy.OPTIONAL)
+@Component(service = {}, immediate = true, configurationPid = OutboxComponent.PID,
+        configurationPolicy = ConfigurationPolicy.OPTIONAL)
+@Designate(ocd = MailOcd.class)
 public class OutboxComponent implements Outbox, FailedMail, LocalMailboxes {
 
     static final String PID = "io.uplink.mail";
     private static final Logger LOG = LoggerFactory.getLogger(OutboxComponent.class);
 
-    private FileOutbox outbox;
-    private Path mailboxes;
-    private String postmaster;
+    private volatile FileOutbox outbox;
+    private volatile Path mailboxes;
+    private volatile String postmaster;
     private Pickup pickup;
     private ScheduledExecutorService poller;
+    private BundleContext context;
+    private ServiceRegistration<?> registration;
     /** From the settings; {@code null}: the domains of the route = headers collectors. */
     private volatile Set<String> localDomains;
     private Duration retention;
@@ -67,9 +71,29 @@ public class OutboxComponent implements Outbox, FailedMail, LocalMailboxes {
     @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC)
     private volatile ConfigurationAdmin configAdmin;
 
+    /**
+     * Registers the queue ({@link Outbox}, {@link FailedMail}, {@link LocalMailboxes} and this class for the
+     * senders) itself, and only when {@code etc/io.uplink.mail.cfg} can be used: a bad value is one error line
+     * naming the file and the key, and no queue until the file is fixed (never a queue in a folder nobody meant,
+     * never a failed component with a stack trace). Each change of the file is checked again.
+     */
     @Activate
-    void activate(Map<String, Object> properties) throws IOException {
+    synchronized void activate(BundleContext context, Map<String, Object> properties) {
+        this.context = context;
+        start(properties);
+    }
+
+    @Modified
+    synchronized void modified(Map<String, Object> properties) {
+        stop();
+        start(properties);
+    }
+
+    private void start(Map<String, Object> properties) {
         Settings s = Settings.of("mail settings", PID, properties);
+        for (String w : s.unknownKeys(Settings.keysOf(MailOcd.class))) {
+            LOG.warn("{}: {}", s.item(), w);
+        }
         try {
             Path data = Path.of(System.getProperty("karaf.data", "data")).resolve("uplink");
             Path outboxDir = path(s, "outbox.dir", data.resolve("outbox"));
@@ -78,8 +102,8 @@ public class OutboxComponent implements Outbox, FailedMail, LocalMailboxes {
             // (mail_location = maildir:<mailboxes.dir>/%n) can serve them where it keeps its mail
             Path mailboxes = path(s, "mailboxes.dir", data.resolve("mailboxes"));
             String postmaster = s.string("postmaster", "postmaster");
-            if (postmaster.contains("/") || postmaster.contains("\\") || postmaster.startsWith(".")) {
-                throw s.problem("postmaster", "must be a mailbox name, got '" + postmaster + "'");
+            if (!Router.validMailbox(postmaster)) {
+                throw s.problem("postmaster", "must be a mailbox name (letters, digits, . _ + -), got '" + postmaster + "'");
             }
             FileOutbox.Retry d = FileOutbox.Retry.DEFAULT;
             FileOutbox.Retry retry = new FileOutbox.Retry(s.duration("retry.initial", d.initial()),
@@ -95,6 +119,8 @@ public class OutboxComponent implements Outbox, FailedMail, LocalMailboxes {
             if (retention.isZero()) {
                 throw s.problem("failed.retention", "must be more than 0");
             }
+            // read here so that a bad value is reported with the others (CollectorLimitsComponent applies it)
+            s.integer("maxSessionsPerHost", 8, 1, 1000);
             outbox = new FileOutbox(outboxDir, mailboxes.resolve(postmaster),
                     new FileOutbox.Bounces(bounceTo, this::localMailbox), Clock.systemUTC(), retry);
             this.mailboxes = mailboxes;
@@ -109,8 +135,37 @@ public class OutboxComponent implements Outbox, FailedMail, LocalMailboxes {
             poller.scheduleWithFixedDelay(this::expire, 0, 1, TimeUnit.HOURS);
             LOG.info("Outbox in {} ({} waiting), pickup folder {}", outboxDir, outbox.size(), pickupDir);
         } catch (ConfigException e) {
-            LOG.error("{}", e.getMessage());
-            throw e;
+            LOG.error("{}; no outgoing queue until the file is fixed", e.getMessage());
+            return;
+        } catch (IOException e) {
+            LOG.error("{} ({}): cannot open the outgoing queue: {}; no outgoing queue until this is fixed", s.item(),
+                    s.file(), e.toString());
+            return;
+        }
+        registration = context.registerService(new String[] {Outbox.class.getName(), FailedMail.class.getName(),
+            LocalMailboxes.class.getName(), OutboxComponent.class.getName()}, this, null);
+    }
+
+    private void stop() {
+        if (registration != null) {
+            try {
+                registration.unregister();
+            } catch (IllegalStateException alreadyGone) {
+                // the bundle is stopping
+            }
+            registration = null;
+        }
+        if (poller != null) {
+            poller.shutdownNow();
+            try {
+                poller.awaitTermination(10, TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            poller = null;
+        }
+        if (outbox != null) {
+            outbox.close();
         }
     }
 
@@ -163,11 +218,17 @@ public class OutboxComponent implements Outbox, FailedMail, LocalMailboxes {
         if (v == null) {
             return def;
         }
+        Path p;
         try {
-            return Path.of(v);
+            p = Path.of(v);
         } catch (RuntimeException e) {
             throw s.problem(key, "is not a path: " + e.getMessage());
         }
+        if (!p.isAbsolute()) {
+            // relative to whatever folder Karaf was started in: never what anyone means for a queue
+            throw s.problem(key, "must be an absolute path such as ${karaf.data}/uplink/outbox, got '" + v + "'");
+        }
+        return p;
     }
 
     private static Set<String> lowerCase(List<String> domains) {
@@ -205,18 +266,8 @@ public class OutboxComponent implements Outbox, FailedMail, LocalMailboxes {
     }
 
     @Deactivate
-    void deactivate() {
-        if (outbox != null) {
-            outbox.close();
-        }
-        if (poller != null) {
-            poller.shutdownNow();
-            try {
-                poller.awaitTermination(10, TimeUnit.SECONDS);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            }
-        }
+    synchronized void deactivate() {
+        stop();
     }
 
     /** The queue for the senders of this bundle. */

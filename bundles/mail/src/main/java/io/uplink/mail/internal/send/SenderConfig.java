@@ -50,6 +50,7 @@ record SenderConfig(String id, String file, List<Host> hosts, Security security,
     static final String ONLY_WAITING = "onlyWaitingAtStart";
     static final String SMALLER_FIRST = "smallerFirst";
     static final String TRUST_FILE = "trust.file";
+    static final String TRUST_PASSWORD = "trust.password";
 
     /** The sender's description in errors and logs. */
     String item() {
@@ -87,7 +88,7 @@ record SenderConfig(String id, String file, List<Host> hosts, Security security,
         int max = s.integer(MAX_PER_SESSION, 0, 0, Integer.MAX_VALUE);
         boolean onlyWaiting = s.bool(ONLY_WAITING, false);
         boolean smallerFirst = s.bool(SMALLER_FIRST, false);
-        SSLSocketFactory tls = security == Security.NONE && !s.has(TRUST_FILE) ? null : Tls.socketFactory(s, TRUST_FILE);
+        SSLSocketFactory tls = security == Security.NONE && !s.has(TRUST_FILE) && !s.has(TRUST_PASSWORD) ? null : Tls.socketFactory(s, TRUST_FILE);
         return new SenderConfig(s.id(), s.file(), hosts, security, username, password, helo, timeout, minRate, max, onlyWaiting,
                 smallerFirst, tls);
     }
@@ -131,6 +132,15 @@ record SenderConfig(String id, String file, List<Host> hosts, Security security,
             // reported below
         }
         throw s.problem(HOSTS, "'" + value + "' has no valid port (1-65535)");
+    }
+
+    /** How status and logs name the relay, without credentials: {@code smtp://a:587, b:587 (starttls)}. */
+    String server() {
+        List<String> names = new ArrayList<>();
+        for (Host h : hosts) {
+            names.add(h.toString());
+        }
+        return "smtp://" + String.join(", ", names) + " (" + security.name().toLowerCase(java.util.Locale.ROOT).replace('_', '-') + ")";
     }
 
     @Override

@@ -8,10 +8,17 @@ import io.uplink.api.mail.TaskContext;
 import io.uplink.mail.internal.outbox.FileOutbox;
 import io.uplink.mail.internal.outbox.OutboxComponent;
 
+import io.uplink.api.mail.MailTaskStatus;
+import io.uplink.mail.internal.status.StatusSource;
+import io.uplink.mail.internal.status.TaskStatus;
+
+import java.time.Clock;
 import java.util.Dictionary;
 import java.util.Hashtable;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
 
 import org.osgi.framework.BundleContext;
 import org.osgi.framework.ServiceRegistration;
@@ -21,6 +28,7 @@ import org.osgi.service.component.annotations.ConfigurationPolicy;
 import org.osgi.service.component.annotations.Deactivate;
 import org.osgi.service.component.annotations.Modified;
 import org.osgi.service.component.annotations.Reference;
+import org.osgi.service.metatype.annotations.Designate;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -32,16 +40,19 @@ import org.slf4j.LoggerFactory;
  */
 @Component(service = {}, immediate = true, configurationPid = SmtpSender.FACTORY_PID,
         configurationPolicy = ConfigurationPolicy.REQUIRE)
-public class SmtpSender implements MailSender {
+@Designate(ocd = SenderOcd.class, factory = true)
+public class SmtpSender implements MailSender, StatusSource {
 
     /** The factory PID of senders. */
     public static final String FACTORY_PID = "io.uplink.sender";
     private static final Logger LOG = LoggerFactory.getLogger(SmtpSender.class);
+    private static final Set<String> KEYS = Settings.keysOf(SenderOcd.class);
 
     private final FileOutbox outbox;
     private volatile String id;
     private volatile SenderConfig config;
     private volatile ConfigException problem;
+    private final TaskStatus status = new TaskStatus(Clock.systemUTC());
     private ServiceRegistration<MailSender> registration;
 
     @Activate
@@ -67,15 +78,32 @@ public class SmtpSender implements MailSender {
     private void configure(Map<String, Object> properties) {
         Settings s = Settings.of("sender", FACTORY_PID, properties);
         id = s.id();
+        SenderConfig parsed = null;
+        ConfigException error = null;
         try {
-            config = SenderConfig.parse(s);
-            problem = null;
-            LOG.info("{} ready: {}", config.item(), config);
+            parsed = SenderConfig.parse(s);
         } catch (ConfigException e) {
-            config = null;
-            problem = e;
-            LOG.error("{}", e.getMessage());
+            error = e;
+        } catch (RuntimeException e) {
+            // a value no check foresaw: still one line naming the sender and the file, never a failed component
+            error = s.problem(null, "cannot be used: " + e);
         }
+        config = parsed;
+        problem = error;
+        status.configured(s, KEYS, error, parsed == null ? null : parsed.server(), false, LOG);
+        if (parsed != null) {
+            LOG.info("{} ready: {}", parsed.item(), parsed);
+        }
+    }
+
+    @Override
+    public Optional<String> problem() {
+        return status.problem();
+    }
+
+    @Override
+    public MailTaskStatus status() {
+        return status.snapshot(MailTaskStatus.SENDER, List.of());
     }
 
     @Deactivate
@@ -97,11 +125,25 @@ public class SmtpSender implements MailSender {
     @Override
     public SendReport send(TaskContext context) throws InterruptedException {
         SenderConfig c = config;
-        if (c == null) {
-            ConfigException p = problem;
-            return new SendReport(0, outbox.due().size(), 0, List.of(p.getMessage()));
+        status.started();
+        SendReport report = null;
+        try {
+            if (c == null) {
+                ConfigException p = problem;
+                report = new SendReport(0, outbox.due().size(), 0, List.of(p.getMessage()));
+            } else {
+                report = SmtpSession.run(c, outbox, context);
+            }
+            return report;
+        } finally {
+            status.finished(report == null ? "interrupted" : summary(report),
+                    report == null ? List.of("the run was interrupted") : report.errors());
         }
-        return SmtpSession.run(c, outbox, context);
+    }
+
+    private static String summary(SendReport r) {
+        return r.sent() + " sent" + (r.deferred() > 0 ? ", " + r.deferred() + " deferred" : "")
+                + (r.failed() > 0 ? ", " + r.failed() + " failed" : "");
     }
 
     @Override

@@ -58,11 +58,14 @@ public final class Tls {
     public static SSLSocketFactory socketFactory(Settings settings, String trustFileKey) {
         List<X509Certificate> extra = List.of();
         String file = settings.string(trustFileKey, null);
+        String passwordKey = (trustFileKey.endsWith(".file")
+                ? trustFileKey.substring(0, trustFileKey.length() - ".file".length()) : trustFileKey) + ".password";
+        String password = settings.string(passwordKey, null);
+        if (file == null && password != null) {
+            throw settings.problem(passwordKey, "is set but " + trustFileKey + " is not: it opens the key store named there");
+        }
         if (file != null) {
             Path path = resolve(file);
-            String passwordKey = (trustFileKey.endsWith(".file")
-                    ? trustFileKey.substring(0, trustFileKey.length() - ".file".length()) : trustFileKey) + ".password";
-            String password = settings.string(passwordKey, null);
             try {
                 extra = readCertificates(path, password);
             } catch (IOException | GeneralSecurityException e) {

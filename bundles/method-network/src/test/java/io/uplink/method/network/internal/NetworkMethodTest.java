@@ -107,4 +107,17 @@ public class NetworkMethodTest {
             assertEquals("network.probe.timeout", e.key());
         }
     }
+
+    @Test
+    public void aHugeProbeTimeoutNamesTheKey() {
+        for (String bad : new String[] {"99999999999999999999999", "99999999999999999999999s", "9999999999999999"}) {
+            try {
+                method.validate(settings("network.probe", "router:80", "network.probe.timeout", bad));
+                fail(bad + " must be refused");
+            } catch (ConfigException e) {
+                assertEquals(e.getMessage(), "network.probe.timeout", e.key());
+                assertTrue(e.getMessage(), e.getMessage().contains("io.uplink.connection-office.cfg"));
+            }
+        }
+    }
 }

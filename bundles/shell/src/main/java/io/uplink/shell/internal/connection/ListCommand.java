@@ -25,6 +25,19 @@ public class ListCommand implements Action {
     @Reference(optional = true)
     ScheduleService schedule;
 
+    /**
+     * The problems in a table's width: {@code sender 'smarthost' is in ERROR} (connection:status has the whole
+     * text), {@code unknown key 'sendr'; did you mean 'sender'?}.
+     */
+    static List<String> shortProblems(ConnectionStatus c) {
+        List<String> out = new java.util.ArrayList<>();
+        for (String p : c.problems()) {
+            int colon = p.indexOf(" is in ERROR: ");
+            out.add(colon > 0 ? p.substring(0, colon + " is in ERROR".length()) : p.replaceFirst(" in \\S+\\.cfg", ""));
+        }
+        return out;
+    }
+
     @Override
     public Object execute() throws Exception {
         PrintStream out = System.out;
@@ -40,11 +53,13 @@ public class ListCommand implements Action {
         table.column("State");
         table.column("Last result").maxSize(60);
         table.column("Last fired");
+        table.column("Problems").maxSize(50);
         for (ConnectionStatus c : all) {
             // a connection in ERROR shows why, not an older result of a firing before the error
             String last = c.state() == ConnectionState.ERROR && c.reason() != null ? c.reason() : Format.result(c.lastResult());
             table.addRow().addContent(c.id(), Format.wrap(Format.text(c.name()), 40), Format.text(c.method()),
-                    c.isDefault() ? "yes" : "no", c.state(), Format.wrap(last, 60), Format.time(c.lastFired()));
+                    c.isDefault() ? "yes" : "no", c.state(), Format.wrap(last, 60), Format.time(c.lastFired()),
+                    Format.wrap(Format.list(shortProblems(c)), 50));
         }
         table.print(out);
         if (all.isEmpty()) {

@@ -48,11 +48,11 @@ public class ConnectionCommandsTest {
         list.execute();
 
         List<String> lines = console.lines();
-        assertTrue(lines.get(0), lines.get(0).matches("Id\\s+\\| Name\\s+\\| Method\\s+\\| Default \\| State\\s+\\| Last result\\s+\\| Last fired\\s*"));
+        assertTrue(lines.get(0), lines.get(0).matches("Id\\s+\\| Name\\s+\\| Method\\s+\\| Default \\| State\\s+\\| Last result\\s+\\| Last fired\\s+\\| Problems\\s*"));
         String office = lines.stream().filter(l -> l.startsWith("office")).findFirst().orElseThrow();
         assertTrue(office, office.matches("office\\s+\\| Office router\\s+\\| network\\s+\\| yes\\s+\\| IDLE\\s+\\| PARTIAL 1.5s sent 1, collected 0\\s+\\| "
-                + Format.time(FakeConnections.T0)));
-        assertTrue(lines.stream().anyMatch(l -> l.matches("modem\\s+\\| modem name\\s+\\| network\\s+\\| no\\s+\\| IDLE\\s+\\| -\\s+\\| -")));
+                + Format.time(FakeConnections.T0) + "\\s+\\| -"));
+        assertTrue(lines.stream().anyMatch(l -> l.matches("modem\\s+\\| modem name\\s+\\| network\\s+\\| no\\s+\\| IDLE\\s+\\| -\\s+\\| -\\s+\\| -")));
         assertFalse("no paused line without a schedule", console.text().contains("paused"));
     }
 
@@ -102,6 +102,24 @@ public class ConnectionCommandsTest {
         assertTrue(text, text.contains("| ERROR | connection 'office' (io.uplink.connection-office.cfg), key"));
         assertTrue(text, text.contains("| 'order': must be a number"));
         assertFalse("not the result from before the error: " + text, text.contains("sent 1, collected 0"));
+    }
+
+    @Test
+    public void listShowsASenderOrCollectorInErrorAndMisspeltKeysInShort() throws Exception {
+        connections.statuses.put("office", new ConnectionStatus("office", "Office router", "network", true, 0,
+                ConnectionState.IDLE, "", "io.uplink.connection-office.cfg", "smarthost", List.of("alice"), "", null, null,
+                List.of("sender 'smarthost' is in ERROR: sender 'smarthost' (io.uplink.sender-smarthost.cfg), key 'security': must be one of none, tls, starttls, starttls-if-available, got 'nonee'",
+                    "unknown key 'sendr' in io.uplink.connection-office.cfg; did you mean 'sender'?"),
+                Map.of()));
+        ListCommand list = new ListCommand();
+        list.connections = connections;
+
+        list.execute();
+
+        String text = console.text();
+        assertTrue(text, text.contains("sender 'smarthost' is in ERROR,"));
+        assertTrue(text, text.contains("unknown key") && text.contains("'sendr'; did you mean 'sender'?"));
+        assertFalse("the whole text is for connection:status", text.contains("nonee"));
     }
 
     @Test

@@ -1,0 +1,55 @@
+package io.uplink.mail.internal.send;
+
+import org.osgi.service.metatype.annotations.AttributeDefinition;
+import org.osgi.service.metatype.annotations.AttributeType;
+import org.osgi.service.metatype.annotations.ObjectClassDefinition;
+import org.osgi.service.metatype.annotations.Option;
+
+/**
+ * The keys of {@code etc/io.uplink.sender-<id>.cfg}: for {@code config:meta}, the web console, and the one list
+ * of keys the sender knows (anything else is reported as an unknown key). Read through {@link SenderConfig}.
+ */
+@ObjectClassDefinition(name = "Uplink Mail Sender", description = "The SMTP relay a connection hands the outgoing queue to")
+@interface SenderOcd {
+
+    @AttributeDefinition(description = "Relay hosts as host[:port], comma separated; the next one only when a host does not answer")
+    String[] hosts();
+
+    @AttributeDefinition(required = false, description = "Port for hosts without one: 587 (starttls), 465 (tls), 25 (none)")
+    int port();
+
+    @AttributeDefinition(required = false, description = "How the connection is protected; certificates always verified",
+            options = {@Option(value = "none"), @Option(value = "tls"), @Option(value = "starttls"),
+                @Option(value = "starttls-if-available")})
+    String security() default "starttls";
+
+    @AttributeDefinition(required = false, description = "PEM/DER/PKCS12/JKS file with a private CA or the server's certificate; relative to etc/")
+    String trust_file();
+
+    @AttributeDefinition(required = false, type = AttributeType.PASSWORD, description = "Password of trust.file when it is a key store that needs one")
+    String trust_password();
+
+    @AttributeDefinition(required = false, description = "SMTP AUTH user")
+    String username();
+
+    @AttributeDefinition(required = false, type = AttributeType.PASSWORD, description = "SMTP AUTH password; never logged or shown")
+    String password();
+
+    @AttributeDefinition(required = false, description = "Name announced in EHLO; default this host's name")
+    String helo();
+
+    @AttributeDefinition(required = false, description = "Connect and reply time limit, such as 60s")
+    String timeout() default "60s";
+
+    @AttributeDefinition(required = false, description = "Slowest transfer rate accepted; a transfer gets a deadline from its size at this rate")
+    String minRate() default "1KiB/s";
+
+    @AttributeDefinition(required = false, description = "At most this many messages per firing; 0 = no limit")
+    int maxMessagesPerSession() default 0;
+
+    @AttributeDefinition(required = false, description = "Send only what waited when the firing began")
+    boolean onlyWaitingAtStart() default false;
+
+    @AttributeDefinition(required = false, description = "Smaller messages first (urgent ones always first)")
+    boolean smallerFirst() default false;
+}
