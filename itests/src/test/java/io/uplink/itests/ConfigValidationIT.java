@@ -67,7 +67,7 @@ public class ConfigValidationIT extends UplinkTestSupport {
      * Keys for which no value is wrong on this branch: {@code minRate} is only read once session deadlines land
      * (checked there). Any other key without a bad value below fails the test, so a new key needs one.
      */
-    private static final Set<String> NO_BAD_VALUE = Set.of("minRate");
+    private static final Set<String> NO_BAD_VALUE = Set.of();
 
     @Inject
     protected MetaTypeService metaTypes;
@@ -233,6 +233,7 @@ public class ConfigValidationIT extends UplinkTestSupport {
         bad.put("maxMessagesPerSession", Map.of("maxMessagesPerSession", "-1"));
         bad.put("onlyWaitingAtStart", Map.of("onlyWaitingAtStart", "yes"));
         bad.put("smallerFirst", Map.of("smallerFirst", "1"));
+        bad.put("minRate", Map.of("minRate", "fast"));
         return bad;
     }
 
@@ -262,6 +263,8 @@ public class ConfigValidationIT extends UplinkTestSupport {
         bad.put("unroutable", Map.of("unroutable", "../etc"));
         bad.put("timeout", Map.of("timeout", "soon"));
         bad.put("uidl.expiryDays", Map.of("uidl.expiryDays", "0"));
+        bad.put("minRate", Map.of("minRate", "fast"));
+        bad.put("delivery", Map.of("delivery", "ftp://127.0.0.1:21"));
         return bad;
     }
 
@@ -356,6 +359,11 @@ public class ConfigValidationIT extends UplinkTestSupport {
         bad.put("retry.initial", "soon");
         bad.put("retry.max", "99999999999999999999999");
         bad.put("retry.maxAge", "-5d");
+        bad.put("mailboxes.dir", "relative/mailboxes");
+        bad.put("bounce.to", "nobody");
+        bad.put("localDomains", "bad domain!");
+        bad.put("failed.retention", "0");
+        bad.put("maxSessionsPerHost", "0");
         assertCovered("mail", metatypeKeys().get("mail"), bad.keySet());
 
         Path cfg = etc().resolve("io.uplink.mail.cfg");

@@ -55,6 +55,7 @@ public class OutboxComponent implements Outbox, FailedMail, LocalMailboxes {
 
     static final String PID = "io.uplink.mail";
     private static final Logger LOG = LoggerFactory.getLogger(OutboxComponent.class);
+    private static final java.util.regex.Pattern DOMAIN = java.util.regex.Pattern.compile("[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*");
 
     private volatile FileOutbox outbox;
     private volatile Path mailboxes;
@@ -109,6 +110,11 @@ public class OutboxComponent implements Outbox, FailedMail, LocalMailboxes {
             FileOutbox.Retry retry = new FileOutbox.Retry(s.duration("retry.initial", d.initial()),
                     s.duration("retry.max", d.max()), s.duration("retry.maxAge", d.maxAge()));
             List<String> domains = s.list("localDomains");
+            for (String domain : domains) {
+                if (!DOMAIN.matcher(domain).matches()) {
+                    throw s.problem("localDomains", "'" + domain + "' is not a domain name such as office.example");
+                }
+            }
             localDomains = domains.isEmpty() ? null : lowerCase(domains);
             Duration interval = s.duration("pickup.interval", Duration.ofSeconds(2));
             if (interval.isZero()) {
