@@ -85,7 +85,7 @@ public final class TokenService implements OAuth2Tokens {
 
     @Activate
     @Modified
-    void configure(Map<String, Object> props) {
+    public void configure(Map<String, Object> props) {
         Object dir = props.get("secrets.dir");
         Path secrets = dir == null || dir.toString().isBlank()
                 ? Path.of(System.getProperty("karaf.data", "data"), "uplink", "secrets")
@@ -199,7 +199,7 @@ public final class TokenService implements OAuth2Tokens {
         lastRefresh.put(a.key(), now);
         lastError.remove(a.key());
         LOG.info("OAuth2: {} has a new access token for {}, valid until {}{}", a.item(), a.username(),
-                now.plusSeconds(seconds), refresh != null && !refresh.equals(oldRefresh) ? " (refresh token rotated)" : "");
+                now.plusSeconds(seconds), oldRefresh != null && refresh != null && !refresh.equals(oldRefresh) ? " (refresh token rotated)" : "");
         return access;
     }
 

@@ -198,7 +198,7 @@ public class TokenServiceTest {
         OAuth2Account a = account("office-m365", "alice@example.test");
         authorize(tokens, a, "alice@example.test", "alice-pw");
         String stored = storedRefreshToken(a);
-        revokeAtProvider(stored);
+        server.revoke(stored);
 
         TokenService restarted = service();
         try {
@@ -213,17 +213,6 @@ public class TokenServiceTest {
         assertFalse(restarted.status(a).authorized());
         assertTrue(restarted.status(a).lastError().contains("run oauth:authorize office-m365"));
         assertFalse(restarted.status(a).lastError().contains(stored));
-    }
-
-    private static void revokeAtProvider(String refreshToken) throws Exception {
-        java.net.http.HttpResponse<String> r = java.net.http.HttpClient.newHttpClient().send(
-                java.net.http.HttpRequest.newBuilder(java.net.URI.create(server.revokeUrl()))
-                        .header("Content-Type", "application/x-www-form-urlencoded")
-                        .POST(java.net.http.HttpRequest.BodyPublishers.ofString("client_id="
-                                + OAuth2TestServer.CLIENT_ID + "&client_secret=" + OAuth2TestServer.CLIENT_SECRET
-                                + "&token=" + java.net.URLEncoder.encode(refreshToken, StandardCharsets.UTF_8)))
-                        .build(), java.net.http.HttpResponse.BodyHandlers.ofString());
-        assertEquals(200, r.statusCode());
     }
 
     @Test

@@ -87,9 +87,13 @@ public final class OAuth2TestServer implements AutoCloseable {
     }
 
     private static Path execJar() throws IOException {
+        String given = System.getProperty("uplink.oauth2.server.jar");
+        if (given != null) {
+            return Path.of(given); // inside a container, where this class's location is a bundle URL
+        }
         try {
             Path here = Path.of(OAuth2TestServer.class.getProtectionDomain().getCodeSource().getLocation().toURI());
-            Path target = Files.isDirectory(here) ? here.getParent() : here.getParent();
+            Path target = here.getParent(); // target/classes or target/<plain jar>: the exec jar is in target/
             try (DirectoryStream<Path> jars = Files.newDirectoryStream(target, "uplink-oauth2-testserver-*-exec.jar")) {
                 for (Path j : jars) {
                     return j;
@@ -158,6 +162,16 @@ public final class OAuth2TestServer implements AutoCloseable {
         if (done.statusCode() != 302 || !done.headers().firstValue("Location").orElse("").contains("success")) {
             throw new IOException("consent for " + userCode + " failed: " + done.statusCode() + " "
                     + done.headers().firstValue("Location").orElse(""));
+        }
+    }
+
+    /** Revokes a refresh token at the server (RFC 7009), as a person withdrawing consent would cause. */
+    public void revoke(String refreshToken) throws IOException, InterruptedException {
+        HttpResponse<String> r = HttpClient.newHttpClient().send(form(revokeUrl(), "client_id=" + enc(CLIENT_ID)
+                + "&client_secret=" + enc(CLIENT_SECRET) + "&token=" + enc(refreshToken)),
+                HttpResponse.BodyHandlers.ofString());
+        if (r.statusCode() != 200) {
+            throw new IOException("revocation answered " + r.statusCode() + ": " + r.body());
         }
     }
 

@@ -26,16 +26,6 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 
-import jakarta.mail.AuthenticationFailedException;
-import jakarta.mail.FetchProfile;
-import jakarta.mail.Flags;
-import jakarta.mail.Folder;
-import jakarta.mail.Message;
-import jakarta.mail.MessagingException;
-import jakarta.mail.Session;
-import jakarta.mail.Store;
-import jakarta.mail.UIDFolder;
-
 import org.eclipse.angus.mail.iap.ByteArray;
 import org.eclipse.angus.mail.iap.Response;
 import org.eclipse.angus.mail.imap.IMAPFolder;
@@ -49,9 +39,19 @@ import org.slf4j.LoggerFactory;
 
 import io.uplink.api.mail.CollectReport;
 import io.uplink.api.mail.TaskContext;
+import io.uplink.mail.internal.auth.SignIn;
 import io.uplink.mail.internal.ledger.UidLedger;
 import io.uplink.mail.internal.store.Maildir;
 import io.uplink.mail.internal.tls.Tls;
+import jakarta.mail.AuthenticationFailedException;
+import jakarta.mail.FetchProfile;
+import jakarta.mail.Flags;
+import jakarta.mail.Folder;
+import jakarta.mail.Message;
+import jakarta.mail.MessagingException;
+import jakarta.mail.Session;
+import jakarta.mail.Store;
+import jakarta.mail.UIDFolder;
 
 /**
  * One run of one Mail Collector: log in, list, store every new message durably in its Maildirs, record
@@ -103,7 +103,14 @@ public final class Collection {
     private record Listed(Message message, String uid, long size) {
     }
 
+    private final SignIn signIn;
+
     public Collection(CollectorSettings cfg, Path mailboxes, Path ledgerFile, Clock clock) {
+        this(cfg, mailboxes, ledgerFile, clock, SignIn.password(cfg.password));
+    }
+
+    public Collection(CollectorSettings cfg, Path mailboxes, Path ledgerFile, Clock clock, SignIn signIn) {
+        this.signIn = signIn;
         this.cfg = cfg;
         this.mailboxes = mailboxes;
         this.ledgerFile = ledgerFile;
@@ -145,15 +152,10 @@ public final class Collection {
     private void collect(UidLedger ledger, TaskContext context) throws MessagingException, IOException {
         Session session = Session.getInstance(properties());
         Store store = session.getStore(cfg.protocol.jakartaName());
-        store.connect(cfg.host, cfg.port, cfg.username, cfg.password);
         Folder folder = null;
         boolean expunge;
         try {
-            folder = store.getFolder(cfg.folder);
-            if (!folder.exists()) {
-                throw new MessagingException("the folder '" + cfg.folder + "' does not exist on the server (key 'folder')");
-            }
-            folder.open(Folder.READ_WRITE);
+            folder = signIn(store);
             List<Listed> listed = list(folder);
             List<String> uids = new ArrayList<>(listed.size());
             for (Listed l : listed) {
@@ -246,6 +248,40 @@ public final class Collection {
                 store.close();
             } catch (MessagingException e) {
                 LOG.debug("collector '{}': closing: {}", cfg.id(), describe(e));
+            }
+        }
+    }
+
+    /** Connects and opens the folder; a refused OAuth2 token gets one fresh token and one more try. */
+    private Folder signIn(Store store) throws MessagingException {
+        String secret = signIn.secret();
+        boolean retried = false;
+        while (true) {
+            boolean opening = false;
+            try {
+                store.connect(cfg.host, cfg.port, cfg.username, secret);
+                Folder f = store.getFolder(cfg.folder);
+                if (!f.exists()) {
+                    throw new MessagingException("the folder '" + cfg.folder + "' does not exist on the server (key 'folder')");
+                }
+                opening = true;
+                f.open(Folder.READ_WRITE);
+                return f;
+            } catch (MessagingException e) {
+                if (!signIn.isRefusal(e, opening)) {
+                    throw e;
+                }
+                String again = retried ? null : signIn.afterRefusal(secret);
+                if (again == null) {
+                    throw signIn.refused(cfg.username, e);
+                }
+                retried = true;
+                secret = again;
+                try {
+                    store.close();
+                } catch (MessagingException closing) {
+                    LOG.debug("collector '{}': closing after a refused login: {}", cfg.id(), describe(closing));
+                }
             }
         }
     }
@@ -445,6 +481,7 @@ public final class Collection {
     Properties properties() {
         String p = "mail." + cfg.protocol.jakartaName();
         Properties props = new Properties();
+        signIn.configure(props, cfg.protocol.jakartaName());
         String millis = String.valueOf(cfg.timeout.toMillis());
         props.setProperty(p + ".connectiontimeout", millis);
         props.setProperty(p + ".timeout", millis);
@@ -487,6 +524,9 @@ public final class Collection {
         String cert = Tls.certificateProblem(e);
         if (cert != null) {
             return "TLS to " + cfg.host + ":" + cfg.port + " refused: " + cert;
+        }
+        if (e instanceof SignIn.NotSignedIn || e instanceof AuthenticationFailedException && cfg.oauth2 != null) {
+            return e.getMessage();
         }
         if (e instanceof AuthenticationFailedException) {
             return "the server refused the login of user '" + cfg.username + "'"

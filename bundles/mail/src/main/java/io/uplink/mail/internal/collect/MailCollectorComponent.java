@@ -16,6 +16,10 @@ import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.ConfigurationPolicy;
 import org.osgi.service.component.annotations.Deactivate;
 import org.osgi.service.component.annotations.Modified;
+import org.osgi.service.component.annotations.Reference;
+import org.osgi.service.component.annotations.ReferenceCardinality;
+import org.osgi.service.component.annotations.ReferencePolicy;
+import org.osgi.service.component.annotations.ReferencePolicyOption;
 import org.osgi.service.metatype.annotations.AttributeDefinition;
 import org.osgi.service.metatype.annotations.AttributeType;
 import org.osgi.service.metatype.annotations.Designate;
@@ -29,6 +33,8 @@ import io.uplink.api.config.Settings;
 import io.uplink.api.mail.CollectReport;
 import io.uplink.api.mail.MailCollector;
 import io.uplink.api.mail.TaskContext;
+import io.uplink.mail.internal.auth.SignIn;
+import io.uplink.oauth2.OAuth2Tokens;
 
 /**
  * A Mail Collector per {@code etc/io.uplink.collector-<id>.cfg}. It registers a {@link MailCollector}
@@ -112,6 +118,11 @@ public final class MailCollectorComponent implements MailCollector {
     private ServiceRegistration<MailCollector> registration;
     private volatile Settings settings;
     private volatile CollectorSettings config;
+
+    /** Access tokens for collectors with {@code auth = oauth2} (the OAuth2 bundle). */
+    @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC,
+            policyOption = ReferencePolicyOption.GREEDY)
+    volatile OAuth2Tokens tokens;
     private volatile ConfigException problem;
 
     public MailCollectorComponent() {
@@ -213,7 +224,8 @@ public final class MailCollectorComponent implements MailCollector {
         lock.lockInterruptibly();
         try {
             Path ledger = state.resolve("collector-" + c.id().replaceAll("[^A-Za-z0-9._-]", "_") + ".uidl");
-            return new Collection(c, mailboxes, ledger, Clock.systemUTC()).run(context);
+            return new Collection(c, mailboxes, ledger, Clock.systemUTC(),
+                    SignIn.of(c.settings, c.password, c.oauth2, tokens)).run(context);
         } finally {
             lock.unlock();
         }
