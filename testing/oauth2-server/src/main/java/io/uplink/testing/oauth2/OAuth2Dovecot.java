@@ -81,6 +81,11 @@ public final class OAuth2Dovecot implements AutoCloseable {
                     port = 0
                   }
                 }
+                service auth {
+                  unix_listener %1$s/auth-client {
+                    mode = 0666
+                  }
+                }
                 service anvil {
                   unix_listener anvil-auth-penalty {
                     mode = 0
@@ -95,6 +100,11 @@ public final class OAuth2Dovecot implements AutoCloseable {
                 scope = %s
                 """.formatted(d.keys, scope), StandardCharsets.UTF_8);
         return d;
+    }
+
+    /** The SASL socket for Postfix ({@code smtpd_sasl_type = dovecot}). */
+    public Path authSocket() {
+        return dir.resolve("auth-client");
     }
 
     public void start() throws IOException, InterruptedException {
@@ -145,7 +155,7 @@ public final class OAuth2Dovecot implements AutoCloseable {
         }
     }
 
-    static int[] freePorts(int n) throws IOException {
+    public static int[] freePorts(int n) throws IOException {
         ServerSocket[] s = new ServerSocket[n];
         int[] ports = new int[n];
         try {
@@ -164,7 +174,7 @@ public final class OAuth2Dovecot implements AutoCloseable {
     }
 
     /** Runs a command to its end; output goes to a file (a daemon it forks would hold a pipe open). */
-    static void run(String... cmd) throws IOException, InterruptedException {
+    public static void run(String... cmd) throws IOException, InterruptedException {
         Path log = Files.createTempFile("uplink-cmd", ".out");
         Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile()).start();
         int status = p.waitFor();
