@@ -131,8 +131,9 @@ public abstract class SignIn {
 
         @Override
         public boolean isRefusal(MessagingException e, boolean openingFolder) {
-            // Angus POP3 returns from connect() after a refused XOAUTH2 and fails only at Folder.open
-            return super.isRefusal(e, openingFolder) || openingFolder;
+            // Angus POP3 returns from connect() after a refused XOAUTH2 and fails only at Folder.open, "Open failed"
+            return super.isRefusal(e, openingFolder)
+                    || openingFolder && e.getMessage() != null && e.getMessage().contains("Open failed");
         }
 
         @Override

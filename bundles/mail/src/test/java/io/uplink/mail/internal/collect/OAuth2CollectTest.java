@@ -166,6 +166,18 @@ public class OAuth2CollectTest {
         assertTrue("one forced refresh happened",
                 tokens.status(OAuth2Account.of(wrong, OAuth2Account.Use.IMAP)).lastRefresh().isAfter(before));
         assertEquals(1, dovecot.messages("alice"));
+
+        // POP3: Angus reports the refusal only when the folder opens; the same one retry, the same message
+        Settings pop3 = settings("mixup", "pop3", dovecot.pop3, "alice@example.test");
+        var beforePop3 = tokens.status(OAuth2Account.of(wrong, OAuth2Account.Use.IMAP)).lastRefresh();
+        r = collect(pop3, out);
+        assertEquals(0, r.collected());
+        assertTrue(r.errors().toString(), r.errors().size() == 1 && r.errors().get(0).startsWith(
+                "collector 'mixup' (io.uplink.collector-mixup.cfg): the server refused the OAuth2 token for "
+                        + "alice@example.test: "));
+        assertTrue("one forced refresh happened",
+                tokens.status(OAuth2Account.of(wrong, OAuth2Account.Use.IMAP)).lastRefresh().isAfter(beforePop3));
+        assertEquals(1, dovecot.messages("alice"));
     }
 
     @Test
