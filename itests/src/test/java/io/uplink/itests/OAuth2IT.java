@@ -42,6 +42,7 @@ import org.osgi.framework.Bundle;
 
 import io.uplink.api.ConnectionService;
 import io.uplink.api.FiringResult;
+import io.uplink.api.Outcome;
 import io.uplink.api.mail.Outbox;
 import io.uplink.testing.oauth2.OAuth2Dovecot;
 import io.uplink.testing.oauth2.OAuth2TestServer;
@@ -189,7 +190,7 @@ public class OAuth2IT extends UplinkTestSupport {
                 && executeCommand("oauth:status").contains("it-oauth"));
         dovecot.deliver("office", mail("stays"));
         r = connections.fire("it-oauth", "test").await(Duration.ofSeconds(60));
-        assertNotEquals(r.toString(), FiringResult.Outcome.OK, r.outcome());
+        assertNotEquals(r.toString(), Outcome.OK, r.outcome());
         assertEquals(r.toString(), 0, r.counts().collected());
         assertTrue(r.toString(), r.errors().stream().anyMatch(e -> e.contains(
                 "authorization expired or revoked: run oauth:authorize it-oauth")));
