@@ -43,6 +43,7 @@ import org.osgi.framework.Bundle;
 import io.uplink.api.ConnectionService;
 import io.uplink.api.FiringResult;
 import io.uplink.api.Outcome;
+import io.uplink.api.mail.MailSender;
 import io.uplink.api.mail.Outbox;
 import io.uplink.testing.oauth2.OAuth2Dovecot;
 import io.uplink.testing.oauth2.OAuth2TestServer;
@@ -100,7 +101,7 @@ public class OAuth2IT extends UplinkTestSupport {
         server = OAuth2TestServer.start("PT6S", dovecot.keys, "office@example.test:office-pw");
         dovecot.start();
 
-        writeCfg("io.uplink.connection-it-oauth.cfg", "name = IT OAuth2\nmethod = network\nsender = it-oauth\n");
+        writeCfg("io.uplink.connection-it-oauth.cfg", "name = IT OAuth2\nmethod = network\n");
         writeCfg("io.uplink.collector-it-oauth.cfg", "connections = it-oauth\nprotocol = imap\nhost = 127.0.0.1\n"
                 + "port = " + dovecot.imap + "\nsecurity = none\nusername = office@example.test\n"
                 + "deliverTo = it-oauth\nauth = oauth2\noauth2.provider = custom\noauth2.tokenUrl = "
@@ -181,6 +182,10 @@ public class OAuth2IT extends UplinkTestSupport {
                 + server.tokenUrl() + "\noauth2.deviceUrl = " + server.deviceUrl() + "\noauth2.clientId = "
                 + OAuth2TestServer.CLIENT_ID + "\noauth2.clientSecret = " + OAuth2TestServer.CLIENT_SECRET
                 + "\noauth2.scope = mail.read\n");
+        writeCfg("io.uplink.connection-it-oauth.cfg", "name = IT OAuth2\nmethod = network\nsender = it-oauth\n");
+        await().atMost(30, TimeUnit.SECONDS).until(() -> bundleContext.getServiceReferences(MailSender.class,
+                "(" + MailSender.ID + "=it-oauth)").size() == 1
+                && connections.status("it-oauth").map(c -> "it-oauth".equals(c.sender()) && c.problems().isEmpty()).orElse(false));
         outbox.queue("office@example.test", List.of("someone@example.net"),
                 new ByteArrayInputStream(mail("queued")));
         server.revoke(stored);
