@@ -125,8 +125,8 @@ public abstract class SignIn {
         @Override
         public MessagingException refused(String username, MessagingException e) {
             String reply = e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage().trim();
-            return new AuthenticationFailedException(settings.item() + " (" + settings.file()
-                    + "): the server refused the OAuth2 token for " + username + ": " + reply);
+            return new NotSignedIn(settings.item() + " (" + settings.file()
+                    + "): the server refused the OAuth2 token for " + username + ": " + reply, false);
         }
 
         @Override

@@ -525,7 +525,7 @@ public final class Collection {
         if (cert != null) {
             return "TLS to " + cfg.host + ":" + cfg.port + " refused: " + cert;
         }
-        if (e instanceof SignIn.NotSignedIn || e instanceof AuthenticationFailedException && cfg.oauth2 != null) {
+        if (e instanceof SignIn.NotSignedIn) {
             return e.getMessage();
         }
         if (e instanceof AuthenticationFailedException) {

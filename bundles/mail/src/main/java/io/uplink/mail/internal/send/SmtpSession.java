@@ -258,6 +258,11 @@ final class SmtpSession {
                     LOG.info("{}: {} did not answer ({}); trying the next host", config.item(), h, reason(e));
                     continue;
                 }
+                if (e instanceof SignIn.NotSignedIn) {
+                    errors.add(e.getMessage()); // names the sender and its file already
+                    LOG.warn("{}", e.getMessage());
+                    return null;
+                }
                 // a host that answered and then refused: no other host is tried (its answer stands)
                 errors.add(config.item() + ": " + h + " " + answeredButFailed(e) + " [" + config.file() + "]");
                 LOG.warn("{}", errors.get(errors.size() - 1));
@@ -313,9 +318,6 @@ final class SmtpSession {
         String cert = Tls.certificateProblem(e);
         if (cert != null) {
             return "refused TLS: " + cert;
-        }
-        if (e instanceof SignIn.NotSignedIn) {
-            return e.getMessage();
         }
         if (e instanceof AuthenticationFailedException) {
             return "refused the login of '" + config.username() + "': " + reason(e);

@@ -75,8 +75,12 @@ public class OAuth2SendTest {
     }
 
     private SmtpSender sender(String id) {
+        return sender(id, "alice@example.test");
+    }
+
+    private SmtpSender sender(String id, String username) {
         SmtpSender s = f.sender(id, "hosts", "127.0.0.1:" + postfix.port, "security", "none",
-                "username", "alice@example.test", "auth", "oauth2", "oauth2.provider", "custom",
+                "username", username, "auth", "oauth2", "oauth2.provider", "custom",
                 "oauth2.tokenUrl", server.tokenUrl(), "oauth2.deviceUrl", server.deviceUrl(),
                 "oauth2.revokeUrl", server.revokeUrl(), "oauth2.clientId", OAuth2TestServer.CLIENT_ID,
                 "oauth2.clientSecret", OAuth2TestServer.CLIENT_SECRET, "oauth2.scope", "mail.read mail.send");
@@ -109,6 +113,25 @@ public class OAuth2SendTest {
         assertEquals(0, f.outbox.size());
         await().atMost(30, TimeUnit.SECONDS).until(() -> postfix.log().contains("sasl_method=XOAUTH2, "
                 + "sasl_username=alice@example.test"));
+    }
+
+    @Test
+    public void aRefusedTokenIsRefreshedOnceThenTheErrorSaysWhyAndTheQueueIsKept() throws Exception {
+        OAuth2Account alice = authorize("mixup");
+        // the token is alice's, the login bob's: Dovecot refuses every token of this authorization
+        SmtpSender bob = sender("mixup", "bob@example.test");
+        String bobKey = OAuth2Account.of(io.uplink.api.config.Settings.of("sender", "io.uplink.sender", Map.of(
+                "username", "bob@example.test", "auth", "oauth2", "oauth2.tokenUrl", server.tokenUrl(),
+                "oauth2.deviceUrl", server.deviceUrl(), "oauth2.clientId", OAuth2TestServer.CLIENT_ID)),
+                OAuth2Account.Use.SMTP).key();
+        java.nio.file.Files.copy(secrets.resolve(alice.key() + ".json"), secrets.resolve(bobKey + ".json"));
+        f.queue(SendFixture.message("bob@example.test", "carol@example.net", "kept", "stays queued"));
+        SendReport r = f.fire(bob);
+        assertEquals(0, r.sent());
+        assertEquals(1, f.outbox.size());
+        assertEquals(r.errors().toString(), 1, r.errors().size());
+        assertTrue(r.errors().get(0), r.errors().get(0).startsWith("sender 'mixup' (io.uplink.sender-mixup.cfg): "
+                + "the server refused the OAuth2 token for bob@example.test: "));
     }
 
     @Test
