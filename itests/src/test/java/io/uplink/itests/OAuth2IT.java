@@ -75,9 +75,7 @@ public class OAuth2IT extends UplinkTestSupport {
     @Override
     protected Option[] extraOptions() {
         return new Option[] {
-            bundle("wrap:file:" + System.getProperty("uplink.oauth2.testing.jar")
-                    + "$Bundle-SymbolicName=uplink-oauth2-testing&Export-Package=io.uplink.testing.oauth2"
-                    + "&Import-Package=*;resolution:=optional"),
+            bundle("file:" + System.getProperty("uplink.oauth2.testing.jar")),
             editConfigurationFilePut("etc/system.properties", "uplink.oauth2.server.jar",
                     System.getProperty("uplink.oauth2.server.jar")),
             // a short token lifetime needs a short refresh margin
