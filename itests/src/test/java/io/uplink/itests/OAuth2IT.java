@@ -113,7 +113,7 @@ public class OAuth2IT extends UplinkTestSupport {
         String printed = authorize("it-oauth");
         assertTrue(printed, printed.contains("Authorized: collector 'it-oauth' signs in as office@example.test"));
         String status = executeCommand("oauth:status");
-        assertTrue(status, status.matches("(?s).*it-oauth\\s+\\S+\\s+yes\\s+office@example.test.*"));
+        assertTrue(status, status.matches("(?s).*it-oauth\\s*\\|\\s*collector\\s*\\|\\s*yes\\s*\\|\\s*office@example.test.*"));
 
         // 6. owner-only secrets
         Path secrets = Path.of(System.getProperty("karaf.data"), "uplink", "secrets");
