@@ -186,6 +186,7 @@ public class OAuth2IT extends UplinkTestSupport {
                 && connections.status("it-oauth").map(c -> "it-oauth".equals(c.sender()) && c.problems().isEmpty()).orElse(false));
         outbox.queue("office@example.test", List.of("someone@example.net"),
                 new ByteArrayInputStream(mail("queued")));
+        int queued = outbox.size(); // the distribution may hold other mail (the demo's welcome message)
         server.revoke(stored);
         oauth2.stop(); // forget the cached access token, as after its expiry
         oauth2.start();
@@ -198,7 +199,7 @@ public class OAuth2IT extends UplinkTestSupport {
         assertTrue(r.toString(), r.errors().stream().anyMatch(e -> e.contains(
                 "authorization expired or revoked: run oauth:authorize it-oauth")));
         assertEquals("nothing deleted on the server", 1, dovecot.messages("office"));
-        assertEquals("the outbox is kept", 1, outbox.size());
+        assertEquals("the outbox is kept", queued, outbox.size());
         assertTrue(executeCommand("oauth:status").contains("authorization expired or revoked"));
     }
 
