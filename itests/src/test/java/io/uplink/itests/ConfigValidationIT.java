@@ -58,16 +58,17 @@ import io.uplink.api.mail.MailTaskStatus;
 public class ConfigValidationIT extends UplinkTestSupport {
 
     private static final Duration WAIT = Duration.ofSeconds(60);
-    private static final Pattern PIDS = Pattern.compile("io\\.uplink\\.(connection|sender|collector|schedule|core|mail|web|demo)\\b");
+    private static final Pattern PIDS = Pattern.compile("io\\.uplink\\.(connection|sender|collector|schedule|core|mail|web|demo|submission|oauth2)\\b");
     /** A line of a shipped cfg file that sets (or shows, commented) a key. */
     private static final Pattern CFG_KEY = Pattern.compile("^#?\\s*([A-Za-z][A-Za-z0-9_.]*)\\s*=.*");
-    private static final Pattern TICKED = Pattern.compile("`([A-Za-z][A-Za-z0-9_.]*)( = [^`]*)?`");
+    private static final Pattern TICKED = Pattern.compile("`([A-Za-z][A-Za-z0-9_.<>]*)( = [^`]*)?`");
 
     /**
      * Keys for which no value is wrong on this branch: {@code minRate} is only read once session deadlines land
      * (checked there). Any other key without a bad value below fails the test, so a new key needs one.
      */
-    private static final Set<String> NO_BAD_VALUE = Set.of();
+    /** Free text: any value is a good one. */
+    private static final Set<String> NO_BAD_VALUE = Set.of("oauth2.clientSecret", "oauth2.scope");
 
     @Inject
     protected MetaTypeService metaTypes;
@@ -105,7 +106,8 @@ public class ConfigValidationIT extends UplinkTestSupport {
     @Test
     public void everyKeyIsInTheMetatypeTheReadmeAndTheShippedFiles() throws IOException {
         Map<String, Set<String>> meta = metatypeKeys();
-        assertEquals(Set.of("connection", "sender", "collector", "schedule", "core", "mail", "web", "demo"), meta.keySet());
+        assertEquals(Set.of("connection", "sender", "collector", "schedule", "core", "mail", "web", "demo", "submission", "oauth2"),
+                meta.keySet());
         Map<String, Set<String>> readme = readmeKeys(Path.of(System.getProperty("uplink.readme")));
         Map<String, Set<String>> shipped = shippedKeys(etc());
         List<String> wrong = new ArrayList<>();
@@ -168,14 +170,19 @@ public class ConfigValidationIT extends UplinkTestSupport {
     /** The keys of every {@code | key | default | meaning |} table, under the PID the text last named. */
     static Map<String, Set<String>> readmeKeys(Path readme) throws IOException {
         Map<String, Set<String>> out = new TreeMap<>();
-        String pid = null;
+        // a table belongs to every PID the last line naming any PID names (a table of keys both share)
+        List<String> pids = List.of();
         boolean inKeyTable = false;
         for (String line : Files.readAllLines(readme, StandardCharsets.UTF_8)) {
             if (!line.startsWith("|")) {
                 inKeyTable = false;
                 Matcher m = PIDS.matcher(line);
+                List<String> named = new ArrayList<>();
                 while (m.find()) {
-                    pid = m.group(1);
+                    named.add(m.group(1));
+                }
+                if (!named.isEmpty()) {
+                    pids = named;
                 }
                 continue;
             }
@@ -189,7 +196,9 @@ public class ConfigValidationIT extends UplinkTestSupport {
             String first = line.substring(1, line.indexOf('|', 1));
             Matcher t = TICKED.matcher(first);
             while (t.find()) {
-                out.computeIfAbsent(pid, k -> new TreeSet<>()).add(t.group(1));
+                for (String pid : pids) {
+                    out.computeIfAbsent(pid, k -> new TreeSet<>()).add(t.group(1));
+                }
             }
         }
         return out;
@@ -208,7 +217,9 @@ public class ConfigValidationIT extends UplinkTestSupport {
                 for (String line : Files.readAllLines(f, StandardCharsets.UTF_8)) {
                     Matcher k = CFG_KEY.matcher(line.trim());
                     if (k.matches()) {
-                        out.computeIfAbsent(m.group(1), x -> new TreeSet<>()).add(k.group(1));
+                        // senders.<user> is one key per user: the samples show one user's
+                        String key = k.group(1).startsWith("senders.") ? "senders.<user>" : k.group(1);
+                        out.computeIfAbsent(m.group(1), x -> new TreeSet<>()).add(key);
                     }
                 }
             }
@@ -234,6 +245,24 @@ public class ConfigValidationIT extends UplinkTestSupport {
         bad.put("onlyWaitingAtStart", Map.of("onlyWaitingAtStart", "yes"));
         bad.put("smallerFirst", Map.of("smallerFirst", "1"));
         bad.put("minRate", Map.of("minRate", "fast"));
+        Map<String, String> oauth = new LinkedHashMap<>();
+        oauth.put("auth", "oauth2");
+        oauth.put("oauth2.clientId", "uplink");
+        oauth.put("username", "demo@localhost");
+        bad.put("auth", Map.of("auth", "token"));
+        bad.put("oauth2.provider", with(oauth, Map.of("oauth2.provider", "yahoo")));
+        bad.put("oauth2.tenant", with(oauth, Map.of("oauth2.provider", "microsoft", "oauth2.tenant", "no such tenant")));
+        Map<String, String> noClient = new LinkedHashMap<>(oauth);
+        noClient.put("oauth2.provider", "google");
+        noClient.put("oauth2.clientId", null);
+        bad.put("oauth2.clientId", noClient);
+        bad.put("oauth2.tokenUrl", with(oauth, Map.of("oauth2.tokenUrl", "ftp://127.0.0.1/token",
+                "oauth2.deviceUrl", "http://127.0.0.1/device")));
+        bad.put("oauth2.deviceUrl", with(oauth, Map.of("oauth2.tokenUrl", "http://127.0.0.1/token",
+                "oauth2.deviceUrl", "device")));
+        bad.put("oauth2.revokeUrl", with(oauth, Map.of("oauth2.tokenUrl", "http://127.0.0.1/token",
+                "oauth2.deviceUrl", "http://127.0.0.1/device", "oauth2.revokeUrl", "mailto:x@y")));
+        bad.put("oauth2.mechanism", with(oauth, Map.of("oauth2.provider", "google", "oauth2.mechanism", "oauthbearer")));
         return bad;
     }
 
@@ -265,6 +294,24 @@ public class ConfigValidationIT extends UplinkTestSupport {
         bad.put("uidl.expiryDays", Map.of("uidl.expiryDays", "0"));
         bad.put("minRate", Map.of("minRate", "fast"));
         bad.put("delivery", Map.of("delivery", "ftp://127.0.0.1:21"));
+        Map<String, String> oauth = new LinkedHashMap<>();
+        oauth.put("auth", "oauth2");
+        oauth.put("oauth2.clientId", "uplink");
+        oauth.put("username", "demo@localhost");
+        bad.put("auth", Map.of("auth", "token"));
+        bad.put("oauth2.provider", with(oauth, Map.of("oauth2.provider", "yahoo")));
+        bad.put("oauth2.tenant", with(oauth, Map.of("oauth2.provider", "microsoft", "oauth2.tenant", "no such tenant")));
+        Map<String, String> noClient = new LinkedHashMap<>(oauth);
+        noClient.put("oauth2.provider", "google");
+        noClient.put("oauth2.clientId", null);
+        bad.put("oauth2.clientId", noClient);
+        bad.put("oauth2.tokenUrl", with(oauth, Map.of("oauth2.tokenUrl", "ftp://127.0.0.1/token",
+                "oauth2.deviceUrl", "http://127.0.0.1/device")));
+        bad.put("oauth2.deviceUrl", with(oauth, Map.of("oauth2.tokenUrl", "http://127.0.0.1/token",
+                "oauth2.deviceUrl", "device")));
+        bad.put("oauth2.revokeUrl", with(oauth, Map.of("oauth2.tokenUrl", "http://127.0.0.1/token",
+                "oauth2.deviceUrl", "http://127.0.0.1/device", "oauth2.revokeUrl", "mailto:x@y")));
+        bad.put("oauth2.mechanism", with(oauth, Map.of("oauth2.provider", "google", "oauth2.mechanism", "oauthbearer")));
         return bad;
     }
 

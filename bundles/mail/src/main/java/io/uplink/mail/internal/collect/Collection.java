@@ -19,16 +19,6 @@ import java.util.Map;
 import java.util.Properties;
 import java.util.Set;
 
-import jakarta.mail.AuthenticationFailedException;
-import jakarta.mail.FetchProfile;
-import jakarta.mail.Flags;
-import jakarta.mail.Folder;
-import jakarta.mail.Message;
-import jakarta.mail.MessagingException;
-import jakarta.mail.Session;
-import jakarta.mail.Store;
-import jakarta.mail.UIDFolder;
-
 import org.eclipse.angus.mail.iap.ByteArray;
 import org.eclipse.angus.mail.iap.Response;
 import org.eclipse.angus.mail.imap.IMAPFolder;
@@ -42,10 +32,20 @@ import org.slf4j.LoggerFactory;
 
 import io.uplink.api.mail.CollectReport;
 import io.uplink.api.mail.TaskContext;
+import io.uplink.mail.internal.auth.SignIn;
 import io.uplink.mail.internal.ledger.UidLedger;
 import io.uplink.mail.internal.net.SessionDeadline;
 import io.uplink.mail.internal.route.Router;
 import io.uplink.mail.internal.tls.Tls;
+import jakarta.mail.AuthenticationFailedException;
+import jakarta.mail.FetchProfile;
+import jakarta.mail.Flags;
+import jakarta.mail.Folder;
+import jakarta.mail.Message;
+import jakarta.mail.MessagingException;
+import jakarta.mail.Session;
+import jakarta.mail.Store;
+import jakarta.mail.UIDFolder;
 
 /**
  * One run of one Mail Collector: log in, list, store every new message durably in its Maildirs, record
@@ -101,7 +101,14 @@ public final class Collection {
     private record Listed(Message message, String uid, long size) {
     }
 
+    private final SignIn signIn;
+
     public Collection(CollectorSettings cfg, Path mailboxes, Path ledgerFile, Clock clock) {
+        this(cfg, mailboxes, ledgerFile, clock, SignIn.password(cfg.password));
+    }
+
+    public Collection(CollectorSettings cfg, Path mailboxes, Path ledgerFile, Clock clock, SignIn signIn) {
+        this.signIn = signIn;
         this.cfg = cfg;
         this.mailboxes = mailboxes;
         this.ledgerFile = ledgerFile;
@@ -178,17 +185,10 @@ public final class Collection {
     private void collect(UidLedger ledger, TaskContext context) throws MessagingException, IOException {
         Session session = Session.getInstance(properties());
         Store store = session.getStore(cfg.protocol.jakartaName());
-        deadline.connecting(cfg.host + ":" + cfg.port);
-        store.connect(cfg.host, cfg.port, cfg.username, cfg.password);
         Folder folder = null;
         boolean expunge;
         try {
-            deadline.command("opening the folder");
-            folder = store.getFolder(cfg.folder);
-            if (!folder.exists()) {
-                throw new MessagingException("the folder '" + cfg.folder + "' does not exist on the server (key 'folder')");
-            }
-            folder.open(Folder.READ_WRITE);
+            folder = signIn(store);
             // about 64 bytes of listing per message
             deadline.transfer("listing the messages", 64L * folder.getMessageCount());
             List<Listed> listed = list(folder);
@@ -336,6 +336,42 @@ public final class Collection {
             down |= d.stopRun();
         }
         return !down;
+    }
+
+    /** Connects and opens the folder; a refused OAuth2 token gets one fresh token and one more try. */
+    private Folder signIn(Store store) throws MessagingException {
+        String secret = signIn.secret();
+        boolean retried = false;
+        while (true) {
+            boolean opening = false;
+            try {
+                deadline.connecting(cfg.host + ":" + cfg.port);
+                store.connect(cfg.host, cfg.port, cfg.username, secret);
+                deadline.command("opening the folder");
+                Folder f = store.getFolder(cfg.folder);
+                if (!f.exists()) {
+                    throw new MessagingException("the folder '" + cfg.folder + "' does not exist on the server (key 'folder')");
+                }
+                opening = true;
+                f.open(Folder.READ_WRITE);
+                return f;
+            } catch (MessagingException e) {
+                if (!signIn.isRefusal(e, opening)) {
+                    throw e;
+                }
+                String again = retried ? null : signIn.afterRefusal(secret);
+                if (again == null) {
+                    throw signIn.refused(cfg.username, e);
+                }
+                retried = true;
+                secret = again;
+                try {
+                    store.close();
+                } catch (MessagingException closing) {
+                    LOG.debug("collector '{}': closing after a refused login: {}", cfg.id(), describe(closing));
+                }
+            }
+        }
     }
 
     private void confirmDeleted(UidLedger ledger, List<Listed> deleted) throws IOException {
@@ -491,6 +527,7 @@ public final class Collection {
     Properties properties() {
         String p = "mail." + cfg.protocol.jakartaName();
         Properties props = new Properties();
+        signIn.configure(props, cfg.protocol.jakartaName());
         String millis = String.valueOf(cfg.timeout.toMillis());
         props.setProperty(p + ".connectiontimeout", millis);
         props.setProperty(p + ".timeout", millis);
@@ -545,6 +582,9 @@ public final class Collection {
         String cert = Tls.certificateProblem(e);
         if (cert != null) {
             return "TLS to " + cfg.host + ":" + cfg.port + " refused: " + cert;
+        }
+        if (e instanceof SignIn.NotSignedIn) {
+            return e.getMessage();
         }
         // what the sockets saw (a deadline, a closed connection) is the truth; Jakarta Mail rewraps it
         String seen = deadline != null ? deadline.failure() : null;

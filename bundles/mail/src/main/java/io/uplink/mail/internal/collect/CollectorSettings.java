@@ -11,8 +11,10 @@ import io.uplink.api.config.Settings;
 import io.uplink.mail.internal.net.ByteSizes;
 import io.uplink.mail.internal.net.SessionDeadline;
 import io.uplink.mail.internal.deliver.OfficeServer;
+import io.uplink.mail.internal.auth.SignIn;
 import io.uplink.mail.internal.route.Router;
 import io.uplink.mail.internal.tls.Tls;
+import io.uplink.oauth2.OAuth2Account;
 
 /**
  * A Mail Collector's configuration ({@code etc/io.uplink.collector-<id>.cfg}), checked as a whole: a bad
@@ -59,6 +61,8 @@ public final class CollectorSettings {
     final SSLSocketFactory tls;
     final String username;
     final String password;
+    /** The OAuth2 account when {@code auth = oauth2}, else {@code null}. */
+    final OAuth2Account oauth2;
     final String folder;
     final int leaveOnServerDays;
     final long maxMessageSize;
@@ -93,7 +97,9 @@ public final class CollectorSettings {
         this.tls = security == Security.NONE && !s.has("trust.file") && !s.has("trust.password") ? null
                 : Tls.socketFactory(s, "trust.file");
         this.username = s.required("username");
-        this.password = s.required("password");
+        this.oauth2 = SignIn.account(s, protocol == Protocol.IMAP ? OAuth2Account.Use.IMAP : OAuth2Account.Use.POP3);
+        // OAuth2 signs in with a token: no password then
+        this.password = oauth2 == null ? s.required("password") : s.string("password", "");
         String f = s.string("folder", "INBOX");
         if (protocol == Protocol.POP3 && !f.equalsIgnoreCase("INBOX")) {
             throw s.problem("folder", "POP3 has only the INBOX; remove the key or use protocol = imap");

@@ -41,6 +41,8 @@ import io.uplink.mail.internal.status.TaskStatus;
 import io.uplink.api.mail.TaskContext;
 import io.uplink.mail.internal.ledger.UidLedger;
 import io.uplink.mail.internal.outbox.OutboxComponent;
+import io.uplink.mail.internal.auth.SignIn;
+import io.uplink.oauth2.OAuth2Tokens;
 
 /**
  * A Mail Collector per {@code etc/io.uplink.collector-<id>.cfg}. It registers a {@link MailCollector}
@@ -94,8 +96,40 @@ public final class MailCollectorComponent implements MailCollector, StatusSource
         @AttributeDefinition(description = "The account")
         String username();
 
-        @AttributeDefinition(type = AttributeType.PASSWORD, description = "The account's password; never logged or shown")
+        @AttributeDefinition(type = AttributeType.PASSWORD, required = false, description = "With auth = password")
         String password();
+
+        @AttributeDefinition(required = false, options = {@Option(value = "password"), @Option(value = "oauth2")},
+                description = "oauth2: XOAUTH2 with a token from oauth:authorize (README: Microsoft 365 and Gmail)")
+        String auth() default "password";
+
+        @AttributeDefinition(required = false, options = {@Option(value = "microsoft"), @Option(value = "google"),
+            @Option(value = "custom")}, description = "Who issues the tokens; microsoft and google fill in endpoints and scopes")
+        String oauth2_provider() default "custom";
+
+        @AttributeDefinition(required = false, description = "Microsoft: tenant id or domain")
+        String oauth2_tenant() default "organizations";
+
+        @AttributeDefinition(required = false, description = "The app registration's client id")
+        String oauth2_clientId();
+
+        @AttributeDefinition(type = AttributeType.PASSWORD, required = false, description = "Only for a confidential client")
+        String oauth2_clientSecret();
+
+        @AttributeDefinition(required = false, description = "Space separated; overrides the provider's default")
+        String oauth2_scope();
+
+        @AttributeDefinition(required = false, description = "custom: the token endpoint")
+        String oauth2_tokenUrl();
+
+        @AttributeDefinition(required = false, description = "custom: the device authorization endpoint")
+        String oauth2_deviceUrl();
+
+        @AttributeDefinition(required = false, description = "custom: the revocation endpoint")
+        String oauth2_revokeUrl();
+
+        @AttributeDefinition(required = false, options = {@Option(value = "xoauth2")}, description = "The SASL mechanism")
+        String oauth2_mechanism() default "xoauth2";
 
         @AttributeDefinition(required = false, description = "IMAP folder")
         String folder() default "INBOX";
@@ -143,6 +177,11 @@ public final class MailCollectorComponent implements MailCollector, StatusSource
     private ServiceRegistration<MailCollector> registration;
     private volatile Settings settings;
     private volatile CollectorSettings config;
+
+    /** Access tokens for collectors with {@code auth = oauth2} (the OAuth2 bundle). */
+    @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC,
+            policyOption = ReferencePolicyOption.GREEDY)
+    volatile OAuth2Tokens tokens;
     private volatile ConfigException problem;
     private final TaskStatus status = new TaskStatus(Clock.systemUTC());
 
@@ -275,7 +314,8 @@ public final class MailCollectorComponent implements MailCollector, StatusSource
                 try {
                     OutboxComponent m = mail;
                     Path mailboxes = m != null ? m.mailboxes() : defaultMailboxes;
-                    report = new Collection(c, mailboxes, ledgerFile(c.id()), Clock.systemUTC()).run(context);
+                    report = new Collection(c, mailboxes, ledgerFile(c.id()), Clock.systemUTC(),
+                            SignIn.of(c.settings, c.password, c.oauth2, tokens)).run(context);
                     return report;
                 } finally {
                     HostSessions.shared().release(c.host);

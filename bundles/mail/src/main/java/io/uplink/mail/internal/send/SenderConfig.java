@@ -11,6 +11,10 @@ import java.util.List;
 
 import javax.net.ssl.SSLSocketFactory;
 
+import io.uplink.api.config.Settings;
+import io.uplink.mail.internal.tls.Tls;
+import io.uplink.oauth2.OAuth2Account;
+
 /**
  * A Mail Sender's settings ({@code etc/io.uplink.sender-<id>.cfg}), checked once; every problem names the
  * sender, the file and the key.
@@ -70,7 +74,11 @@ record SenderConfig(String id, String file, List<Host> hosts, Security security,
         }
         String username = s.string(USERNAME, null);
         String password = s.string(PASSWORD, null);
-        if (username != null && password == null) {
+        boolean oauth2 = OAuth2Account.isOAuth2(s);
+        if (oauth2 && username == null) {
+            throw s.problem(USERNAME, "is required with auth = oauth2: the mailbox address the token is for");
+        }
+        if (username != null && password == null && !oauth2) {
             throw s.problem(PASSWORD, "is required when username is set");
         }
         if (password != null && username == null) {

@@ -35,6 +35,38 @@ import org.osgi.service.metatype.annotations.Option;
     @AttributeDefinition(required = false, type = AttributeType.PASSWORD, description = "SMTP AUTH password; never logged or shown")
     String password();
 
+    @AttributeDefinition(required = false, options = {@Option(value = "password"), @Option(value = "oauth2")},
+            description = "oauth2: XOAUTH2 with a token from oauth:authorize (README: Microsoft 365 and Gmail)")
+    String auth() default "password";
+
+    @AttributeDefinition(required = false, options = {@Option(value = "microsoft"), @Option(value = "google"),
+        @Option(value = "custom")}, description = "Who issues the tokens; microsoft and google fill in endpoints and scopes")
+    String oauth2_provider() default "custom";
+
+    @AttributeDefinition(required = false, description = "Microsoft: tenant id or domain")
+    String oauth2_tenant() default "organizations";
+
+    @AttributeDefinition(required = false, description = "The app registration's client id")
+    String oauth2_clientId();
+
+    @AttributeDefinition(type = AttributeType.PASSWORD, required = false, description = "Only for a confidential client")
+    String oauth2_clientSecret();
+
+    @AttributeDefinition(required = false, description = "Space separated; overrides the provider's default")
+    String oauth2_scope();
+
+    @AttributeDefinition(required = false, description = "custom: the token endpoint")
+    String oauth2_tokenUrl();
+
+    @AttributeDefinition(required = false, description = "custom: the device authorization endpoint")
+    String oauth2_deviceUrl();
+
+    @AttributeDefinition(required = false, description = "custom: the revocation endpoint")
+    String oauth2_revokeUrl();
+
+    @AttributeDefinition(required = false, options = {@Option(value = "xoauth2")}, description = "The SASL mechanism")
+    String oauth2_mechanism() default "xoauth2";
+
     @AttributeDefinition(required = false, description = "Name announced in EHLO; default this host's name")
     String helo();
 

@@ -1,13 +1,5 @@
 package io.uplink.mail.internal.send;
 
-import io.uplink.api.config.ConfigException;
-import io.uplink.api.config.Settings;
-import io.uplink.api.mail.MailSender;
-import io.uplink.api.mail.SendReport;
-import io.uplink.api.mail.TaskContext;
-import io.uplink.mail.internal.outbox.FileOutbox;
-import io.uplink.mail.internal.outbox.OutboxComponent;
-
 import io.uplink.api.mail.MailTaskStatus;
 import io.uplink.mail.internal.status.StatusSource;
 import io.uplink.mail.internal.status.TaskStatus;
@@ -28,9 +20,23 @@ import org.osgi.service.component.annotations.ConfigurationPolicy;
 import org.osgi.service.component.annotations.Deactivate;
 import org.osgi.service.component.annotations.Modified;
 import org.osgi.service.component.annotations.Reference;
+import org.osgi.service.component.annotations.ReferenceCardinality;
+import org.osgi.service.component.annotations.ReferencePolicy;
+import org.osgi.service.component.annotations.ReferencePolicyOption;
 import org.osgi.service.metatype.annotations.Designate;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+
+import io.uplink.api.config.ConfigException;
+import io.uplink.api.config.Settings;
+import io.uplink.api.mail.MailSender;
+import io.uplink.api.mail.SendReport;
+import io.uplink.api.mail.TaskContext;
+import io.uplink.mail.internal.auth.SignIn;
+import io.uplink.mail.internal.outbox.FileOutbox;
+import io.uplink.mail.internal.outbox.OutboxComponent;
+import io.uplink.oauth2.OAuth2Account;
+import io.uplink.oauth2.OAuth2Tokens;
 
 /**
  * A Mail Sender: one SMTP relay (factory PID {@code io.uplink.sender}, {@code etc/io.uplink.sender-<id>.cfg}),
@@ -51,6 +57,13 @@ public class SmtpSender implements MailSender, StatusSource {
     private final FileOutbox outbox;
     private volatile String id;
     private volatile SenderConfig config;
+    private volatile Settings settings;
+    private volatile OAuth2Account oauth2;
+
+    /** Access tokens for senders with {@code auth = oauth2} (the OAuth2 bundle). */
+    @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC,
+            policyOption = ReferencePolicyOption.GREEDY)
+    volatile OAuth2Tokens tokens;
     private volatile ConfigException problem;
     private final TaskStatus status = new TaskStatus(Clock.systemUTC());
     private ServiceRegistration<MailSender> registration;
@@ -82,6 +95,8 @@ public class SmtpSender implements MailSender, StatusSource {
         ConfigException error = null;
         try {
             parsed = SenderConfig.parse(s);
+            oauth2 = SignIn.account(s, OAuth2Account.Use.SMTP);
+            settings = s;
         } catch (ConfigException e) {
             error = e;
         } catch (RuntimeException e) {
@@ -132,7 +147,7 @@ public class SmtpSender implements MailSender, StatusSource {
                 ConfigException p = problem;
                 report = new SendReport(0, outbox.due().size(), 0, List.of(p.getMessage()));
             } else {
-                report = SmtpSession.run(c, outbox, context);
+                report = SmtpSession.run(c, outbox, context, SignIn.of(settings, c.password(), oauth2, tokens));
             }
             return report;
         } finally {

@@ -32,6 +32,25 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 
+import org.eclipse.angus.mail.smtp.SMTPAddressFailedException;
+import org.eclipse.angus.mail.smtp.SMTPSendFailedException;
+import org.eclipse.angus.mail.smtp.SMTPTransport;
+import org.eclipse.angus.mail.util.MailConnectException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import io.uplink.api.mail.QueuedMessage;
+import io.uplink.api.mail.SendReport;
+import io.uplink.api.mail.TaskContext;
+import io.uplink.mail.internal.auth.SignIn;
+import io.uplink.mail.internal.outbox.FileOutbox.Envelope;
+import io.uplink.mail.internal.outbox.FileOutbox.Outcome;
+import io.uplink.mail.internal.outbox.FileOutbox.Result;
+import io.uplink.mail.internal.outbox.FileOutbox.Verdict;
+import io.uplink.mail.internal.outbox.FileOutbox;
+import io.uplink.mail.internal.send.SenderConfig.Host;
+import io.uplink.mail.internal.send.SenderConfig.Security;
+import io.uplink.mail.internal.tls.Tls;
 import jakarta.mail.Address;
 import jakarta.mail.AuthenticationFailedException;
 import jakarta.mail.MessagingException;
@@ -39,13 +58,6 @@ import jakarta.mail.SendFailedException;
 import jakarta.mail.Session;
 import jakarta.mail.URLName;
 import jakarta.mail.internet.InternetAddress;
-
-import org.eclipse.angus.mail.smtp.SMTPAddressFailedException;
-import org.eclipse.angus.mail.smtp.SMTPSendFailedException;
-import org.eclipse.angus.mail.smtp.SMTPTransport;
-import org.eclipse.angus.mail.util.MailConnectException;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 /**
  * One firing's SMTP session: connects to the first relay host that answers, sends every due message over
@@ -67,7 +79,10 @@ final class SmtpSession {
     private int deferred;
     private int failed;
 
-    private SmtpSession(SenderConfig config, FileOutbox outbox, TaskContext context) {
+    private final SignIn signIn;
+
+    private SmtpSession(SenderConfig config, FileOutbox outbox, TaskContext context, SignIn signIn) {
+        this.signIn = signIn;
         this.config = config;
         this.outbox = outbox;
         this.context = context;
@@ -77,11 +92,17 @@ final class SmtpSession {
 
     /** Sends what is due; never throws for a mail problem. */
     static SendReport run(SenderConfig config, FileOutbox outbox, TaskContext context) throws InterruptedException {
+        return run(config, outbox, context, SignIn.password(config.password()));
+    }
+
+    /** Sends what is due, signing in with {@code signIn}; never throws for a mail problem. */
+    static SendReport run(SenderConfig config, FileOutbox outbox, TaskContext context, SignIn signIn)
+            throws InterruptedException {
         ClassLoader before = Thread.currentThread().getContextClassLoader();
         // Jakarta Mail finds its providers and activation handlers through the context class loader
         Thread.currentThread().setContextClassLoader(SMTPTransport.class.getClassLoader());
         try {
-            SmtpSession s = new SmtpSession(config, outbox, context);
+            SmtpSession s = new SmtpSession(config, outbox, context, signIn);
             try {
                 return s.send();
             } finally {
@@ -226,12 +247,22 @@ final class SmtpSession {
     private Connected connect() {
         Session session = Session.getInstance(properties());
         List<String> noAnswer = new ArrayList<>();
+        String secret = null;
+        if (config.username() != null) {
+            try {
+                secret = signIn.secret(); // an OAuth2 failure here: nothing sent, the queue stays as it is
+            } catch (MessagingException e) {
+                errors.add(e.getMessage());
+                LOG.warn("{}", e.getMessage());
+                return null;
+            }
+        }
         for (Host h : config.hosts()) {
             SMTPTransport t = new SMTPTransport(session, new URLName("smtp", h.name(), h.port(), null, null, null));
             try {
                 deadline.connecting(h.toString());
                 if (config.username() != null) {
-                    t.connect(h.name(), h.port(), config.username(), config.password());
+                    secret = signIn(t, h, secret);
                 } else {
                     t.connect(h.name(), h.port(), null, null);
                 }
@@ -246,6 +277,11 @@ final class SmtpSession {
                     LOG.info("{}: {} did not answer ({}); trying the next host", config.item(), h, why);
                     continue;
                 }
+                if (e instanceof SignIn.NotSignedIn) {
+                    errors.add(e.getMessage()); // names the sender and its file already
+                    LOG.warn("{}", e.getMessage());
+                    return null;
+                }
                 // a host that answered and then refused: no other host is tried (its answer stands)
                 errors.add(config.item() + ": " + h + " " + answeredButFailed(e) + " [" + config.file() + "]");
                 LOG.warn("{}", errors.get(errors.size() - 1));
@@ -256,6 +292,29 @@ final class SmtpSession {
                 + ", key 'hosts']");
         LOG.warn("{}", errors.get(errors.size() - 1));
         return null;
+    }
+
+    /** Logs in; a refused OAuth2 token gets one fresh token and one more try on the same host. */
+    private String signIn(SMTPTransport t, Host h, String secret) throws MessagingException {
+        try {
+            t.connect(h.name(), h.port(), config.username(), secret);
+            return secret;
+        } catch (MessagingException e) {
+            if (!signIn.isRefusal(e, false)) {
+                throw e;
+            }
+            String again = signIn.afterRefusal(secret);
+            if (again == null) {
+                throw e;
+            }
+            quietClose(t);
+            try {
+                t.connect(h.name(), h.port(), config.username(), again);
+                return again;
+            } catch (MessagingException second) {
+                throw signIn.isRefusal(second, false) ? signIn.refused(config.username(), second) : second;
+            }
+        }
     }
 
     private static boolean didNotAnswer(MessagingException e, SMTPTransport t) {
@@ -304,6 +363,7 @@ final class SmtpSession {
             p.setProperty("mail.smtp.localhost", config.helo());
         }
         p.setProperty("mail.smtp.auth", Boolean.toString(config.username() != null));
+        signIn.configure(p, "smtp");
         p.setProperty("mail.smtp.sendpartial", "true");
         p.put("mail.smtp.socketFactory", ReplyLimitSocket.plainFactory(deadline));
         p.setProperty("mail.smtp.socketFactory.fallback", "false");
