@@ -80,6 +80,7 @@ public class OAuth2CollectTest {
         m.put("port", String.valueOf(port));
         m.put("security", "none");
         m.put("username", user);
+        m.put("connections", "office");
         m.put("deliverTo", "office");
         m.put("auth", "oauth2");
         m.put("oauth2.provider", "custom");
