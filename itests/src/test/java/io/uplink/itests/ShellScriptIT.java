@@ -37,7 +37,7 @@ import org.ops4j.pax.exam.spi.reactors.PerClass;
 public class ShellScriptIT extends UplinkTestSupport {
 
     private static final Pattern LIST_HEADER =
-            Pattern.compile("(?m)^Id\\s+\\| Name\\s+\\| Method\\s+\\| Default \\| State\\s+\\| Last result\\s+\\| Last fired\\s*$");
+            Pattern.compile("(?m)^Id\\s+\\| Name\\s+\\| Method\\s+\\| Default \\| State\\s+\\| Last result\\s+\\| Last fired\\s+\\| Problems\\s*$");
 
     /** What an external run of bin/uplink gave. */
     record Run(int exit, String out, String err) {

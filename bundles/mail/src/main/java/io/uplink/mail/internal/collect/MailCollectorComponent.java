@@ -154,7 +154,7 @@ public final class MailCollectorComponent implements MailCollector, StatusSource
                 + "lmtp://host:port or smtp://host[:port] (the office's mail server; envelope recipient = the routed address)")
         String delivery() default "maildir";
 
-        @AttributeDefinition(required = false)
+        @AttributeDefinition(required = false, description = "Mailbox for mail no accepted address matched")
         String unroutable() default "postmaster";
 
         @AttributeDefinition(required = false, description = "Time limit of connect and greeting together, of the login, and of each reply")
