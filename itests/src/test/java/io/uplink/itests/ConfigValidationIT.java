@@ -196,8 +196,10 @@ public class ConfigValidationIT extends UplinkTestSupport {
             String first = line.substring(1, line.indexOf('|', 1));
             Matcher t = TICKED.matcher(first);
             while (t.find()) {
+                // the metatype names the per-user key of the submission listener senders.user
+                String key = t.group(1).startsWith("senders.") ? "senders.user" : t.group(1);
                 for (String pid : pids) {
-                    out.computeIfAbsent(pid, k -> new TreeSet<>()).add(t.group(1));
+                    out.computeIfAbsent(pid, k -> new TreeSet<>()).add(key);
                 }
             }
         }
@@ -210,7 +212,7 @@ public class ConfigValidationIT extends UplinkTestSupport {
         try (Stream<Path> files = Files.list(etc)) {
             for (Path f : (Iterable<Path>) files::iterator) {
                 String name = f.getFileName().toString();
-                Matcher m = Pattern.compile("io\\.uplink\\.([a-z]+)(-[^.]+)?\\.cfg(\\.sample)?").matcher(name);
+                Matcher m = Pattern.compile("io\\.uplink\\.([a-z0-9]+)(-[^.]+)?\\.cfg(\\.sample)?").matcher(name);
                 if (!m.matches() || name.contains("-it-")) {
                     continue;
                 }
@@ -218,7 +220,7 @@ public class ConfigValidationIT extends UplinkTestSupport {
                     Matcher k = CFG_KEY.matcher(line.trim());
                     if (k.matches()) {
                         // senders.<user> is one key per user: the samples show one user's
-                        String key = k.group(1).startsWith("senders.") ? "senders.<user>" : k.group(1);
+                        String key = k.group(1).startsWith("senders.") ? "senders.user" : k.group(1);
                         out.computeIfAbsent(m.group(1), x -> new TreeSet<>()).add(key);
                     }
                 }
@@ -419,14 +421,31 @@ public class ConfigValidationIT extends UplinkTestSupport {
         try {
             for (Map.Entry<String, String> e : bad.entrySet()) {
                 String line = "mail settings 'io.uplink.mail' (io.uplink.mail.cfg), key '" + e.getKey() + "': ";
-                writeCfg("io.uplink.mail.cfg", original + "\n" + e.getKey() + " = " + e.getValue() + "\n");
-                await("error line for " + e.getKey()).atMost(WAIT.toSeconds(), TimeUnit.SECONDS).until(() -> Files.readString(log).contains(line));
+                String content = original + "\n" + e.getKey() + " = " + e.getValue() + "\n";
+                writeCfg("io.uplink.mail.cfg", content);
+                // FileInstall's scanner records a file's state after it processed it: a write in that instant (this
+                // loop is faster than any person) is not seen, so the file is written again until it is
+                await("error line for " + e.getKey()).atMost(WAIT.toSeconds(), TimeUnit.SECONDS)
+                        .pollInterval(3, TimeUnit.SECONDS).until(() -> {
+                            if (Files.readString(log).contains(line)) {
+                                return true;
+                            }
+                            writeCfg("io.uplink.mail.cfg", content);
+                            return false;
+                        });
                 // the collectors do not need the queue: the demo collector keeps working
                 assertEquals(MailTaskState.READY, mailTasks.collector("demo").orElseThrow().state());
             }
         } finally {
             writeCfg("io.uplink.mail.cfg", original);
         }
-        await().atMost(WAIT.toSeconds(), TimeUnit.SECONDS).until(() -> mailTasks.sender("demo").map(s -> s.state() == MailTaskState.READY).orElse(false));
+        await().atMost(WAIT.toSeconds(), TimeUnit.SECONDS).pollInterval(3, TimeUnit.SECONDS).until(() -> {
+            if (mailTasks.sender("demo").map(s -> s.state() == MailTaskState.READY).orElse(false)
+                    && bundleContext.getServiceReference(io.uplink.api.mail.Outbox.class) != null) {
+                return true;
+            }
+            writeCfg("io.uplink.mail.cfg", original);
+            return false;
+        });
     }
 }
