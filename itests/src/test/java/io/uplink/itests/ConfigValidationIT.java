@@ -247,6 +247,12 @@ public class ConfigValidationIT extends UplinkTestSupport {
         bad.put("onlyWaitingAtStart", Map.of("onlyWaitingAtStart", "yes"));
         bad.put("smallerFirst", Map.of("smallerFirst", "1"));
         bad.put("minRate", Map.of("minRate", "fast"));
+        badOAuth2(bad);
+        return bad;
+    }
+
+    /** The OAuth2 keys, the same for senders and collectors (auth = oauth2 needs a client id and a username). */
+    private static void badOAuth2(Map<String, Map<String, String>> bad) {
         Map<String, String> oauth = new LinkedHashMap<>();
         oauth.put("auth", "oauth2");
         oauth.put("oauth2.clientId", "uplink");
@@ -265,7 +271,6 @@ public class ConfigValidationIT extends UplinkTestSupport {
         bad.put("oauth2.revokeUrl", with(oauth, Map.of("oauth2.tokenUrl", "http://127.0.0.1/token",
                 "oauth2.deviceUrl", "http://127.0.0.1/device", "oauth2.revokeUrl", "mailto:x@y")));
         bad.put("oauth2.mechanism", with(oauth, Map.of("oauth2.provider", "google", "oauth2.mechanism", "oauthbearer")));
-        return bad;
     }
 
     private static Map<String, Map<String, String>> badCollector() {
@@ -296,24 +301,7 @@ public class ConfigValidationIT extends UplinkTestSupport {
         bad.put("uidl.expiryDays", Map.of("uidl.expiryDays", "0"));
         bad.put("minRate", Map.of("minRate", "fast"));
         bad.put("delivery", Map.of("delivery", "ftp://127.0.0.1:21"));
-        Map<String, String> oauth = new LinkedHashMap<>();
-        oauth.put("auth", "oauth2");
-        oauth.put("oauth2.clientId", "uplink");
-        oauth.put("username", "demo@localhost");
-        bad.put("auth", Map.of("auth", "token"));
-        bad.put("oauth2.provider", with(oauth, Map.of("oauth2.provider", "yahoo")));
-        bad.put("oauth2.tenant", with(oauth, Map.of("oauth2.provider", "microsoft", "oauth2.tenant", "no such tenant")));
-        Map<String, String> noClient = new LinkedHashMap<>(oauth);
-        noClient.put("oauth2.provider", "google");
-        noClient.put("oauth2.clientId", null);
-        bad.put("oauth2.clientId", noClient);
-        bad.put("oauth2.tokenUrl", with(oauth, Map.of("oauth2.tokenUrl", "ftp://127.0.0.1/token",
-                "oauth2.deviceUrl", "http://127.0.0.1/device")));
-        bad.put("oauth2.deviceUrl", with(oauth, Map.of("oauth2.tokenUrl", "http://127.0.0.1/token",
-                "oauth2.deviceUrl", "device")));
-        bad.put("oauth2.revokeUrl", with(oauth, Map.of("oauth2.tokenUrl", "http://127.0.0.1/token",
-                "oauth2.deviceUrl", "http://127.0.0.1/device", "oauth2.revokeUrl", "mailto:x@y")));
-        bad.put("oauth2.mechanism", with(oauth, Map.of("oauth2.provider", "google", "oauth2.mechanism", "oauthbearer")));
+        badOAuth2(bad);
         return bad;
     }
 
