@@ -270,7 +270,7 @@ public class ConfigValidationIT extends UplinkTestSupport {
                 "oauth2.deviceUrl", "device")));
         bad.put("oauth2.revokeUrl", with(oauth, Map.of("oauth2.tokenUrl", "http://127.0.0.1/token",
                 "oauth2.deviceUrl", "http://127.0.0.1/device", "oauth2.revokeUrl", "mailto:x@y")));
-        bad.put("oauth2.mechanism", with(oauth, Map.of("oauth2.provider", "google", "oauth2.mechanism", "oauthbearer")));
+        bad.put("oauth2.mechanism", with(oauth, Map.of("oauth2.provider", "google", "oauth2.mechanism", "plain")));
     }
 
     private static Map<String, Map<String, String>> badCollector() {

@@ -70,11 +70,6 @@ public record OAuth2Account(String item, String id, String file, String provider
         String clientId = s.required("oauth2.clientId");
         String secret = s.string("oauth2.clientSecret", null);
         Mechanism mechanism = s.choice("oauth2.mechanism", Mechanism.class, Mechanism.XOAUTH2);
-        if (mechanism == Mechanism.OAUTHBEARER) {
-            // Angus Mail has XOAUTH2 built in for POP3, IMAP and SMTP, OAUTHBEARER for none of them yet
-            throw s.problem("oauth2.mechanism", "oauthbearer is not supported yet; use xoauth2 (Microsoft 365, "
-                    + "Gmail and Dovecot accept it)");
-        }
         URI token;
         URI device;
         URI revoke;

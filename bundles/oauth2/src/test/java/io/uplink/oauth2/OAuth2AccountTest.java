@@ -98,8 +98,11 @@ public class OAuth2AccountTest {
                 "oauth2.tokenUrl", "ftp://x", "oauth2.deviceUrl", "https://x/d"));
         assertTrue(p, p.contains("key 'oauth2.tokenUrl'") && p.contains("http(s) URL"));
         p = problem(item("x", "auth", "oauth2", "username", "u@example.com", "oauth2.provider", "google",
-                "oauth2.clientId", "c", "oauth2.mechanism", "oauthbearer"));
-        assertTrue(p, p.contains("key 'oauth2.mechanism'"));
+                "oauth2.clientId", "c", "oauth2.mechanism", "plain"));
+        assertTrue(p, p.contains("key 'oauth2.mechanism'") && p.contains("xoauth2, oauthbearer"));
+        assertEquals(OAuth2Account.Mechanism.OAUTHBEARER, OAuth2Account.of(item("x", "auth", "oauth2", "username",
+                "u@example.com", "oauth2.provider", "google", "oauth2.clientId", "c", "oauth2.mechanism",
+                "oauthbearer"), OAuth2Account.Use.IMAP).mechanism());
     }
 
     private static String messageOf(Runnable r) {

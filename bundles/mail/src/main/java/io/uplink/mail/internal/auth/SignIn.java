@@ -2,6 +2,9 @@ package io.uplink.mail.internal.auth;
 
 import java.util.Properties;
 
+import javax.net.SocketFactory;
+import javax.net.ssl.SSLSocketFactory;
+
 import io.uplink.api.config.Settings;
 import io.uplink.oauth2.OAuth2Account;
 import io.uplink.oauth2.OAuth2Exception;
@@ -12,7 +15,11 @@ import jakarta.mail.MessagingException;
 /**
  * How a collector or sender proves who it is: what goes where the password went ({@code auth = password}: the
  * password; {@code auth = oauth2}: an access token, with the SASL mechanism set), and whether a refused login
- * is worth one retry with a fresh token.
+ * is worth one retry with a fresh token. {@code oauth2.mechanism} picks XOAUTH2 (built into Angus Mail) or
+ * OAUTHBEARER ({@link OAuthBearer}: SASL for IMAP and SMTP, {@link Pop3OAuthBearerSocket} for POP3).
+ *
+ * <p>{@link #configure} must run after the session's socket factories are set: for POP3 with OAUTHBEARER it
+ * wraps them.
  */
 public abstract class SignIn {
 
@@ -46,6 +53,18 @@ public abstract class SignIn {
 
     /** Sets the session properties of the mechanism for {@code protocol} ({@code pop3}, {@code imap}, {@code smtp}). */
     public abstract void configure(Properties props, String protocol);
+
+    /**
+     * {@code e}, or the server's last reply in its place when {@code e} says only Jakarta Mail's "failed to
+     * connect" (Angus SMTP after a failed SASL login, e.g. OAUTHBEARER).
+     */
+    public static MessagingException withReply(MessagingException e, String lastReply) {
+        if (e instanceof AuthenticationFailedException && "failed to connect".equals(e.getMessage())
+                && lastReply != null && !lastReply.isBlank()) {
+            return new AuthenticationFailedException(lastReply.trim(), e);
+        }
+        return e;
+    }
 
     /** Whether an exception from connecting or opening the folder is the server refusing this sign-in. */
     public boolean isRefusal(MessagingException e, boolean openingFolder) {
@@ -93,6 +112,7 @@ public abstract class SignIn {
         private final Settings settings;
         private final OAuth2Account account;
         private final OAuth2Tokens tokens;
+        private final OAuthBearer.Outcome bearer = new OAuthBearer.Outcome();
 
         OAuth2(Settings settings, OAuth2Account account, OAuth2Tokens tokens) {
             this.settings = settings;
@@ -125,8 +145,10 @@ public abstract class SignIn {
         @Override
         public MessagingException refused(String username, MessagingException e) {
             String reply = e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage().trim();
+            String status = bearer.errorStatus();
             return new NotSignedIn(settings.item() + " (" + settings.file()
-                    + "): the server refused the OAuth2 token for " + username + ": " + reply, false);
+                    + "): the server refused the OAuth2 token for " + username + ": " + reply
+                    + (status == null || reply.contains(status) ? "" : " (" + status + ")"), false);
         }
 
         @Override
@@ -140,8 +162,27 @@ public abstract class SignIn {
         public void configure(Properties props, String protocol) {
             String p = "mail." + protocol;
             props.setProperty(p + ".auth", "true");
-            props.setProperty(p + ".auth.mechanisms", "XOAUTH2");
-            props.setProperty(p + ".auth.xoauth2.disable", "false");
+            if (account.mechanism() == OAuth2Account.Mechanism.XOAUTH2) {
+                props.setProperty(p + ".auth.mechanisms", "XOAUTH2");
+                props.setProperty(p + ".auth.xoauth2.disable", "false");
+            } else if ("pop3".equals(protocol)) {
+                // Angus POP3 has no SASL: its XOAUTH2 login, turned into OAUTHBEARER on the socket
+                props.setProperty(p + ".auth.mechanisms", "XOAUTH2");
+                props.setProperty(p + ".auth.xoauth2.disable", "false");
+                props.put(p + ".socketFactory", Pop3OAuthBearerSocket.plain(
+                        props.get(p + ".socketFactory") instanceof SocketFactory f ? f : SocketFactory.getDefault(),
+                        bearer));
+                if (props.get(p + ".ssl.socketFactory") instanceof SSLSocketFactory f) {
+                    props.put(p + ".ssl.socketFactory", Pop3OAuthBearerSocket.tls(f, bearer));
+                }
+            } else {
+                // IMAP and SMTP: Angus's SASL login with our RFC 7628 client; no other mechanism as a fallback
+                OAuthBearer.register();
+                props.setProperty(p + ".sasl.enable", "true");
+                props.setProperty(p + ".sasl.mechanisms", OAuthBearer.MECHANISM);
+                props.setProperty(p + ".auth.mechanisms", OAuthBearer.MECHANISM);
+                props.put(OAuthBearer.OUTCOME, bearer);
+            }
         }
     }
 }

@@ -527,7 +527,6 @@ public final class Collection {
     Properties properties() {
         String p = "mail." + cfg.protocol.jakartaName();
         Properties props = new Properties();
-        signIn.configure(props, cfg.protocol.jakartaName());
         String millis = String.valueOf(cfg.timeout.toMillis());
         props.setProperty(p + ".connectiontimeout", millis);
         props.setProperty(p + ".timeout", millis);
@@ -557,6 +556,7 @@ public final class Collection {
             props.setProperty("mail.pop3.cachewriteto", "false");
             props.setProperty("mail.pop3.keepmessagecontent", "false");
         }
+        signIn.configure(props, cfg.protocol.jakartaName()); // after the socket factories: it may wrap them
         return props;
     }
 

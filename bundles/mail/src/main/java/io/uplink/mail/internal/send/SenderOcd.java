@@ -64,7 +64,9 @@ import org.osgi.service.metatype.annotations.Option;
     @AttributeDefinition(required = false, description = "custom: the revocation endpoint")
     String oauth2_revokeUrl();
 
-    @AttributeDefinition(required = false, options = {@Option(value = "xoauth2")}, description = "The SASL mechanism")
+    @AttributeDefinition(required = false, options = {@Option(value = "xoauth2"), @Option(value = "oauthbearer")},
+            description = "The SASL mechanism that carries the token: xoauth2 (Microsoft 365, Gmail) or oauthbearer "
+                    + "(RFC 7628: Gmail, Dovecot; not Microsoft 365)")
     String oauth2_mechanism() default "xoauth2";
 
     @AttributeDefinition(required = false, description = "Name announced in EHLO; default this host's name")

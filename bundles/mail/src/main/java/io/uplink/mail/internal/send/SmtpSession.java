@@ -312,7 +312,9 @@ final class SmtpSession {
                 t.connect(h.name(), h.port(), config.username(), again);
                 return again;
             } catch (MessagingException second) {
-                throw signIn.isRefusal(second, false) ? signIn.refused(config.username(), second) : second;
+                throw signIn.isRefusal(second, false)
+                        ? signIn.refused(config.username(), SignIn.withReply(second, t.getLastServerResponse()))
+                        : second;
             }
         }
     }

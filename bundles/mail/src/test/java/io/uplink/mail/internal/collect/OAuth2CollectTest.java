@@ -9,6 +9,8 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 
 import org.junit.AfterClass;
@@ -17,6 +19,10 @@ import org.junit.BeforeClass;
 import org.junit.ClassRule;
 import org.junit.Test;
 import org.junit.rules.TemporaryFolder;
+import org.junit.runner.RunWith;
+import org.junit.runners.Parameterized;
+import org.junit.runners.Parameterized.Parameter;
+import org.junit.runners.Parameterized.Parameters;
 
 import io.uplink.api.config.Settings;
 import io.uplink.api.mail.CollectReport;
@@ -27,11 +33,22 @@ import io.uplink.testing.oauth2.OAuth2Dovecot;
 import io.uplink.testing.oauth2.OAuth2TestServer;
 
 /**
- * Collectors signing in with XOAUTH2 to a Dovecot that validates the JWT access tokens of a real authorization
- * server (Spring Authorization Server): collecting works, a refused token gets one refresh and one retry, a
- * revoked authorization stops the collector with advice and leaves the mail on the server.
+ * Collectors signing in with XOAUTH2 and with OAUTHBEARER ({@code oauth2.mechanism}, each test once per
+ * mechanism) to a Dovecot that validates the JWT access tokens of a real authorization server (Spring
+ * Authorization Server): collecting works, a refused token gets one refresh and one retry, a revoked
+ * authorization stops the collector with advice and leaves the mail on the server. The servers are started once
+ * for both mechanisms.
  */
+@RunWith(Parameterized.class)
 public class OAuth2CollectTest {
+
+    @Parameters(name = "{0}")
+    public static List<String> mechanisms() {
+        return List.of("xoauth2", "oauthbearer");
+    }
+
+    @Parameter
+    public String mechanism;
 
     @ClassRule
     public static TemporaryFolder tmp = new TemporaryFolder();
@@ -49,9 +66,18 @@ public class OAuth2CollectTest {
         dovecot.start();
     }
 
-    /** Each test its own token files: a restart is a new service on the same folder. */
+    /** Each test its own token files (a restart is a new service on the same folder) and empty mailboxes. */
     @Before
     public void tokensOfThisTest() throws Exception {
+        for (String user : List.of("alice", "bob")) {
+            for (String sub : List.of("new", "cur")) {
+                try (var files = Files.list(dovecot.dir.resolve("home").resolve(user).resolve("Maildir").resolve(sub))) {
+                    for (Path f : (Iterable<Path>) files::iterator) {
+                        Files.delete(f);
+                    }
+                }
+            }
+        }
         secrets = tmp.newFolder().toPath().resolve("secrets");
         tokens = tokens();
     }
@@ -96,6 +122,11 @@ public class OAuth2CollectTest {
         return Settings.of("collector", "io.uplink.collector", m);
     }
 
+    /** {@link #settings} with this run's {@code oauth2.mechanism}. */
+    private Settings item(String id, String protocol, int port, String user) {
+        return settings(id, protocol, port, user, "oauth2.mechanism", mechanism);
+    }
+
     private void authorize(Settings s, String user, String pw) throws Exception {
         OAuth2Account a = OAuth2Account.of(s, OAuth2Account.Use.IMAP);
         tokens.authorize(a, code -> {
@@ -130,9 +161,9 @@ public class OAuth2CollectTest {
     }
 
     @Test
-    public void imapAndPop3CollectWithXoauth2() throws Exception {
+    public void imapAndPop3Collect() throws Exception {
         Path out = tmp.newFolder().toPath();
-        Settings imap = settings("office-imap", "imap", dovecot.imap, "alice@example.test");
+        Settings imap = item("office-imap", "imap", dovecot.imap, "alice@example.test");
         authorize(imap, "alice@example.test", "alice-pw");
         dovecot.deliver("alice", mail("one"));
         CollectReport r = collect(imap, out);
@@ -141,19 +172,21 @@ public class OAuth2CollectTest {
 
         // the POP3 collector of the same account shares the authorization
         dovecot.deliver("alice", mail("two"));
-        r = collect(settings("office-pop3", "pop3", dovecot.pop3, "alice@example.test"), out);
+        r = collect(item("office-pop3", "pop3", dovecot.pop3, "alice@example.test"), out);
         assertEquals(r.errors().toString(), 1, r.collected());
         assertEquals(2, delivered(out));
-        assertTrue(dovecot.log(), dovecot.log().contains("method=XOAUTH2"));
+        String method = ", method=" + mechanism.toUpperCase(Locale.ROOT) + ",";
+        assertTrue(dovecot.log(), dovecot.log().contains("imap-login: Info: Login: user=<alice@example.test>" + method));
+        assertTrue(dovecot.log(), dovecot.log().contains("pop3-login: Info: Login: user=<alice@example.test>" + method));
     }
 
     @Test
     public void aRefusedTokenIsRefreshedOnceThenTheErrorSaysWhy() throws Exception {
         Path out = tmp.newFolder().toPath();
         // the token is bob's, the mailbox alice's: Dovecot refuses every token of this authorization
-        Settings s = settings("mixup", "imap", dovecot.imap, "bob@example.test");
+        Settings s = item("mixup", "imap", dovecot.imap, "bob@example.test");
         authorize(s, "bob@example.test", "bob-pw");
-        Settings wrong = settings("mixup", "imap", dovecot.imap, "alice@example.test");
+        Settings wrong = item("mixup", "imap", dovecot.imap, "alice@example.test");
         Files.copy(secrets.resolve(OAuth2Account.of(s, OAuth2Account.Use.IMAP).key() + ".json"),
                 secrets.resolve(OAuth2Account.of(wrong, OAuth2Account.Use.IMAP).key() + ".json"));
         dovecot.deliver("alice", mail("stays"));
@@ -166,10 +199,11 @@ public class OAuth2CollectTest {
                 + "the server refused the OAuth2 token for alice@example.test: "));
         assertTrue("one forced refresh happened",
                 tokens.status(OAuth2Account.of(wrong, OAuth2Account.Use.IMAP)).lastRefresh().isAfter(before));
+        assertBearerStatus(r.errors().get(0));
         assertEquals(1, dovecot.messages("alice"));
 
         // POP3: Angus reports the refusal only when the folder opens; the same one retry, the same message
-        Settings pop3 = settings("mixup", "pop3", dovecot.pop3, "alice@example.test");
+        Settings pop3 = item("mixup", "pop3", dovecot.pop3, "alice@example.test");
         var beforePop3 = tokens.status(OAuth2Account.of(wrong, OAuth2Account.Use.IMAP)).lastRefresh();
         r = collect(pop3, out);
         assertEquals(0, r.collected());
@@ -178,13 +212,22 @@ public class OAuth2CollectTest {
                         + "alice@example.test: "));
         assertTrue("one forced refresh happened",
                 tokens.status(OAuth2Account.of(wrong, OAuth2Account.Use.IMAP)).lastRefresh().isAfter(beforePop3));
+        assertBearerStatus(r.errors().get(0));
         assertEquals(1, dovecot.messages("alice"));
+    }
+
+    /** OAUTHBEARER: the refusal names the status of the server's error challenge, after the server's reply. */
+    private void assertBearerStatus(String error) {
+        if ("oauthbearer".equals(mechanism)) {
+            assertTrue(error, error.matches(".*: the server refused the OAuth2 token for alice@example.test: "
+                    + "\\S.* \\(invalid_token\\)"));
+        }
     }
 
     @Test
     public void aRevokedAuthorizationStopsTheCollectorAndDeletesNothing() throws Exception {
         Path out = tmp.newFolder().toPath();
-        Settings s = settings("office-m365", "imap", dovecot.imap, "bob@example.test");
+        Settings s = item("office-m365", "imap", dovecot.imap, "bob@example.test");
         authorize(s, "bob@example.test", "bob-pw");
         dovecot.deliver("bob", mail("kept"));
         OAuth2Account a = OAuth2Account.of(s, OAuth2Account.Use.IMAP);

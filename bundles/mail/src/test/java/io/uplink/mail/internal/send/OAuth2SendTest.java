@@ -5,6 +5,8 @@ import static org.junit.Assert.assertEquals;
 import static org.junit.Assert.assertTrue;
 
 import java.nio.file.Path;
+import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
@@ -14,6 +16,10 @@ import org.junit.BeforeClass;
 import org.junit.ClassRule;
 import org.junit.Test;
 import org.junit.rules.TemporaryFolder;
+import org.junit.runner.RunWith;
+import org.junit.runners.Parameterized;
+import org.junit.runners.Parameterized.Parameter;
+import org.junit.runners.Parameterized.Parameters;
 
 import io.uplink.api.mail.SendReport;
 import io.uplink.oauth2.OAuth2Account;
@@ -23,10 +29,20 @@ import io.uplink.testing.oauth2.OAuth2Postfix;
 import io.uplink.testing.oauth2.OAuth2TestServer;
 
 /**
- * A sender signing in with XOAUTH2 to Postfix, whose SMTP AUTH asks Dovecot ({@code passdb oauth2}, the JWT
- * validated locally): sending works; a revoked authorization sends nothing and keeps the queue.
+ * A sender signing in with XOAUTH2 and with OAUTHBEARER ({@code oauth2.mechanism}, each test once per mechanism,
+ * the servers started once) to Postfix, whose SMTP AUTH asks Dovecot ({@code passdb oauth2}, the JWT validated
+ * locally): sending works; a refused token says why; a revoked authorization sends nothing and keeps the queue.
  */
+@RunWith(Parameterized.class)
 public class OAuth2SendTest {
+
+    @Parameters(name = "{0}")
+    public static List<String> mechanisms() {
+        return List.of("xoauth2", "oauthbearer");
+    }
+
+    @Parameter
+    public String mechanism;
 
     @ClassRule
     public static TemporaryFolder tmp = new TemporaryFolder();
@@ -83,7 +99,8 @@ public class OAuth2SendTest {
                 "username", username, "auth", "oauth2", "oauth2.provider", "custom",
                 "oauth2.tokenUrl", server.tokenUrl(), "oauth2.deviceUrl", server.deviceUrl(),
                 "oauth2.revokeUrl", server.revokeUrl(), "oauth2.clientId", OAuth2TestServer.CLIENT_ID,
-                "oauth2.clientSecret", OAuth2TestServer.CLIENT_SECRET, "oauth2.scope", "mail.read mail.send");
+                "oauth2.clientSecret", OAuth2TestServer.CLIENT_SECRET, "oauth2.scope", "mail.read mail.send",
+                "oauth2.mechanism", mechanism);
         s.tokens = tokens;
         return s;
     }
@@ -105,14 +122,14 @@ public class OAuth2SendTest {
     }
 
     @Test
-    public void sendsThroughPostfixWithXoauth2() throws Exception {
+    public void sendsThroughPostfix() throws Exception {
         authorize("m365");
         f.queue(SendFixture.message("alice@example.test", "bob@example.net", "hello", "over OAuth2"));
         SendReport r = f.fire(sender("m365"));
         assertEquals(r.errors().toString(), 1, r.sent());
         assertEquals(0, f.outbox.size());
-        await().atMost(30, TimeUnit.SECONDS).until(() -> postfix.log().contains("sasl_method=XOAUTH2, "
-                + "sasl_username=alice@example.test"));
+        String method = "sasl_method=" + mechanism.toUpperCase(Locale.ROOT) + ", sasl_username=alice@example.test";
+        await().atMost(30, TimeUnit.SECONDS).until(() -> postfix.log().contains(method));
     }
 
     @Test
@@ -132,6 +149,10 @@ public class OAuth2SendTest {
         assertEquals(r.errors().toString(), 1, r.errors().size());
         assertTrue(r.errors().get(0), r.errors().get(0).startsWith("sender 'mixup' (io.uplink.sender-mixup.cfg): "
                 + "the server refused the OAuth2 token for bob@example.test: "));
+        if ("oauthbearer".equals(mechanism)) {
+            // Postfix's own reply, then the status of the error challenge
+            assertTrue(r.errors().get(0), r.errors().get(0).matches(".*bob@example.test: 535 .* \\(invalid_token\\)"));
+        }
     }
 
     @Test
