@@ -20,18 +20,35 @@ public final class OAuth2Dovecot implements AutoCloseable {
     public final Path keys;
     public final int pop3;
     public final int imap;
+    /** POP3 over TLS from the first byte, 0 without {@link #prepareWithTls}. */
+    public final int pop3s;
 
-    private OAuth2Dovecot(Path dir, int pop3, int imap) {
+    private OAuth2Dovecot(Path dir, int pop3, int imap, int pop3s) {
         this.dir = dir;
         this.keys = dir.resolve("keys");
         this.pop3 = pop3;
         this.imap = imap;
+        this.pop3s = pop3s;
     }
 
     /** Writes the configuration; {@link #start()} once the authorization server has written its key. */
     public static OAuth2Dovecot prepare(Path dir, String scope, String... users) throws IOException, InterruptedException {
-        int[] ports = freePorts(2);
-        OAuth2Dovecot d = new OAuth2Dovecot(dir, ports[0], ports[1]);
+        return prepare(dir, scope, false, users);
+    }
+
+    /**
+     * As {@link #prepare}, plus TLS: STARTTLS on the POP3 and IMAP ports, POP3 over TLS on {@link #pop3s}, with a
+     * self-signed certificate for 127.0.0.1 in {@link #certificate()} (plaintext logins stay allowed).
+     */
+    public static OAuth2Dovecot prepareWithTls(Path dir, String scope, String... users)
+            throws IOException, InterruptedException {
+        return prepare(dir, scope, true, users);
+    }
+
+    private static OAuth2Dovecot prepare(Path dir, String scope, boolean tls, String... users)
+            throws IOException, InterruptedException {
+        int[] ports = freePorts(3);
+        OAuth2Dovecot d = new OAuth2Dovecot(dir, ports[0], ports[1], tls ? ports[2] : 0);
         Files.createDirectories(dir.resolve("run"));
         Files.createDirectories(dir.resolve("state"));
         for (String u : users) {
@@ -42,13 +59,20 @@ public final class OAuth2Dovecot implements AutoCloseable {
         // Dovecot's auth and mail processes run as other users: they must reach the keys and the homes
         run("chmod", "755", dir.toString(), dir.getParent().toString());
         run("chown", "-R", "nobody:nogroup", dir.resolve("home").toString());
+        String ssl = "ssl = no";
+        if (tls) {
+            run("openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=127.0.0.1",
+                    "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", dir.resolve("key.pem").toString(), "-out",
+                    d.certificate().toString());
+            ssl = "ssl = yes\nssl_cert = <" + d.certificate() + "\nssl_key = <" + dir.resolve("key.pem");
+        }
         String conf = """
                 base_dir = %1$s/run
                 state_dir = %1$s/state
                 log_path = %1$s/dovecot.log
                 protocols = pop3 imap
                 listen = 127.0.0.1
-                ssl = no
+                %5$s
                 disable_plaintext_auth = no
                 auth_mechanisms = xoauth2 oauthbearer
                 auth_failure_delay = 0
@@ -78,7 +102,8 @@ public final class OAuth2Dovecot implements AutoCloseable {
                     port = %2$d
                   }
                   inet_listener pop3s {
-                    port = 0
+                    address = 127.0.0.1
+                    port = %4$d
                   }
                 }
                 service auth {
@@ -91,7 +116,7 @@ public final class OAuth2Dovecot implements AutoCloseable {
                     mode = 0
                   }
                 }
-                """.formatted(dir, d.pop3, d.imap);
+                """.formatted(dir, d.pop3, d.imap, d.pop3s, ssl);
         Files.writeString(dir.resolve("dovecot.conf"), conf, StandardCharsets.UTF_8);
         Files.writeString(dir.resolve("oauth2.conf"), """
                 introspection_mode = local
@@ -102,6 +127,11 @@ public final class OAuth2Dovecot implements AutoCloseable {
         return d;
     }
 
+    /** The server's certificate (PEM) when prepared with TLS, for {@code trust.file}. */
+    public Path certificate() {
+        return dir.resolve("cert.pem");
+    }
+
     /** The SASL socket for Postfix ({@code smtpd_sasl_type = dovecot}). */
     public Path authSocket() {
         return dir.resolve("auth-client");
@@ -110,7 +140,7 @@ public final class OAuth2Dovecot implements AutoCloseable {
     public void start() throws IOException, InterruptedException {
         run("dovecot", "-c", dir.resolve("dovecot.conf").toString());
         long deadline = System.nanoTime() + 60_000_000_000L;
-        while (!(listening(imap) && listening(pop3))) {
+        while (!(listening(imap) && listening(pop3) && (pop3s == 0 || listening(pop3s)))) {
             if (System.nanoTime() > deadline) {
                 throw new IOException("Dovecot did not listen within 60 s: " + log());
             }

@@ -61,7 +61,7 @@ public class OAuth2CollectTest {
     @BeforeClass
     public static void start() throws Exception {
         Path root = tmp.getRoot().toPath();
-        dovecot = OAuth2Dovecot.prepare(root.resolve("dovecot"), "mail.read", "alice", "bob");
+        dovecot = OAuth2Dovecot.prepareWithTls(root.resolve("dovecot"), "mail.read", "alice", "bob");
         server = OAuth2TestServer.start("PT10M", dovecot.keys, "alice@example.test:alice-pw", "bob@example.test:bob-pw");
         dovecot.start();
     }
@@ -178,6 +178,30 @@ public class OAuth2CollectTest {
         String method = ", method=" + mechanism.toUpperCase(Locale.ROOT) + ",";
         assertTrue(dovecot.log(), dovecot.log().contains("imap-login: Info: Login: user=<alice@example.test>" + method));
         assertTrue(dovecot.log(), dovecot.log().contains("pop3-login: Info: Login: user=<alice@example.test>" + method));
+    }
+
+    /** POP3 under STARTTLS and over TLS: the sign-in (for OAUTHBEARER rewritten on the socket) runs above TLS. */
+    @Test
+    public void pop3OverStartTlsAndTls() throws Exception {
+        Path out = tmp.newFolder().toPath();
+        String pem = dovecot.certificate().toString();
+        Settings stls = settings("office-stls", "pop3", dovecot.pop3, "alice@example.test", "oauth2.mechanism",
+                mechanism, "security", "starttls", "trust.file", pem);
+        authorize(stls, "alice@example.test", "alice-pw");
+        dovecot.deliver("alice", mail("under starttls"));
+        CollectReport r = collect(stls, out);
+        assertEquals(r.errors().toString(), 1, r.collected());
+
+        dovecot.deliver("alice", mail("over tls"));
+        r = collect(settings("office-tls", "pop3", dovecot.pop3s, "alice@example.test", "oauth2.mechanism", mechanism,
+                "security", "tls", "trust.file", pem), out);
+        assertEquals(r.errors().toString(), 1, r.collected());
+        assertEquals(2, delivered(out));
+        String login = "pop3-login: Info: Login: user=<alice@example.test>, method="
+                + mechanism.toUpperCase(Locale.ROOT) + ", ";
+        // only this test signs in over TLS, once per mechanism
+        assertEquals(dovecot.log(), 2, dovecot.log().lines().filter(l -> l.contains(login) && l.contains(", TLS"))
+                .count());
     }
 
     @Test
