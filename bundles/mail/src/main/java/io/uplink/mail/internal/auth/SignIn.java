@@ -135,6 +135,7 @@ public abstract class SignIn {
 
         @Override
         public String afterRefusal(String used) throws MessagingException {
+            bearer.refused(null); // the retry's error challenge, if any, is the one to name
             try {
                 return tokens.refreshAfterRefusal(account, used);
             } catch (OAuth2Exception e) {
