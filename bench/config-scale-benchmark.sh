@@ -13,6 +13,7 @@ cd "$ROOT"
 now() { date +%s.%N; }
 ms() { echo "($2 - $1) * 1000 / 1" | bc; }
 
+LOAD0=$(cut -d' ' -f1-3 /proc/loadavg)
 D=$(mktemp -d "${TMPDIR:-/tmp}/uplink-config-bench.XXXXXX")
 distribution_unpack "$D"
 echo "maxConnections = $((N + 100))" >> "$K"/etc/io.uplink.core.cfg
@@ -52,16 +53,19 @@ while true; do
   sleep 0.5
 done
 T1=$(now)
-echo "$((2 * N)) items dropped at once: all live after $(ms "$T0" "$T1") ms"
+LOADTIME=$(ms "$T0" "$T1")
+echo "$((2 * N)) items dropped at once: all live after $LOADTIME ms"
 sleep 5
 FULL=$(used_heap)
-echo "idle with $N connections + $N collectors: heap $((FULL / 1024)) MiB used; $(((FULL - EMPTY) / 1024)) MiB above the empty distribution (target: at most 60 MiB)"
+HEAPUP=$(((FULL - EMPTY) / 1024))
+echo "idle with $N connections + $N collectors: heap $((FULL / 1024)) MiB used; $HEAPUP MiB above the empty distribution (target: at most 60 MiB)"
 
 # connection:list: the ssh round trip of the command against that of a command that prints nothing
 best() { sort -n | head -n 1; }
 LIST=$(for _ in 1 2 3 4 5; do a=$(now); U connection:list >/dev/null; b=$(now); ms "$a" "$b"; done | best)
 NOOP=$(for _ in 1 2 3 4 5; do a=$(now); U "echo" >/dev/null; b=$(now); ms "$a" "$b"; done | best)
 echo "connection:list over ssh: best $LIST ms; an empty command: best $NOOP ms; the listing itself about $((LIST - NOOP)) ms (target: at most 200 ms)"
+EDITS=""
 
 # one item edited: how long until its new name is live (polled through the shell)
 for round in 1 2 3; do
@@ -72,7 +76,15 @@ for round in 1 2 3; do
     [ "$(ms "$T2" "$(now)")" -gt 60000 ] && { echo "the edit did not become live within 60 s" >&2; exit 1; }
     sleep 0.1
   done
-  echo "edit of one item among $((2 * N)): live after $(ms "$T2" "$(now)") ms (round $round; target: at most 2 s)"
+  E=$(ms "$T2" "$(now)")
+  EDITS="$EDITS${EDITS:+ / }$E"
+  echo "edit of one item among $((2 * N)): live after $E ms (round $round; target: at most 2 s)"
 done
-echo "load average: $(cut -d' ' -f1-3 /proc/loadavg)"
+echo
+echo "== configuration scale: $N connections + $N collectors =="
+echo "all $((2 * N)) items live after the drop:      $LOADTIME ms"
+echo "idle heap above the empty distribution:  $HEAPUP MiB (empty $((EMPTY / 1024)) MiB; target at most 60 MiB)"
+echo "connection:list inside the shell:        about $((LIST - NOOP)) ms ($LIST ms over ssh, $NOOP ms empty command; target at most 200 ms)"
+echo "one edited item live again:              $EDITS ms (target at most 2 s)"
+echo "load average (1/5/15 min):               $LOAD0 -> $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "(run directory: $D)"
