@@ -79,6 +79,9 @@ final class ConfigReconciler {
     private final Consumer<String> warn;
     private final Map<String, Seen> seen = new HashMap<>();
     private volatile long lastChange;
+    /** Every file is read again this often (nanoseconds; 0: never), for a change its size and time do not show. */
+    private volatile long recheck;
+    private long lastRecheck;
     private int reads;
 
     /**
@@ -96,6 +99,17 @@ final class ConfigReconciler {
         this.substitution = substitution;
         this.warn = warn;
         this.lastChange = nanos.getAsLong() - this.settle;
+        this.lastRecheck = nanos.getAsLong();
+    }
+
+    /**
+     * How often every file is read again and compared, even when its size and modification time did not change
+     * (an edit that kept both, such as a copy that preserves times, is not seen by FileInstall either).
+     *
+     * @param every {@link Duration#ZERO}: never
+     */
+    void recheckEvery(Duration every) {
+        recheck = every.toNanos();
     }
 
     /** An Uplink configuration changed: FileInstall may be at work, so judging waits until things are still. */
@@ -116,6 +130,12 @@ final class ConfigReconciler {
     synchronized long pass() throws IOException {
         long now = nanos.getAsLong();
         boolean still = now - lastChange >= settle;
+        if (recheck > 0 && still && now - lastRecheck >= recheck) {
+            lastRecheck = now;
+            for (Seen s : seen.values()) {
+                s.settled = false;
+            }
+        }
         List<String> due = new ArrayList<>();
         Set<String> present = new HashSet<>();
         long wait = -1;

@@ -1,5 +1,8 @@
 package io.uplink.core.internal;
 
+import io.uplink.api.config.ConfigException;
+import io.uplink.api.config.Settings;
+
 import java.io.File;
 import java.io.IOException;
 import java.net.URI;
@@ -24,16 +27,20 @@ import org.osgi.service.cm.ConfigurationEvent;
 import org.osgi.service.cm.ConfigurationListener;
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
+import org.osgi.service.component.annotations.ConfigurationPolicy;
 import org.osgi.service.component.annotations.Deactivate;
+import org.osgi.service.component.annotations.Modified;
 import org.osgi.service.component.annotations.Reference;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Runs the {@link ConfigReconciler} over FileInstall's folder: every {@link #INTERVAL}, and {@link #SETTLE} after
- * the last change of an Uplink configuration (so a burst is looked at once it is over).
+ * Runs the {@link ConfigReconciler} over FileInstall's folder: every {@link #INTERVAL} (or {@code config.recheck} if
+ * shorter), and {@link #SETTLE} after the last change of an Uplink configuration (so a burst is looked at once it is
+ * over).
  */
-@Component(immediate = true, service = ConfigurationListener.class)
+@Component(immediate = true, service = ConfigurationListener.class,
+        configurationPid = ConnectionServiceComponent.CORE_PID, configurationPolicy = ConfigurationPolicy.OPTIONAL)
 public class ConfigReconcilerComponent implements ConfigurationListener {
 
     private static final Logger LOG = LoggerFactory.getLogger(ConfigReconcilerComponent.class);
@@ -43,10 +50,14 @@ public class ConfigReconcilerComponent implements ConfigurationListener {
 
     private final ScheduledExecutorService timer;
     private final ConfigReconciler reconciler;
+    static final Duration RECHECK = Duration.ofMinutes(5);
+
     private ScheduledFuture<?> next;
+    private ScheduledFuture<?> periodic;
 
     @Activate
-    public ConfigReconcilerComponent(@Reference ConfigurationAdmin configAdmin, BundleContext context) {
+    public ConfigReconcilerComponent(@Reference ConfigurationAdmin configAdmin, BundleContext context,
+            Map<String, Object> properties) {
         String d = context.getProperty("felix.fileinstall.dir");
         if (d == null) {
             d = System.getProperty("karaf.etc");
@@ -66,8 +77,30 @@ public class ConfigReconcilerComponent implements ConfigurationListener {
             t.setDaemon(true);
             return t;
         });
-        timer.scheduleWithFixedDelay(this::pass, INTERVAL.toMillis(), INTERVAL.toMillis(), TimeUnit.MILLISECONDS);
+        modified(properties);
         schedule(SETTLE.toNanos());
+    }
+
+    /** {@code config.recheck} of {@code etc/io.uplink.core.cfg}; a bad value is reported by the core settings. */
+    @Modified
+    synchronized void modified(Map<String, Object> properties) {
+        if (reconciler == null) {
+            return;
+        }
+        Duration every;
+        try {
+            every = Settings.of("core settings", ConnectionServiceComponent.CORE_PID, properties)
+                    .duration("config.recheck", RECHECK);
+        } catch (ConfigException e) {
+            every = RECHECK;
+        }
+        reconciler.recheckEvery(every);
+        // the cheap look at sizes and times runs every INTERVAL, or as often as every file is to be read again
+        long period = every.isZero() ? INTERVAL.toMillis() : Math.max(100, Math.min(INTERVAL.toMillis(), every.toMillis()));
+        if (periodic != null) {
+            periodic.cancel(false);
+        }
+        periodic = timer.scheduleWithFixedDelay(this::pass, period, period, TimeUnit.MILLISECONDS);
     }
 
     private static Path canonical(Path p) {

@@ -120,6 +120,8 @@ public class ConnectionServiceComponent implements ConnectionService, Connection
         int hist = s.integer("history.size", d.historySize(), 1, 100_000);
         int par = s.integer("collectors.parallel", d.collectorsParallel(), 1, 1_000);
         s.duration("notify.repeat", Duration.ofHours(1));
+        // read by the ConfigReconcilerComponent, checked here so that a bad value gets the one line
+        s.duration("config.recheck", ConfigReconcilerComponent.RECHECK);
         for (String to : s.list("notify.to")) {
             if (!ADDRESS.matcher(to).matches()) {
                 throw s.problem("notify.to", "'" + to + "' is not a mail address such as postmaster@example.net");

@@ -167,6 +167,28 @@ public class ConfigReconcilerTest {
     }
 
     @Test
+    public void anEditThatKeptSizeAndTimeIsCaughtByTheRecheck() throws Exception {
+        reconciler.recheckEvery(Duration.ofMinutes(5));
+        Path f = write("io.uplink.connection-office.cfg", "name = Office A\n");
+        takenIn("io.uplink.connection-office.cfg", Map.of("name", "Office A"));
+        reconciler.pass();
+        later(SETTLE);
+        reconciler.pass();
+        assertEquals(1, reconciler.reads());
+        // a copy that keeps times: same size, same modification time; FileInstall's scanner sees nothing
+        FileTime kept = Files.getLastModifiedTime(f);
+        Files.writeString(f, "name = Office B\n", StandardCharsets.ISO_8859_1);
+        Files.setLastModifiedTime(f, kept);
+        later(Duration.ofMinutes(1));
+        reconciler.pass();
+        assertEquals("not before the recheck", List.of(), warnings);
+        later(Duration.ofMinutes(5));
+        reconciler.pass();
+        assertEquals(List.of("etc/io.uplink.connection-office.cfg was not taken in by FileInstall; applying it now"), warnings);
+        assertNotEquals(kept, Files.getLastModifiedTime(f));
+    }
+
+    @Test
     public void fileNamesMapToThePidsFileInstallGives() {
         assertEquals(List.of("io.uplink.connection", "scale-c1"), List.of(ConfigReconciler.pidOf("io.uplink.connection-scale-c1.cfg")));
         String[] core = ConfigReconciler.pidOf("io.uplink.core.cfg");
