@@ -48,10 +48,11 @@ public class ConfigReconcilerComponent implements ConfigurationListener {
     static final Duration SETTLE = Duration.ofSeconds(3);
     static final String FILENAME = "felix.fileinstall.filename";
 
-    private final ScheduledExecutorService timer;
-    private final ConfigReconciler reconciler;
     static final Duration RECHECK = Duration.ofMinutes(5);
 
+    private final ScheduledExecutorService timer;
+    private final ConfigReconciler reconciler;
+    private Duration recheck = RECHECK;
     private ScheduledFuture<?> next;
     private ScheduledFuture<?> periodic;
 
@@ -92,8 +93,9 @@ public class ConfigReconcilerComponent implements ConfigurationListener {
             every = Settings.of("core settings", ConnectionServiceComponent.CORE_PID, properties)
                     .duration("config.recheck", RECHECK);
         } catch (ConfigException e) {
-            every = RECHECK;
+            every = recheck; // the one line naming file and key comes from the core settings
         }
+        recheck = every;
         reconciler.recheckEvery(every);
         // the cheap look at sizes and times runs every INTERVAL, or as often as every file is to be read again
         long period = every.isZero() ? INTERVAL.toMillis() : Math.max(100, Math.min(INTERVAL.toMillis(), every.toMillis()));
@@ -112,7 +114,7 @@ public class ConfigReconcilerComponent implements ConfigurationListener {
     }
 
     @Deactivate
-    void deactivate() {
+    synchronized void deactivate() {
         if (timer != null) {
             timer.shutdownNow();
         }
@@ -133,6 +135,9 @@ public class ConfigReconcilerComponent implements ConfigurationListener {
 
     /** A pass after this many nanoseconds, unless one is already due sooner (it reschedules itself if need be). */
     private synchronized void schedule(long nanos) {
+        if (timer.isShutdown()) {
+            return;
+        }
         if (next != null && !next.isDone() && next.getDelay(TimeUnit.NANOSECONDS) <= nanos) {
             return;
         }
