@@ -184,12 +184,18 @@ public class ConfigReconcilerComponent implements ConfigurationListener {
             for (Configuration c : all) {
                 Dictionary<String, Object> props = c.getProperties();
                 Path file = props == null ? null : fileOf(props.get(FILENAME));
-                if (file != null && dir.equals(file.getParent())
-                        && ConfigReconciler.FILES.matcher(file.getFileName().toString()).matches()) {
+                if (file != null && ConfigReconciler.FILES.matcher(file.getFileName().toString()).matches()
+                        && inDir(file)) {
                     out.put(file.getFileName().toString(), toMap(props));
                 }
             }
             return out;
+        }
+
+        /** In the folder, also when the stamp names it through a link (Karaf's config commands do not resolve them). */
+        private boolean inDir(Path file) {
+            Path parent = file.getParent();
+            return dir.equals(parent) || parent != null && dir.equals(canonical(parent));
         }
 
         private static Path fileOf(Object stamp) {
