@@ -4,6 +4,7 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.InputStreamReader;
 import java.io.Reader;
+import java.nio.charset.Charset;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
@@ -77,6 +78,7 @@ final class ConfigReconciler {
     private final long settle;
     private final TypedProperties.SubstitutionCallback substitution;
     private final Consumer<String> warn;
+    private volatile Charset encoding = StandardCharsets.ISO_8859_1;
     private final Map<String, Seen> seen = new HashMap<>();
     private volatile long lastChange;
     /** Every file is read again this often (nanoseconds; 0: never), for a change its size and time do not show. */
@@ -110,6 +112,11 @@ final class ConfigReconciler {
      */
     void recheckEvery(Duration every) {
         recheck = every.toNanos();
+    }
+
+    /** The encoding FileInstall reads files with ({@code felix.fileinstall.configEncoding}, default ISO-8859-1). */
+    void encoding(Charset charset) {
+        encoding = charset;
     }
 
     /** An Uplink configuration changed: FileInstall may be at work, so judging waits until things are still. */
@@ -228,12 +235,12 @@ final class ConfigReconciler {
         seen.put(file.getFileName().toString(), n);
     }
 
-    /** The file's properties as FileInstall reads them (ISO-8859-1, typed values, {@code ${…}} resolved). */
+    /** The file's properties as FileInstall reads them (its encoding, typed values, {@code ${…}} resolved). */
     Map<String, Object> read(Path file) throws IOException {
         reads++;
         TypedProperties p = new TypedProperties(substitution);
         try (InputStream in = Files.newInputStream(file);
-                Reader r = new InputStreamReader(in, StandardCharsets.ISO_8859_1)) {
+                Reader r = new InputStreamReader(in, encoding)) {
             p.load(r);
         }
         Map<String, Object> out = new LinkedHashMap<>();

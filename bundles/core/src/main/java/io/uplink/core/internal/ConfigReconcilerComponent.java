@@ -73,6 +73,14 @@ public class ConfigReconcilerComponent implements ConfigurationListener {
         InterpolationHelper.SubstitutionCallback cb = new InterpolationHelper.BundleContextSubstitutionCallback(context);
         reconciler = new ConfigReconciler(dir, new AdminLive(configAdmin, dir), System::nanoTime, SETTLE,
                 (name, key, value) -> cb.getValue(value), LOG::warn);
+        String encoding = context.getProperty("felix.fileinstall.configEncoding");
+        if (encoding != null) {
+            try {
+                reconciler.encoding(java.nio.charset.Charset.forName(encoding));
+            } catch (IllegalArgumentException e) {
+                LOG.debug("unknown felix.fileinstall.configEncoding {}: {}", encoding, e.toString());
+            }
+        }
         timer = Executors.newSingleThreadScheduledExecutor(r -> {
             Thread t = new Thread(r, "uplink-config-rescan");
             t.setDaemon(true);
