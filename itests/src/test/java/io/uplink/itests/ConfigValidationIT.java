@@ -101,6 +101,52 @@ public class ConfigValidationIT extends UplinkTestSupport {
         written.add(writeCfg(name, b.toString()));
     }
 
+    // ------------------------------------------------------------------ files FileInstall did not take in
+
+    @Test
+    public void anEditFileInstallCannotSeeIsLoggedAndTakenIn() throws Exception {
+        org.osgi.service.cm.Configuration core = configurationAdmin.getConfiguration("io.uplink.core", null);
+        java.util.Dictionary<String, Object> saved = core.getProperties();
+        java.util.Hashtable<String, Object> props = new java.util.Hashtable<>();
+        if (saved != null) {
+            for (java.util.Enumeration<String> k = saved.keys(); k.hasMoreElements();) {
+                String key = k.nextElement();
+                props.put(key, saved.get(key));
+            }
+        }
+        props.put("config.recheck", "2s");
+        core.update(props);
+        String name = "io.uplink.connection-it-unseen.cfg";
+        try {
+            Path f = writeCfg(name, "name = Unseen A\nmethod = network\n");
+            written.add(f);
+            await().atMost(WAIT.toSeconds(), TimeUnit.SECONDS).until(() -> connections.status("it-unseen")
+                    .map(s -> s.name().equals("Unseen A")).orElse(false));
+            // FileInstall writes the file back once it took it in: wait until that is done
+            long[] last = {-1};
+            await().atMost(WAIT.toSeconds(), TimeUnit.SECONDS).pollInterval(1, TimeUnit.SECONDS).until(() -> {
+                long m = Files.getLastModifiedTime(f).toMillis();
+                boolean still = m == last[0];
+                last[0] = m;
+                return still;
+            });
+            // a copy that keeps times: same size, same modification time, so FileInstall's scanner sees no change
+            java.nio.file.attribute.FileTime kept = Files.getLastModifiedTime(f);
+            Files.writeString(f, "name = Unseen B\nmethod = network\n", StandardCharsets.UTF_8);
+            Files.setLastModifiedTime(f, kept);
+            await().atMost(WAIT.toSeconds(), TimeUnit.SECONDS).until(() -> connections.status("it-unseen")
+                    .map(s -> s.name().equals("Unseen B")).orElse(false));
+            Path log = Path.of(System.getProperty("karaf.log"), "karaf.log");
+            assertTrue(Files.readString(log).contains("etc/" + name + " was not taken in by FileInstall; applying it now"));
+        } finally {
+            if (saved == null) {
+                core.delete();
+            } else {
+                core.update(saved);
+            }
+        }
+    }
+
     // ------------------------------------------------------------------ one list of keys
 
     @Test
@@ -411,8 +457,9 @@ public class ConfigValidationIT extends UplinkTestSupport {
                 String line = "mail settings 'io.uplink.mail' (io.uplink.mail.cfg), key '" + e.getKey() + "': ";
                 String content = original + "\n" + e.getKey() + " = " + e.getValue() + "\n";
                 writeCfg("io.uplink.mail.cfg", content);
-                // FileInstall's scanner records a file's state after it processed it: a write in that instant (this
-                // loop is faster than any person) is not seen, so the file is written again until it is
+                // right after FileInstall took a file in, it writes the configuration back into the file: a write
+                // in that instant (this loop is faster than any person) is overwritten with the values just taken
+                // in, so it is gone from the file and nothing can recover it; the file is written again until seen
                 await("error line for " + e.getKey()).atMost(WAIT.toSeconds(), TimeUnit.SECONDS)
                         .pollInterval(3, TimeUnit.SECONDS).until(() -> {
                             if (Files.readString(log).contains(line)) {

@@ -16,6 +16,7 @@ import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Comparator;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -60,6 +61,12 @@ public class ConnectionServiceComponent implements ConnectionService, Connection
     private final Engine engine = new Engine(Clock.systemDefaultZone());
     private final Map<String, MailSender> senders = new ConcurrentHashMap<>();
     private final Map<MailCollector, Map<String, Object>> collectors = new ConcurrentHashMap<>();
+    /**
+     * The enabled collectors by linked connection id, built at the first look after a collector came, changed or
+     * went ({@code null} until then), so listing 1,000 connections does not scan 1,000 collectors for each.
+     */
+    private Map<String, List<MailCollector>> linked;
+    private final Object linkedLock = new Object();
     private volatile EventAdmin eventAdmin;
     private volatile MBeanServer mbeanServer;
     private volatile ObjectName registeredMBean;
@@ -113,6 +120,8 @@ public class ConnectionServiceComponent implements ConnectionService, Connection
         int hist = s.integer("history.size", d.historySize(), 1, 100_000);
         int par = s.integer("collectors.parallel", d.collectorsParallel(), 1, 1_000);
         s.duration("notify.repeat", Duration.ofHours(1));
+        // read by the ConfigReconcilerComponent, checked here so that a bad value gets the one line
+        s.duration("config.recheck", ConfigReconcilerComponent.RECHECK);
         for (String to : s.list("notify.to")) {
             if (!ADDRESS.matcher(to).matches()) {
                 throw s.problem("notify.to", "'" + to + "' is not a mail address such as postmaster@example.net");
@@ -192,15 +201,21 @@ public class ConnectionServiceComponent implements ConnectionService, Connection
     @Reference(cardinality = ReferenceCardinality.MULTIPLE, policy = ReferencePolicy.DYNAMIC,
             policyOption = ReferencePolicyOption.GREEDY, updated = "updatedCollector")
     void bindCollector(MailCollector collector, Map<String, Object> props) {
-        collectors.put(collector, Map.copyOf(props));
+        synchronized (linkedLock) {
+            collectors.put(collector, Map.copyOf(props));
+            linked = null;
+        }
     }
 
     void updatedCollector(MailCollector collector, Map<String, Object> props) {
-        collectors.put(collector, Map.copyOf(props));
+        bindCollector(collector, props);
     }
 
     void unbindCollector(MailCollector collector, Map<String, Object> props) {
-        collectors.remove(collector);
+        synchronized (linkedLock) {
+            collectors.remove(collector);
+            linked = null;
+        }
     }
 
     @Override
@@ -215,18 +230,35 @@ public class ConnectionServiceComponent implements ConnectionService, Connection
 
     @Override
     public List<MailCollector> collectors(String connectionId) {
-        List<MailCollector> out = new ArrayList<>();
-        for (Map.Entry<MailCollector, Map<String, Object>> e : collectors.entrySet()) {
+        synchronized (linkedLock) {
+            if (linked == null) {
+                linked = linkedByConnection(collectors);
+            }
+            return linked.getOrDefault(connectionId, List.of());
+        }
+    }
+
+    /** The enabled collectors by connection id, each list lowest priority first, then by id. */
+    static Map<String, List<MailCollector>> linkedByConnection(Map<MailCollector, Map<String, Object>> all) {
+        Map<String, List<MailCollector>> out = new HashMap<>();
+        for (Map.Entry<MailCollector, Map<String, Object>> e : all.entrySet()) {
             Map<String, Object> p = e.getValue();
             if (Boolean.FALSE.equals(asBoolean(p.get(MailCollector.ENABLED)))) {
                 continue;
             }
-            if (linked(p.get(MailCollector.CONNECTIONS), connectionId)) {
-                out.add(e.getKey());
+            for (String id : connectionIds(p.get(MailCollector.CONNECTIONS))) {
+                List<MailCollector> l = out.computeIfAbsent(id, k -> new ArrayList<>());
+                if (!l.contains(e.getKey())) {
+                    l.add(e.getKey());
+                }
             }
         }
-        out.sort(Comparator.comparingInt((MailCollector c) -> priority(collectors.get(c)))
-                .thenComparing(MailCollector::id));
+        Comparator<MailCollector> order = Comparator.comparingInt((MailCollector c) -> priority(all.get(c)))
+                .thenComparing(MailCollector::id);
+        for (Map.Entry<String, List<MailCollector>> e : out.entrySet()) {
+            e.getValue().sort(order);
+            e.setValue(List.copyOf(e.getValue()));
+        }
         return out;
     }
 
@@ -246,31 +278,26 @@ public class ConnectionServiceComponent implements ConnectionService, Connection
         }
     }
 
-    private static boolean linked(Object connections, String id) {
+    private static List<String> connectionIds(Object connections) {
+        List<String> out = new ArrayList<>();
         if (connections instanceof String[] a) {
             for (String s : a) {
-                if (id.equals(s)) {
-                    return true;
+                if (s != null) {
+                    out.add(s);
                 }
             }
-            return false;
-        }
-        if (connections instanceof Iterable<?> it) {
+        } else if (connections instanceof Iterable<?> it) {
             for (Object s : it) {
-                if (id.equals(String.valueOf(s))) {
-                    return true;
-                }
+                out.add(String.valueOf(s));
             }
-            return false;
-        }
-        if (connections != null) {
+        } else if (connections != null) {
             for (String s : connections.toString().split("[,\\s]+")) {
-                if (id.equals(s)) {
-                    return true;
+                if (!s.isEmpty()) {
+                    out.add(s);
                 }
             }
         }
-        return false;
+        return out;
     }
 
     // ------------------------------------------------------------------ events and JMX

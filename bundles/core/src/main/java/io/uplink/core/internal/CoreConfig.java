@@ -16,6 +16,11 @@ import org.osgi.service.metatype.annotations.ObjectClassDefinition;
     @AttributeDefinition(name = "collectors.parallel", description = "Mail Collector sessions open at the same time across all firings (one pool)")
     int collectors_parallel() default 16;
 
+    @AttributeDefinition(name = "config.recheck", description = "Every etc/io.uplink.*.cfg is read again this often and "
+            + "compared with its live configuration, to catch an edit FileInstall cannot see (size and modification time "
+            + "kept); 0 = only files whose size or time changed (those are compared within seconds)")
+    String config_recheck() default "5m";
+
     @AttributeDefinition(name = "notify.to", required = false,
             description = "Addresses (comma separated) that get error notices; unset: the local postmaster mailbox")
     String[] notify_to();

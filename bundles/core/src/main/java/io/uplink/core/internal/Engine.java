@@ -17,6 +17,7 @@ import io.uplink.api.method.ConnectionMethod;
 import java.time.Clock;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.Comparator;
 import java.util.Deque;
 import java.util.HashMap;
@@ -64,8 +65,14 @@ public final class Engine implements ConnectionService {
     private final ResourceLocks resources = new ResourceLocks();
     private final AtomicInteger seq = new AtomicInteger();
 
-    /** Configured connections by configuration PID. */
+    /** Configured connections by configuration PID, in arrival order. */
     private final Map<String, Entry> byPid = new LinkedHashMap<>();
+    /** The connections not removed, by id, in arrival order: the first is the one in force, the rest are twins. */
+    private final Map<String, List<Entry>> liveById = new HashMap<>();
+    /** Connections removed while firing: they stay visible until the firing ends. */
+    private final List<Entry> leaving = new ArrayList<>();
+    /** Whether the last pass found a connection over {@code maxConnections}: then every change ranks them all. */
+    private boolean overLimit;
     /** Installed methods by name; the first registered serves. */
     private final Map<String, List<MethodEntry>> methods = new TreeMap<>();
     /** Last firings by connection id, oldest first. */
@@ -89,6 +96,10 @@ public final class Engine implements ConnectionService {
         Settings settings;
         ConnectionConfig config;
         String configError;
+        /** The method instance the current settings were checked with ({@code null}: not checked yet). */
+        ConnectionMethod checkedWith;
+        /** What that check found, {@code null} when nothing. */
+        String checkProblem;
         /** Odd but harmless: unknown keys, each with the nearest known one. */
         List<String> warnings = List.of();
         ConnectionState baseState = ConnectionState.IDLE;
@@ -225,16 +236,39 @@ public final class Engine implements ConnectionService {
                     history.computeIfAbsent(s.id(), id -> st.load(id, limits.historySize()));
                 }
                 apply(e, s);
+                index(e);
                 LOG.info("connection '{}' ({}) configured from {}", s.id(), e.config == null ? s.id() : e.config.name(), s.file());
+                // a newcomer is last in arrival order: it is the twin, never the one it shadows
+                refresh(List.of(e));
             } else if (e.current != null) {
+                if (e.removed) {
+                    // deleted and written again while its firing winds down: it stays, with the new settings
+                    e.removed = false;
+                    leaving.remove(e);
+                    index(e);
+                }
                 e.pending = s;
                 LOG.info("connection '{}' is firing; its new configuration from {} applies when the firing ends", s.id(), s.file());
             } else {
-                apply(e, s);
+                reapply(e, s);
                 LOG.info("connection '{}' reconfigured from {}", s.id(), s.file());
             }
-            refreshAll();
         }
+    }
+
+    /** New settings for a connection at rest: only it, and connections sharing its old or new id, are looked at. */
+    private void reapply(Entry e, Settings s) {
+        String before = e.id();
+        unindex(e);
+        apply(e, s);
+        index(e);
+        List<Entry> affected = new ArrayList<>();
+        affected.add(e);
+        if (!before.equals(e.id())) {
+            affected.addAll(liveById.getOrDefault(before, List.of()));
+            affected.addAll(liveById.getOrDefault(e.id(), List.of()));
+        }
+        refresh(affected);
     }
 
     /** A connection's configuration was deleted: it finishes the step in progress, hangs up and goes. */
@@ -243,11 +277,13 @@ public final class Engine implements ConnectionService {
         Settings hangSettings = null;
         synchronized (lock) {
             Entry e = byPid.get(pid);
-            if (e == null) {
+            if (e == null || e.removed) {
                 return;
             }
             e.removed = true;
+            unindex(e);
             if (e.current != null) {
+                leaving.add(e);
                 e.current.stop("connection removed", false);
                 LOG.info("connection '{}' removed; it hangs up after the step in progress", e.id());
             } else {
@@ -258,7 +294,8 @@ public final class Engine implements ConnectionService {
                 hang = method(e.config.method());
                 hangSettings = e.settings;
             }
-            refreshAll();
+            // a twin of the removed connection may now be the one in force
+            refresh(liveById.getOrDefault(e.id(), List.of()));
         }
         if (hang != null) {
             try {
@@ -271,6 +308,7 @@ public final class Engine implements ConnectionService {
 
     private void drop(Entry e) {
         byPid.remove(e.pid);
+        leaving.remove(e);
         if (e.followUp != null) {
             FiringHandle f = e.followUp;
             e.followUp = null;
@@ -280,9 +318,31 @@ public final class Engine implements ConnectionService {
                 Events.STATE_NAME, "REMOVED"));
     }
 
+    /** Adds a connection that is not removed to {@link #liveById}, in arrival order. */
+    private void index(Entry e) {
+        List<Entry> l = liveById.computeIfAbsent(e.id(), k -> new ArrayList<>(1));
+        int at = l.size();
+        while (at > 0 && l.get(at - 1).arrival > e.arrival) {
+            at--;
+        }
+        l.add(at, e);
+    }
+
+    private void unindex(Entry e) {
+        List<Entry> l = liveById.get(e.id());
+        if (l != null) {
+            l.remove(e);
+            if (l.isEmpty()) {
+                liveById.remove(e.id());
+            }
+        }
+    }
+
     private void apply(Entry e, Settings s) {
         e.settings = s;
         e.pending = null;
+        e.checkedWith = null;
+        e.checkProblem = null;
         try {
             e.config = ConnectionConfig.parse(s);
             e.configError = null;
@@ -317,64 +377,98 @@ public final class Engine implements ConnectionService {
         return s.unknownKeys(known);
     }
 
-    /** Recomputes every connection's resting state; logs and posts each change. Holds {@link #lock}. */
-    private void refreshAll() {
-        List<Entry> live = new ArrayList<>();
-        for (Entry e : byPid.values()) {
+    /**
+     * Settles the resting state of the connections a change touched; the others are not looked at. Only while
+     * some connection is (or was, at the last pass) over {@code maxConnections} does a change rank them all,
+     * since one arriving or going then moves the limit's line. Holds {@link #lock}.
+     */
+    private void refresh(Collection<Entry> affected) {
+        if (overLimit || liveById.size() > limits.maxConnections()) {
+            refreshAll();
+            return;
+        }
+        for (Entry e : affected) {
             if (!e.removed) {
-                live.add(e);
+                settle(e, liveById.get(e.id()).get(0), false);
             }
         }
-        live.sort(Comparator.comparingInt(e -> e.arrival));
-        Map<String, Entry> firstById = new HashMap<>();
+    }
+
+    /**
+     * Recomputes every connection's resting state, for a change that concerns them all (the limit, a method
+     * arriving or going); a connection's check by its method is redone only when its method changed. Logs and
+     * posts each change. Holds {@link #lock}.
+     */
+    private void refreshAll() {
         int active = 0;
-        for (Entry e : live) {
-            ConnectionState state;
-            String reason;
-            Entry twin = firstById.putIfAbsent(e.id(), e);
-            if (twin != null) {
-                state = ConnectionState.ERROR;
-                reason = "connection '" + e.id() + "' (" + e.settings.file() + "): the id is already used by "
-                        + twin.settings.file() + "; remove one of them";
-            } else if (active >= limits.maxConnections()) {
-                state = ConnectionState.REJECTED;
-                reason = "connection '" + e.id() + "' (" + e.settings.file() + ") is over the limit of "
-                        + limits.maxConnections() + " connections (maxConnections in etc/io.uplink.core.cfg); "
-                        + "it becomes active when another connection is removed";
-            } else {
+        boolean rejected = false;
+        // byPid iterates in arrival order: entries are only ever appended
+        for (Entry e : byPid.values()) {
+            if (e.removed) {
+                continue;
+            }
+            Entry first = liveById.get(e.id()).get(0);
+            boolean over = first == e && active >= limits.maxConnections();
+            if (first == e && !over) {
                 active++;
-                if (e.config == null) {
-                    state = ConnectionState.ERROR;
-                    reason = e.configError;
-                } else {
-                    ConnectionMethod m = method(e.config.method());
-                    if (m == null) {
-                        state = ConnectionState.WAITING;
-                        reason = "method '" + e.config.method() + "' is not installed";
-                        Set<String> names = new java.util.TreeSet<>(SHIPPED_METHODS);
-                        names.addAll(methods.keySet());
-                        String near = Settings.suggest(e.config.method(), names);
-                        if (near != null && !near.equals(e.config.method())) {
-                            reason += " (" + e.settings.file() + ", key 'method'); did you mean '" + near + "'?";
-                        }
-                    } else {
-                        String problem = validate(m, e.settings);
-                        state = problem == null ? ConnectionState.IDLE : ConnectionState.ERROR;
-                        reason = problem == null ? "" : problem;
-                    }
-                }
             }
-            if (state != e.baseState || !Objects.equals(reason, e.reason)) {
-                e.baseState = state;
-                e.reason = reason;
-                if (state == ConnectionState.ERROR || state == ConnectionState.REJECTED) {
-                    LOG.warn("{}", reason);
-                } else if (state == ConnectionState.WAITING) {
-                    LOG.info("connection '{}': {}", e.id(), reason);
+            rejected |= over;
+            settle(e, first, over);
+        }
+        overLimit = rejected;
+    }
+
+    /**
+     * Sets one connection's resting state and reason, logging and posting only a change.
+     *
+     * @param first the connection in force for this id (the first to arrive); another one makes this a twin
+     * @param over whether this connection is over {@code maxConnections}
+     */
+    private void settle(Entry e, Entry first, boolean over) {
+        ConnectionState state;
+        String reason;
+        if (first != e) {
+            state = ConnectionState.ERROR;
+            reason = "connection '" + e.id() + "' (" + e.settings.file() + "): the id is already used by "
+                    + first.settings.file() + "; remove one of them";
+        } else if (over) {
+            state = ConnectionState.REJECTED;
+            reason = "connection '" + e.id() + "' (" + e.settings.file() + ") is over the limit of "
+                    + limits.maxConnections() + " connections (maxConnections in etc/io.uplink.core.cfg); "
+                    + "it becomes active when another connection is removed";
+        } else if (e.config == null) {
+            state = ConnectionState.ERROR;
+            reason = e.configError;
+        } else {
+            ConnectionMethod m = method(e.config.method());
+            if (m == null) {
+                state = ConnectionState.WAITING;
+                reason = "method '" + e.config.method() + "' is not installed";
+                Set<String> names = new java.util.TreeSet<>(SHIPPED_METHODS);
+                names.addAll(methods.keySet());
+                String near = Settings.suggest(e.config.method(), names);
+                if (near != null && !near.equals(e.config.method())) {
+                    reason += " (" + e.settings.file() + ", key 'method'); did you mean '" + near + "'?";
                 }
-                events.post(Events.STATE, Map.of(Events.CONNECTION_ID, e.id(), Events.CONNECTION_NAME, name(e),
-                        Events.STATE_NAME, state.name(), Events.MESSAGE, reason == null ? "" : reason));
+            } else {
+                if (e.checkedWith != m) {
+                    e.checkProblem = validate(m, e.settings);
+                    e.checkedWith = m;
+                }
+                state = e.checkProblem == null ? ConnectionState.IDLE : ConnectionState.ERROR;
+                reason = e.checkProblem == null ? "" : e.checkProblem;
             }
+        }
+        if (state != e.baseState || !Objects.equals(reason, e.reason)) {
+            e.baseState = state;
+            e.reason = reason;
+            if (state == ConnectionState.ERROR || state == ConnectionState.REJECTED) {
+                LOG.warn("{}", reason);
+            } else if (state == ConnectionState.WAITING) {
+                LOG.info("connection '{}': {}", e.id(), reason);
+            }
+            events.post(Events.STATE, Map.of(Events.CONNECTION_ID, e.id(), Events.CONNECTION_NAME, name(e),
+                    Events.STATE_NAME, state.name(), Events.MESSAGE, reason == null ? "" : reason));
         }
     }
 
@@ -428,10 +522,10 @@ public final class Engine implements ConnectionService {
 
     /** The connection with this id; of two with one id, the first configured. Holds {@link #lock}. */
     private Entry byId(String id) {
-        Entry found = null;
-        for (Entry e : byPid.values()) {
-            if (e.id().equals(id) && (!e.removed || e.current != null)
-                    && (found == null || e.arrival < found.arrival)) {
+        List<Entry> l = liveById.get(id);
+        Entry found = l == null ? null : l.get(0);
+        for (Entry e : leaving) {
+            if (e.id().equals(id) && (found == null || e.arrival < found.arrival)) {
                 found = e;
             }
         }
@@ -446,8 +540,9 @@ public final class Engine implements ConnectionService {
         if (run == null && e.pending != null) {
             reason = reason + " (a configuration change applies when the firing ends)";
         }
+        List<MailCollector> linked = mail.collectors(e.id());
         List<String> collectorIds = new ArrayList<>();
-        for (MailCollector mc : mail.collectors(e.id())) {
+        for (MailCollector mc : linked) {
             collectorIds.add(mc.id());
         }
         List<String> problems = new ArrayList<>();
@@ -465,7 +560,7 @@ public final class Engine implements ConnectionService {
                 problems.add("fallback '" + c.fallback() + "' is not configured");
             }
         }
-        for (MailCollector mc : mail.collectors(e.id())) {
+        for (MailCollector mc : linked) {
             mc.problem().ifPresent(text -> problems.add("collector '" + mc.id() + "' is in ERROR: " + text));
         }
         problems.addAll(e.warnings);
@@ -538,12 +633,11 @@ public final class Engine implements ConnectionService {
             }
             e.current = null;
             if (e.removed) {
+                // it left the id index when it was removed: no other connection changes now
                 drop(e);
-                refreshAll();
             } else {
                 if (e.pending != null) {
-                    apply(e, e.pending);
-                    refreshAll();
+                    reapply(e, e.pending);
                 }
                 if (e.followUp != null && !closed) {
                     FiringHandle next = e.followUp;

@@ -198,37 +198,8 @@ public class EngineTest {
                 return java.util.Optional.of("sender 'smarthost' (io.uplink.sender-smarthost.cfg), key 'security': must be one of ...");
             }
         };
-        MailCollector alice = new MailCollector() {
-            @Override
-            public String id() {
-                return "alice";
-            }
-
-            @Override
-            public List<String> connections() {
-                return List.of("office");
-            }
-
-            @Override
-            public int priority() {
-                return 1;
-            }
-
-            @Override
-            public boolean enabled() {
-                return true;
-            }
-
-            @Override
-            public CollectReport collect(TaskContext ctx) {
-                return new CollectReport("alice", 0, 0, List.of("broken"));
-            }
-
-            @Override
-            public java.util.Optional<String> problem() {
-                return java.util.Optional.of("collector 'alice' (io.uplink.collector-alice.cfg), key 'protocol': must be one of pop3, imap, got 'pop'");
-            }
-        };
+        MailCollector alice = new TestCollector("alice", List.of("office"),
+                "collector 'alice' (io.uplink.collector-alice.cfg), key 'protocol': must be one of pop3, imap, got 'pop'");
         engine.setMail(new MailTasks() {
             @Override
             public MailSender sender(String id) {
@@ -379,6 +350,196 @@ public class EngineTest {
         engine.remove("io.uplink.connection~one");
         assertFalse(engine.status("one").isPresent());
         assertEquals(ConnectionState.IDLE, status("three").state());
+    }
+
+    private int checks(String id) {
+        java.util.concurrent.atomic.AtomicInteger n = method.validations.get(id);
+        return n == null ? 0 : n.get();
+    }
+
+    private int totalChecks() {
+        return method.validations.values().stream().mapToInt(java.util.concurrent.atomic.AtomicInteger::get).sum();
+    }
+
+    /** The connection ids of the STATE events posted since the last {@code topics.clear()}. */
+    private java.util.Set<Object> stateEventIds() {
+        java.util.Set<Object> ids = new java.util.TreeSet<>();
+        synchronized (topics) {
+            for (int i = 0; i < topics.size(); i++) {
+                if (Events.STATE.equals(topics.get(i))) {
+                    ids.add(eventProps.get(i).get(Events.CONNECTION_ID));
+                }
+            }
+        }
+        return ids;
+    }
+
+    @Test
+    public void aChangeToOneConnectionChecksAndAnnouncesOnlyThatOne() throws Exception {
+        int n = 500;
+        engine.setLimits(new Engine.Limits(n + 10, 100, 2));
+        for (int i = 0; i < n; i++) {
+            configure("c" + i);
+        }
+        // loading n connections checks each once (it used to check every one again at each arrival)
+        assertEquals(n, totalChecks());
+        assertEquals(1, checks("c0"));
+        configure("busy", "test.block", "true");
+        method.gate = new CountDownLatch(1);
+        Firing running = engine.fire("busy");
+        assertTrue(method.entered.await(10, TimeUnit.SECONDS));
+        synchronized (topics) {
+            topics.clear();
+            eventProps.clear();
+        }
+
+        configure("c7", "name", "Renamed", "test.number", "many");
+        assertEquals(ConnectionState.ERROR, status("c7").state());
+        configure("c7", "name", "Renamed");
+        assertEquals(ConnectionState.IDLE, status("c7").state());
+        assertEquals("Renamed", status("c7").name());
+        assertEquals("only c7 was checked again, twice", n + 1 + 2, totalChecks());
+        assertEquals(3, checks("c7"));
+        assertEquals(java.util.Set.of("c7"), stateEventIds());
+
+        configure("newcomer");
+        engine.remove("io.uplink.connection~c9");
+        assertEquals("the newcomer checked, nobody else", n + 4, totalChecks());
+        assertEquals(java.util.Set.of("c7", "c9"), stateEventIds());
+
+        TestMethod dialup = new TestMethod();
+        engine.methodAdded("dialup", dialup, new MethodInfo("dialup", "b", "1", "d"));
+        engine.methodRemoved("dialup", dialup);
+        assertEquals("another method coming and going checks none of the test connections", n + 4, totalChecks());
+        assertEquals(java.util.Set.of("c7", "c9"), stateEventIds());
+
+        assertEquals("the firing connection was not disturbed", ConnectionState.CONNECTING, status("busy").state());
+        method.gate.countDown();
+        assertEquals(Outcome.OK, running.await(WAIT).outcome());
+        assertEquals(1, checks("busy"));
+    }
+
+    @Test
+    public void referencesResolveWhicheverArrivesFirst() {
+        // a fallback named before it exists, then arriving, then going
+        configure("office", "fallback", "modem");
+        assertEquals(List.of("fallback 'modem' is not configured"), status("office").problems());
+        configure("modem");
+        assertEquals(List.of(), status("office").problems());
+        engine.remove("io.uplink.connection~modem");
+        assertEquals(List.of("fallback 'modem' is not configured"), status("office").problems());
+
+        // a sender and a collector that arrive after the connection naming them
+        Map<String, MailSender> senders = new java.util.concurrent.ConcurrentHashMap<>();
+        List<MailCollector> collectors = new java.util.concurrent.CopyOnWriteArrayList<>();
+        engine.setMail(new MailTasks() {
+            @Override
+            public MailSender sender(String id) {
+                return senders.get(id);
+            }
+
+            @Override
+            public boolean anySender() {
+                return true;
+            }
+
+            @Override
+            public List<MailCollector> collectors(String connectionId) {
+                return collectors.stream().filter(c -> c.connections().contains(connectionId)).toList();
+            }
+        });
+        configure("shop", "sender", "smarthost");
+        assertEquals(List.of("sender 'smarthost' is not configured"), status("shop").problems());
+        senders.put("smarthost", new MailSender() {
+            @Override
+            public String id() {
+                return "smarthost";
+            }
+
+            @Override
+            public SendReport send(TaskContext ctx) {
+                return new SendReport(0, 0, 0, List.of());
+            }
+        });
+        assertEquals(List.of(), status("shop").problems());
+        assertEquals(List.of(), status("shop").collectors());
+        collectors.add(new TestCollector("alice", List.of("shop"),
+                "collector 'alice' (io.uplink.collector-alice.cfg), key 'port': must be 1-65535"));
+        assertEquals(List.of("alice"), status("shop").collectors());
+        assertEquals(List.of("collector 'alice' is in ERROR: collector 'alice' (io.uplink.collector-alice.cfg), key 'port': must be 1-65535"),
+                status("shop").problems());
+        assertEquals("the sender and collector arriving checked nothing again", 1, checks("shop"));
+
+        // a method arriving after its connections: the hint follows the installed names, then it is checked once
+        configure("line", "method", "isdnx");
+        assertEquals("method 'isdnx' is not installed", status("line").reason());
+        TestMethod isdn = new TestMethod();
+        engine.methodAdded("isdn", isdn, new MethodInfo("isdn", "b", "1", "d"));
+        assertEquals("method 'isdnx' is not installed (io.uplink.connection-line.cfg, key 'method'); did you mean 'isdn'?",
+                status("line").reason());
+        TestMethod isdnx = new TestMethod();
+        engine.methodAdded("isdnx", isdnx, new MethodInfo("isdnx", "b", "1", "d"));
+        assertEquals(ConnectionState.IDLE, status("line").state());
+        assertEquals(1, isdnx.validations.get("line").get());
+        engine.methodRemoved("isdnx", isdnx);
+        assertEquals(ConnectionState.WAITING, status("line").state());
+        engine.methodAdded("isdnx", isdnx, new MethodInfo("isdnx", "b", "1", "d"));
+        assertEquals(ConnectionState.IDLE, status("line").state());
+        assertEquals(0, isdn.validations.size());
+        assertEquals("office was never checked again", 1, checks("office"));
+        assertEquals("shop was never checked again", 1, checks("shop"));
+    }
+
+    @Test
+    public void twoFilesWithOneIdTheFirstServesAndTheOtherTakesOverOrResolves() {
+        String twinReason = "connection 'office' (io.uplink.connection-office.cfg): the id is already used by "
+                + "io.uplink.connection-branch.cfg; remove one of them";
+        engine.configure("io.uplink.connection~branch", cfg("branch", "id", "office"));
+        configure("office");
+        assertEquals("the first to arrive serves", "io.uplink.connection-branch.cfg", status("office").file());
+        assertEquals(ConnectionState.IDLE, status("office").state());
+        assertEquals(twinReason, fileStatus("io.uplink.connection-office.cfg").reason());
+        // the first changes its id: the second is no longer a twin
+        engine.configure("io.uplink.connection~branch", cfg("branch"));
+        assertEquals(ConnectionState.IDLE, status("branch").state());
+        assertEquals(ConnectionState.IDLE, status("office").state());
+        assertEquals("io.uplink.connection-office.cfg", status("office").file());
+        // and back: the first to arrive serves again
+        engine.configure("io.uplink.connection~branch", cfg("branch", "id", "office"));
+        assertTrue(engine.status("branch").isEmpty());
+        assertEquals("io.uplink.connection-branch.cfg", status("office").file());
+        assertEquals(ConnectionState.ERROR, fileStatus("io.uplink.connection-office.cfg").state());
+        engine.remove("io.uplink.connection~branch");
+        assertEquals("the twin takes over when the first goes", "io.uplink.connection-office.cfg", status("office").file());
+        assertEquals(ConnectionState.IDLE, status("office").state());
+        List<String> errors = new ArrayList<>();
+        synchronized (topics) {
+            for (int i = 0; i < topics.size(); i++) {
+                if (Events.STATE.equals(topics.get(i)) && "ERROR".equals(eventProps.get(i).get(Events.STATE_NAME))) {
+                    errors.add(String.valueOf(eventProps.get(i).get(Events.MESSAGE)));
+                }
+            }
+        }
+        assertEquals(List.of(twinReason, twinReason), errors);
+    }
+
+    private ConnectionStatus fileStatus(String file) {
+        return engine.list().stream().filter(s -> s.file().equals(file)).findFirst().orElseThrow();
+    }
+
+    @Test
+    public void aConnectionDeletedAndWrittenAgainWhileFiringStaysWithTheNewSettings() throws Exception {
+        configure("office", "name", "Old", "test.block", "true");
+        method.gate = new CountDownLatch(1);
+        Firing f = engine.fire("office");
+        assertTrue(method.entered.await(10, TimeUnit.SECONDS));
+        engine.remove("io.uplink.connection~office");
+        configure("office", "name", "New");
+        method.gate.countDown();
+        f.await(WAIT);
+        await().atMost(5, TimeUnit.SECONDS).until(() -> engine.status("office").map(s -> s.name().equals("New")).orElse(false));
+        assertEquals(ConnectionState.IDLE, status("office").state());
+        assertEquals(Outcome.OK, engine.fire("office").await(WAIT).outcome());
     }
 
     @Test
@@ -610,27 +771,7 @@ public class EngineTest {
             List<MailCollector> list = new ArrayList<>();
             for (int i = 0; i < 4; i++) {
                 String cid = c + "-k" + i;
-                list.add(new MailCollector() {
-                    @Override
-                    public String id() {
-                        return cid;
-                    }
-
-                    @Override
-                    public List<String> connections() {
-                        return List.of(c);
-                    }
-
-                    @Override
-                    public int priority() {
-                        return 0;
-                    }
-
-                    @Override
-                    public boolean enabled() {
-                        return true;
-                    }
-
+                list.add(new TestCollector(cid, c) {
                     @Override
                     public CollectReport collect(TaskContext ctx) throws InterruptedException {
                         most.accumulateAndGet(open.incrementAndGet(), Math::max);

@@ -18,7 +18,7 @@ import java.util.concurrent.atomic.AtomicInteger;
 /**
  * A connection method for engine tests: connections whose {@code test.fail} is set cannot connect; those
  * with {@code test.block} wait on a gate the test opens; {@code test.resource} names an exclusive resource.
- * It counts connects and the most links up at once.
+ * It counts checks, connects and the most links up at once.
  */
 final class TestMethod implements ConnectionMethod {
 
@@ -26,6 +26,8 @@ final class TestMethod implements ConnectionMethod {
     final AtomicInteger online = new AtomicInteger();
     final AtomicInteger maxOnline = new AtomicInteger();
     final Map<String, AtomicInteger> perConnection = new ConcurrentHashMap<>();
+    /** How often each connection's settings were checked. */
+    final Map<String, AtomicInteger> validations = new ConcurrentHashMap<>();
     final Map<String, AtomicInteger> onlinePerResource = new ConcurrentHashMap<>();
     final AtomicInteger resourceOverlap = new AtomicInteger();
     final Set<String> hungUp = Collections.synchronizedSet(new HashSet<>());
@@ -40,6 +42,7 @@ final class TestMethod implements ConnectionMethod {
 
     @Override
     public void validate(Settings s) throws ConfigException {
+        validations.computeIfAbsent(s.id(), k -> new AtomicInteger()).incrementAndGet();
         s.integer("test.number", 0, 0, 100);
     }
 
