@@ -7,8 +7,10 @@ import io.uplink.api.mail.MailTaskStatus;
 
 import java.io.PrintStream;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.TreeMap;
 
 import org.apache.karaf.shell.support.table.ShellTable;
@@ -33,6 +35,18 @@ public final class MailTaskView {
      */
     public static List<String> linked(MailTaskStatus t, ConnectionService connections) {
         List<ConnectionStatus> all = connections == null ? List.of() : connections.list();
+        return linked(t, all, ids(all));
+    }
+
+    private static Set<String> ids(List<ConnectionStatus> all) {
+        Set<String> ids = new HashSet<>();
+        for (ConnectionStatus c : all) {
+            ids.add(c.id());
+        }
+        return ids;
+    }
+
+    private static List<String> linked(MailTaskStatus t, List<ConnectionStatus> all, Set<String> known) {
         List<String> out = new ArrayList<>();
         if (MailTaskStatus.SENDER.equals(t.kind())) {
             for (ConnectionStatus c : all) {
@@ -42,8 +56,7 @@ public final class MailTaskView {
             }
         } else {
             for (String id : t.connections()) {
-                boolean known = all.stream().anyMatch(c -> c.id().equals(id));
-                out.add(known ? id : id + " (not configured)");
+                out.add(known.contains(id) ? id : id + " (not configured)");
             }
         }
         return out;
@@ -58,6 +71,9 @@ public final class MailTaskView {
         table.column("Connections").maxSize(30).wrap();
         table.column("Last run");
         table.column("Last result / error").maxSize(60).wrap();
+        // One listing for the whole table: asking the engine once per row made a thousand collectors take seconds.
+        List<ConnectionStatus> all = connections == null ? List.of() : connections.list();
+        Set<String> known = ids(all);
         for (MailTaskStatus t : tasks) {
             String result = !t.error().isEmpty() ? t.error()
                     : !t.lastError().isEmpty() ? t.lastResult() + ": " + t.lastError() : t.lastResult();
@@ -65,7 +81,7 @@ public final class MailTaskView {
                 result = (result.isEmpty() ? "" : result + "; ") + String.join("; ", t.warnings());
             }
             table.addRow().addContent(t.id(), t.state(), Format.text(t.server()),
-                    Format.list(linked(t, connections)), Format.time(t.lastRun()), Format.text(result));
+                    Format.list(linked(t, all, known)), Format.time(t.lastRun()), Format.text(result));
         }
         table.print(out);
     }
