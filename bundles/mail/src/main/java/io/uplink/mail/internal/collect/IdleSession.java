@@ -122,6 +122,8 @@ final class IdleSession {
     private final AtomicInteger sessionsOpened = new AtomicInteger();
     private final AtomicInteger idles = new AtomicInteger();
     private final AtomicInteger collections = new AtomicInteger();
+    /** When the last EXISTS arrived ({@link System#nanoTime}), for the latency benchmark. */
+    private volatile long lastExists;
 
     private IdleSession(CollectorSettings cfg, SignIn signIn, Gate gate, Collector collector, Duration checkEvery) {
         this.cfg = cfg;
@@ -199,6 +201,10 @@ final class IdleSession {
 
     int collections() {
         return collections.get();
+    }
+
+    long lastExists() {
+        return lastExists;
     }
 
     private void watch() {
@@ -308,6 +314,7 @@ final class IdleSession {
             AtomicBoolean exists = new AtomicBoolean(true); // first collect what arrived while no session was open
             ResponseHandler onExists = r -> {
                 if (r instanceof IMAPResponse ir && ir.keyEquals("EXISTS")) {
+                    lastExists = System.nanoTime();
                     exists.set(true);
                 }
             };

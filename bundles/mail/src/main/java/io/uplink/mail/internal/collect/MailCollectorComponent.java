@@ -249,7 +249,16 @@ public final class MailCollectorComponent implements MailCollector, StatusSource
 
     @Deactivate
     void deactivate() {
+        IdleSession live = idleSession();
         idle(null);
+        if (live != null) {
+            // its sockets are closed, so it ends at once (a collection under way stops between messages)
+            try {
+                live.awaitEnd(java.time.Duration.ofSeconds(10));
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
         if (registration != null) {
             registration.unregister();
             registration = null;
