@@ -315,7 +315,17 @@ public final class MailCollectorComponent implements MailCollector, StatusSource
 
     @Override
     public MailTaskStatus status() {
-        return status.snapshot(MailTaskStatus.COLLECTOR, connections());
+        MailTaskStatus st = status.snapshot(MailTaskStatus.COLLECTOR, connections());
+        IdleSession live = idleSession();
+        String idling = live == null ? "" : live.state();
+        if (!idling.startsWith("reconnecting")) {
+            return st;
+        }
+        // a dropped IDLE session is odd but harmless: shown beside the unknown keys until it is back
+        List<String> warnings = new java.util.ArrayList<>(st.warnings());
+        warnings.add("idle: " + idling);
+        return new MailTaskStatus(st.kind(), st.id(), st.state(), st.file(), st.error(), warnings, st.server(),
+                st.connections(), st.lastRun(), st.lastResult(), st.lastError(), st.settings());
     }
 
     private Dictionary<String, Object> serviceProperties() {

@@ -28,8 +28,15 @@ final class IdleProxy implements Closeable {
     final AtomicInteger idleCommands = new AtomicInteger();
 
     IdleProxy(int target) throws IOException {
+        this(target, 0);
+    }
+
+    /** A proxy on {@code port} (0: a free one), such as the port of one that was closed. */
+    IdleProxy(int target, int port) throws IOException {
         this.target = target;
-        this.listener = new ServerSocket(0, 50, InetAddress.getLoopbackAddress());
+        this.listener = new ServerSocket();
+        listener.setReuseAddress(true);
+        listener.bind(new java.net.InetSocketAddress(InetAddress.getLoopbackAddress(), port), 50);
         Thread t = new Thread(this::accept, "idle-proxy");
         t.setDaemon(true);
         t.start();

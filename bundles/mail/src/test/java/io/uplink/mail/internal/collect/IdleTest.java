@@ -202,8 +202,12 @@ public class IdleTest {
         awaitIdling(s);
         assertEquals(1, s.sessionsOpened());
 
-        proxy.cutAll();
+        proxy.close(); // the server is gone for now: the collector says so and keeps trying
+        await().atMost(20, TimeUnit.SECONDS).until(() -> c.status().warnings().stream()
+                .anyMatch(w -> w.startsWith("idle: reconnecting in ")));
+        proxy = new IdleProxy(greenMail.getImap().getPort(), proxy.port());
         await().atMost(20, TimeUnit.SECONDS).until(() -> s.sessionsOpened() == 2 && s.state().startsWith("idling"));
+        assertTrue(c.status().warnings().isEmpty());
         append("after the drop");
         await().atMost(20, TimeUnit.SECONDS).until(() -> inMailbox() == 1 && onServer() == 0);
 
