@@ -195,6 +195,38 @@ public class IdleTest {
         assertEquals("one IDLE session all along", 1, s.sessionsOpened());
     }
 
+    /**
+     * Firings and idle collections of one collector take turns (one lock per collector): with mail arriving
+     * while both run, every message lands exactly once.
+     */
+    @Test
+    public void idleCollectionsAndFiringsNeverOverlap() throws Exception {
+        MailCollectorComponent c = collector(imap());
+        awaitIdling(c.idleSession());
+        Thread appender = new Thread(() -> {
+            try {
+                for (int i = 0; i < 20; i++) {
+                    append("both " + i);
+                }
+            } catch (Exception e) {
+                throw new IllegalStateException(e);
+            }
+        });
+        appender.start();
+        Fixture.Context firing = new Fixture.Context();
+        for (int i = 0; i < 10; i++) {
+            c.collect(firing); // a firing's COLLECT phase, while IDLE collects too
+        }
+        appender.join();
+        await().atMost(20, TimeUnit.SECONDS).until(() -> inMailbox() == 20 && onServer() == 0);
+        c.collect(firing);
+        List<String> expected = new ArrayList<>();
+        for (int i = 0; i < 20; i++) {
+            expected.add("both " + i);
+        }
+        assertEquals(expected.stream().sorted().toList(), subjects(mailbox()).stream().sorted().toList());
+    }
+
     @Test
     public void droppedSessionIsEstablishedAgain() throws Exception {
         MailCollectorComponent c = collector(imap());
