@@ -345,6 +345,8 @@ public class ConfigValidationIT extends UplinkTestSupport {
         bad.put("unroutable", Map.of("unroutable", "../etc"));
         bad.put("timeout", Map.of("timeout", "soon"));
         bad.put("uidl.expiryDays", Map.of("uidl.expiryDays", "0"));
+        bad.put("idle", Map.of("idle", "true"));
+        bad.put("idle.renew", Map.of("idle.renew", "30m"));
         bad.put("minRate", Map.of("minRate", "fast"));
         bad.put("delivery", Map.of("delivery", "ftp://127.0.0.1:21"));
         badOAuth2(bad);

@@ -63,7 +63,8 @@ public class MailCollectIT extends UplinkTestSupport {
     public void stopServer() throws Exception {
         greenMail.stop();
         for (String f : new String[] {"io.uplink.connection-it-mail.cfg", "io.uplink.collector-it-pop.cfg",
-            "io.uplink.collector-it-imap.cfg"}) {
+            "io.uplink.collector-it-imap.cfg", "io.uplink.collector-it-idle.cfg", "io.uplink.schedule-it-idle.cfg",
+            "io.uplink.connection-it-idle.cfg"}) {
             Files.deleteIfExists(etc().resolve(f));
         }
     }
@@ -111,6 +112,48 @@ public class MailCollectIT extends UplinkTestSupport {
         FiringResult again = connections.fire("it-mail", "test").await(Duration.ofSeconds(60));
         assertEquals(0, again.counts().collected());
         assertEquals(3, count(mailboxes.resolve("it-pop/new")));
+    }
+
+    /**
+     * Live delivery in the distribution: an IMAP collector with idle = true on a network connection that a
+     * schedule item makes due all day collects a message APPENDed over IMAP without any firing.
+     */
+    @Test
+    public void idleCollectorCollectsAnAppendedMessageWithoutAFiring() throws Exception {
+        greenMail.setUser("idle@example.com", "idleuser", "idle-pw");
+        writeCfg("io.uplink.connection-it-idle.cfg", "name = IT idle\nmethod = network\n");
+        // an at item covers the whole of its days: the connection is due all day, and fires only at 03:00
+        writeCfg("io.uplink.schedule-it-idle.cfg", "connections = it-idle\nat = 03:00\n");
+        writeCfg("io.uplink.collector-it-idle.cfg", "connections = it-idle\nprotocol = imap\nhost = 127.0.0.1\nport = "
+                + greenMail.getImap().getPort() + "\nsecurity = none\nusername = idleuser\npassword = idle-pw\n"
+                + "deliverTo = it-idle\nidle = true\n");
+        await().atMost(30, TimeUnit.SECONDS).until(() -> collectors("it-idle") == 1);
+        // the session opens with one collection; from then on it idles
+        await().atMost(30, TimeUnit.SECONDS).until(() -> lastResult("it-idle").startsWith("idle: "));
+
+        Session s = Session.getInstance(new java.util.Properties());
+        MimeMessage m = new MimeMessage(s);
+        m.setFrom("bob@example.net");
+        m.setSubject("live");
+        m.setText("hello live");
+        try (jakarta.mail.Store store = s.getStore("imap")) {
+            store.connect("127.0.0.1", greenMail.getImap().getPort(), "idleuser", "idle-pw");
+            store.getFolder("INBOX").appendMessages(new jakarta.mail.Message[] {m});
+        }
+        Path inbox = Path.of(System.getProperty("karaf.data"), "uplink", "mailboxes", "it-idle", "new");
+        await().atMost(20, TimeUnit.SECONDS).until(() -> Files.isDirectory(inbox) && count(inbox) == 1);
+        assertEquals("no firing", 0, connections.history("it-idle", 10).size());
+        await().atMost(20, TimeUnit.SECONDS).until(() -> lastResult("it-idle").equals("idle: 1 collected"));
+    }
+
+    private String lastResult(String collector) {
+        ServiceReference<io.uplink.api.mail.MailTaskService> ref =
+                bundleContext.getServiceReference(io.uplink.api.mail.MailTaskService.class);
+        if (ref == null) {
+            return "";
+        }
+        return bundleContext.getService(ref).collectors().stream().filter(t -> t.id().equals(collector))
+                .map(io.uplink.api.mail.MailTaskStatus::lastResult).findFirst().orElse("");
     }
 
     private int collectors(String connection) throws Exception {

@@ -24,4 +24,17 @@ public interface ScheduleService {
 
     /** The next scheduled firing of one connection, if any. */
     Optional<Instant> nextFiring(String connectionId);
+
+    /**
+     * Whether the schedule has the connection due now, which is when live delivery (a collector's IMAP IDLE)
+     * may run over it: the schedule is not paused, no deny window covers now, and an enabled item aimed at the
+     * connection (by id, or through {@code default} when it is a default connection) covers now: an
+     * {@code every} item within its {@code between} window on one of its {@code days}, an {@code at} item on
+     * one of its {@code days} (the whole day), a {@code cron} item always.
+     *
+     * @since 1.1
+     */
+    default boolean due(String connectionId) {
+        return !isPaused() && nextFiring(connectionId).isPresent();
+    }
 }

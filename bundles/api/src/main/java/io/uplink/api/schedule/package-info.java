@@ -1,7 +1,7 @@
 /**
  * The schedule: items that fire connections on time, pause and resume, and the forecast of next firings.
  */
-@Version("1.0.0")
+@Version("1.1.0")
 @Export
 package io.uplink.api.schedule;
 

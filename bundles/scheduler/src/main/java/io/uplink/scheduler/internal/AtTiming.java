@@ -32,6 +32,12 @@ final class AtTiming implements Timing {
         return null;
     }
 
+    /** An {@code at} item covers the whole of each of its days. */
+    @Override
+    public boolean covers(LocalDate day, LocalDateTime t) {
+        return days.contains(day.getDayOfWeek()) && t.toLocalDate().equals(day);
+    }
+
     @Override
     public int horizonDays() {
         return 8;

@@ -42,6 +42,11 @@ final class EveryTiming implements Timing {
     }
 
     @Override
+    public boolean covers(LocalDate day, LocalDateTime t) {
+        return days.contains(day.getDayOfWeek()) && window.contains(day, t);
+    }
+
+    @Override
     public int horizonDays() {
         return 8;
     }

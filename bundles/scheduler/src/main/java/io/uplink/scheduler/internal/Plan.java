@@ -73,6 +73,22 @@ final class Plan {
         return new ArrayList<>(out);
     }
 
+    /**
+     * Whether the connection is due at {@code t}: no deny window covers it and an item aimed at the connection
+     * (by id, or through {@code default}) has {@code t} in its window on one of its days.
+     */
+    boolean due(String connectionId, boolean isDefault, Instant t) {
+        if (deniedBy(t) != null) {
+            return false;
+        }
+        for (ScheduleItem i : firing) {
+            if ((i.connectionIds().contains(connectionId) || (isDefault && i.fireDefaults())) && i.within(t)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
     /** The next scheduled firing of a connection strictly after {@code after}, or {@code null}. */
     Instant nextOf(String connectionId, boolean isDefault, Instant after) {
         Instant best = null;

@@ -124,4 +124,9 @@ public final class ScheduleComponent implements ScheduleService {
     public Optional<Instant> nextFiring(String connectionId) {
         return scheduling.nextFiring(connectionId);
     }
+
+    @Override
+    public boolean due(String connectionId) {
+        return scheduling.due(connectionId);
+    }
 }

@@ -227,6 +227,23 @@ final class ScheduleItem {
         return deny ? null : NextFiring.after(timing, zone, after);
     }
 
+    /**
+     * For a firing item: whether {@code t} lies in its window on one of its days ({@code every}: the
+     * {@code between} window, {@code at}: the whole day, {@code cron}: always). False for a deny item.
+     */
+    boolean within(Instant t) {
+        if (deny) {
+            return false;
+        }
+        LocalDateTime local = LocalDateTime.ofInstant(t, zone);
+        for (LocalDate day = local.toLocalDate().minusDays(1); !day.isAfter(local.toLocalDate()); day = day.plusDays(1)) {
+            if (timing.covers(day, local)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
     /** For a deny item: whether its window covers {@code t}. */
     boolean covers(Instant t) {
         if (!deny) {

@@ -522,4 +522,13 @@ final class Scheduling implements ScheduleService {
         boolean isDefault = connections.status(connectionId).map(ConnectionStatus::isDefault).orElse(false);
         return Optional.ofNullable(plan().nextOf(connectionId, isDefault, clock.instant()));
     }
+
+    @Override
+    public synchronized boolean due(String connectionId) {
+        if (state.paused()) {
+            return false;
+        }
+        boolean isDefault = connections.status(connectionId).map(ConnectionStatus::isDefault).orElse(false);
+        return plan().due(connectionId, isDefault, clock.instant());
+    }
 }

@@ -20,4 +20,13 @@ interface Timing {
 
     /** In words, for {@code schedule:list}. */
     String describe();
+
+    /**
+     * Whether {@code t} lies in the span this timing covers on {@code day} (a window spanning midnight belongs to
+     * the day it opened): what makes a connection "due" for live delivery (IMAP IDLE). Without a window of its
+     * own (a cron expression) every instant is covered.
+     */
+    default boolean covers(LocalDate day, LocalDateTime t) {
+        return true;
+    }
 }

@@ -74,6 +74,36 @@ public class SchedulingTest {
         assertEquals(Instant.parse("2025-01-10T10:45:00Z"), arming.at.get("uplink.schedule.work"));
     }
 
+    /** "Due" for live delivery (IMAP IDLE): inside a window on an allowed day, no deny, not paused. */
+    @Test
+    public void dueFollowsWindowsDaysDenyAndPause() {
+        Scheduling s = start();
+        s.put(item("work", "connections", "modem", "every", "15m", "between", "08:00-18:00", "days", "MON-FRI"));
+        s.put(item("night", "connections", "default", "every", "1h", "between", "22:00-02:00"));
+        s.put(item("lunch", "connections", "deny", "between", "12:00-13:00"));
+        clock.set(Instant.parse("2025-01-10T09:50:00Z")); // a Friday
+        assertTrue(s.due("modem"));
+        assertFalse("a default connection outside its item's window", s.due("office"));
+        assertFalse("no item aims at it", s.due("nowhere"));
+        clock.set(Instant.parse("2025-01-10T12:30:00Z"));
+        assertFalse("inside a deny window", s.due("modem"));
+        clock.set(Instant.parse("2025-01-10T18:30:00Z"));
+        assertFalse("after the window closed", s.due("modem"));
+        clock.set(Instant.parse("2025-01-11T10:00:00Z")); // Saturday
+        assertFalse("not an allowed day", s.due("modem"));
+        clock.set(Instant.parse("2025-01-11T01:30:00Z"));
+        assertTrue("a window spanning midnight, through default", s.due("office"));
+        clock.set(Instant.parse("2025-01-10T10:00:00Z"));
+        s.pause();
+        assertFalse("paused", s.due("modem"));
+        s.resume();
+        assertTrue(s.due("modem"));
+        s.put(item("work", "connections", "modem", "every", "15m", "between", "08:00-18:00", "enabled", "false"));
+        assertFalse("its item is disabled", s.due("modem"));
+        s.put(item("twice", "connections", "modem", "at", "07:00", "days", "FRI"));
+        assertTrue("an at item covers its whole day", s.due("modem"));
+    }
+
     @Test
     public void severalItemsOnOneConnectionAtOneInstantFireOnce() {
         Scheduling s = start();

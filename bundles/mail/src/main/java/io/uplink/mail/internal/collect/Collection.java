@@ -339,7 +339,7 @@ public final class Collection {
     }
 
     /** Connects and opens the folder; a refused OAuth2 token gets one fresh token and one more try. */
-    private Folder signIn(Store store) throws MessagingException {
+    Folder signIn(Store store) throws MessagingException {
         String secret = signIn.secret();
         boolean retried = false;
         while (true) {
@@ -522,6 +522,12 @@ public final class Collection {
             m.setFlag(Flags.Flag.DELETED, true);
         }
         return true;
+    }
+
+    /** The session's properties under {@code d}; the IDLE session ({@link IdleSession}) signs in with them too. */
+    Properties properties(SessionDeadline d) {
+        this.deadline = d;
+        return properties();
     }
 
     Properties properties() {

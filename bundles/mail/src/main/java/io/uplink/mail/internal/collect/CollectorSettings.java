@@ -73,6 +73,10 @@ public final class CollectorSettings {
     /** Bytes per second a transfer must reach at least: a message of N bytes gets timeout + N / minRate. */
     final long minRate;
     final int uidlExpiryDays;
+    /** IMAP IDLE while a linked connection is online and due ({@link IdleSession}). */
+    final boolean idle;
+    /** How long one IDLE command may last before it is ended and issued again (RFC 2177: under 30 minutes). */
+    final Duration idleRenew;
 
     private CollectorSettings(Settings s) {
         this.settings = s;
@@ -115,7 +119,20 @@ public final class CollectorSettings {
         this.uidlExpiryDays = s.integer("uidl.expiryDays", 30, 1, 36_500);
         this.router = router(s);
         this.delivery = delivery(s);
+        this.idle = s.bool("idle", false);
+        if (idle && protocol != Protocol.IMAP) {
+            throw s.problem("idle", "live delivery needs IMAP IDLE; a POP3 collector cannot idle: remove the key "
+                    + "or use protocol = imap");
+        }
+        this.idleRenew = s.duration("idle.renew", MAX_IDLE_RENEW);
+        if (idleRenew.toSeconds() < 1 || idleRenew.compareTo(MAX_IDLE_RENEW) > 0) {
+            throw s.problem("idle.renew", "must be between 1s and 29m (servers end an IDLE after 30 minutes), got '"
+                    + s.string("idle.renew", "") + "'");
+        }
     }
+
+    /** RFC 2177: a client should end an IDLE and issue it again at least every 29 minutes. */
+    static final Duration MAX_IDLE_RENEW = Duration.ofMinutes(29);
 
     private static OfficeServer delivery(Settings s) {
         String v = s.string("delivery", "maildir");

@@ -41,6 +41,8 @@ public final class SessionDeadline {
     private volatile boolean handshaking;
     private volatile boolean loggingIn;
     private volatile boolean closing;
+    /** In a {@link #waiting} phase: read timeouts are expected there, not the session's failure. */
+    private volatile boolean waiting;
     private volatile String failure;
     private volatile String refusal;
     /** The deadline text that bounded the last read, or null when the per-read timeout did. */
@@ -85,6 +87,17 @@ public final class SessionDeadline {
                 + human(d) + " ('timeout' " + human(timeout) + " plus the size at 'minRate' " + ByteSizes.rate(minRate) + ")");
     }
 
+    /**
+     * A wait of up to {@code d} in which the server may say nothing (an IMAP IDLE): the session's reads are bounded
+     * by it, and an earlier read timeout of the session's own is expected, not a failure to report.
+     */
+    public void waiting(Duration d, String what) {
+        loggingIn = false;
+        failure = null;
+        phase(d, what, "no word from " + server + " within " + human(d) + " while " + what);
+        waiting = true;
+    }
+
     /** The session is being closed after its outcome is known: what happens now is not its failure. */
     public void closing() {
         closing = true;
@@ -107,6 +120,7 @@ public final class SessionDeadline {
     }
 
     private void phase(Duration d, String what, String text) {
+        waiting = false;
         doing = what;
         expired = text;
         phaseEnd = System.nanoTime() + Math.min(d.toNanos(), Long.MAX_VALUE / 4);
@@ -194,7 +208,7 @@ public final class SessionDeadline {
     }
 
     private DeadlineExceededException fail(String text) {
-        if (!closing && failure == null) {
+        if (!closing && !waiting && failure == null) {
             failure = text;
         }
         return new DeadlineExceededException(text);
