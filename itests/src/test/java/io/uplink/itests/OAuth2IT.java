@@ -237,6 +237,13 @@ public class OAuth2IT extends UplinkTestSupport {
         assertEquals(viewed.body(), 200, viewed.statusCode());
         assertTrue(viewed.body(), viewed.body().contains("{\"id\":\"it-oauth\",\"kind\":\"collector\",\"authorized\":false"));
         assertFalse(viewed.body(), viewed.body().contains("userCode"));
+        // the item is in ERROR with the advice until a person authorizes it again
+        for (String item : List.of("api/collectors/it-oauth", "api/senders/it-oauth")) {
+            String task = http("GET", item, "viewer:viewer").body();
+            assertEquals(task, "ERROR", field(task, "state"));
+            assertTrue(task, field(task, "error").startsWith(item.contains("senders") ? "sender 'it-oauth'" : "collector 'it-oauth'"));
+            assertTrue(task, field(task, "error").endsWith(advice));
+        }
         HttpResponse<String> refused = http("POST", "api/oauth2/it-oauth/authorize", "viewer:viewer");
         assertEquals(refused.body(), 403, refused.statusCode());
         assertEquals(404, http("POST", "api/oauth2/nosuch/authorize", "karaf:karaf").statusCode());
@@ -259,6 +266,10 @@ public class OAuth2IT extends UplinkTestSupport {
         });
         String green = http("GET", "api/oauth2", "karaf:karaf").body();
         assertFalse(green, green.contains("userCode"));
+        for (String item : List.of("api/collectors/it-oauth", "api/senders/it-oauth")) {
+            String task = http("GET", item, "viewer:viewer").body();
+            assertEquals("READY again without a firing: " + task, "READY", field(task, "state"));
+        }
         String shared = executeCommand("oauth:status");
         assertTrue(shared, shared.matches("(?s).*it-oauth\\s*\\|\\s*collector\\s*\\|\\s*yes\\s*\\|.*"));
         assertTrue(shared, shared.matches("(?s).*it-oauth\\s*\\|\\s*sender\\s*\\|\\s*yes\\s*\\|.*"));

@@ -328,6 +328,8 @@ public class WebBrowserIT {
         driver.get("http://127.0.0.1:" + httpPort + "/uplink/");
         waitUpTo(30).until(d -> present("#collector-office button.authorize"));
         assertEquals("OAuth2: not authorized", text("#collector-office .oauth2-state"));
+        assertEquals("ERROR", attr("#collector-office", "data-state"));
+        assertTrue(text("#collector-office"), text("#collector-office").contains("not authorized: run oauth:authorize office"));
         assertEquals("rgba(192, 36, 43, 1)", style("#collector-office .oauth2-state", "background-color"));
         press("#collector-office button.authorize", false);
         waitUpTo(60).until(d -> present("#collector-office .user-code"));
@@ -341,6 +343,7 @@ public class WebBrowserIT {
         waitUpTo(30).ignoring(StaleElementReferenceException.class)
                 .until(d -> "true".equals(attr("#collector-office .oauth2", "data-authorized")));
         assertEquals("OAuth2: authorized", text("#collector-office .oauth2-state"));
+        assertEquals("READY", attr("#collector-office", "data-state"));
         assertEquals("rgba(27, 127, 42, 1)", style("#collector-office .oauth2-state", "background-color"));
         assertFalse(present("#collector-office .user-code"));
         screenshot("09-authorized");

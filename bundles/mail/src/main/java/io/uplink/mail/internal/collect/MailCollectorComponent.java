@@ -247,7 +247,8 @@ public final class MailCollectorComponent implements MailCollector, StatusSource
 
     @Override
     public MailTaskStatus status() {
-        return status.snapshot(MailTaskStatus.COLLECTOR, connections());
+        CollectorSettings c = config;
+        return status.snapshot(MailTaskStatus.COLLECTOR, connections(), c == null ? null : c.oauth2, tokens);
     }
 
     private Dictionary<String, Object> serviceProperties() {
