@@ -92,9 +92,10 @@ public final class BackgroundAuthorizations implements OAuth2Authorizations {
         }
         String key = account.key();
         CompletableFuture<DeviceCode> fresh = new CompletableFuture<>();
-        CompletableFuture<DeviceCode> code = pending.putIfAbsent(key, fresh);
-        if (code == null) {
-            code = fresh;
+        // a failed one (code expired, declined) may linger a moment before its thread removes it: start afresh
+        CompletableFuture<DeviceCode> code = pending.compute(key,
+                (k, old) -> old == null || old.isCompletedExceptionally() ? fresh : old);
+        if (code == fresh) {
             threads.execute(() -> run(account, fresh));
         }
         try {
