@@ -1,4 +1,5 @@
-// Uplink status page: connections, live progress and activity over Server-Sent Events, no polling.
+// Uplink status page: connections, live progress and activity over Server-Sent Events (polling only while an
+// OAuth2 code waits for a person).
 'use strict';
 (function () {
   const rows = new Map();       // id -> { row, historyRow, data }
@@ -13,6 +14,7 @@
   const BASE = location.origin + location.pathname.replace(/[^/]*$/, '') + 'api/';
   let streamOpen = false;
   let loadFailed = false;
+  let oauthPoll = null;
 
   function el(tag, attrs, ...children) {
     const e = document.createElement(tag);
@@ -196,11 +198,21 @@
       notice('Cannot load the senders and collectors: ' + e.message);
       return;
     }
+    const oauth = new Map();
+    if (info.oauth2) {
+      try {
+        for (const o of await api('oauth2')) oauth.set(o.kind + '-' + o.id, o);
+      } catch (e) {
+        notice('Cannot load the OAuth2 authorizations: ' + e.message);
+      }
+    }
     const tbody = document.querySelector('#mail-tasks tbody');
     tbody.replaceChildren(...senders.concat(collectors).map(t => {
       const state = el('div', {}, el('span', { class: 'state ' + t.state, text: t.state }));
       if (t.error) state.append(el('div', { class: 'small', text: t.error }));
       for (const w of t.warnings) state.append(el('div', { class: 'small', text: w }));
+      const o = oauth.get(t.kind + '-' + t.id);
+      if (o) state.append(oauthState(o));
       const last = t.lastRun
         ? el('span', {}, el('span', { class: 'small', text: time(t.lastRun) + ' · ' + t.lastResult }),
           t.lastError ? el('div', { class: 'small', text: t.lastError }) : null)
@@ -214,6 +226,42 @@
         el('td', { 'data-label': 'Last run' }, last));
     }));
     section.hidden = false;
+    // a code is waiting for a person: look again until the item is authorized (or the code is gone)
+    clearTimeout(oauthPoll);
+    if ([...oauth.values()].some(o => o.pending && !o.authorized)) oauthPoll = setTimeout(loadMailTasks, 2000);
+  }
+
+  // OAuth2 items: green when authorized; otherwise an Authorize button for those who may fire, and while a
+  // device authorization waits, the page to open and the code to enter there
+  function oauthState(o) {
+    const box = el('div', { class: 'oauth2', 'data-authorized': o.authorized ? 'true' : 'false' },
+      el('span', { class: 'oauth2-state ' + (o.authorized ? 'yes' : 'no'),
+        text: o.authorized ? 'OAuth2: authorized' : 'OAuth2: not authorized' }),
+      o.account ? el('span', { class: 'small', text: ' ' + o.account }) : null);
+    if (o.authorized) return box;
+    if (o.pending) {
+      const p = o.pending;
+      box.append(el('div', { class: 'device-code', role: 'status' }, 'Open ',
+        el('a', { href: p.verificationUriComplete || p.verificationUri, target: '_blank', rel: 'noopener noreferrer',
+          text: p.verificationUri }),
+        ' and enter the code ', el('strong', { class: 'user-code', text: p.userCode }),
+        el('span', { class: 'small', text: ' (valid until ' + time(p.expiresAt) + ')' })));
+    } else if (info.mayFire) {
+      box.append(' ', el('button', { type: 'button', class: 'authorize', onclick: () => authorize(o),
+        'aria-label': 'Authorize ' + o.kind + ' ' + o.id, text: 'Authorize' }));
+    }
+    if (o.lastError && !o.pending) box.append(el('div', { class: 'small', text: o.lastError }));
+    return box;
+  }
+
+  async function authorize(o) {
+    try {
+      await post('oauth2/' + enc(o.id) + '/authorize');
+      notice('');
+    } catch (e) {
+      notice('Authorize ' + o.id + ': ' + e.message);
+    }
+    loadMailTasks();
   }
 
   async function loadOutbox() {

@@ -12,15 +12,19 @@ import java.io.BufferedReader;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.io.InputStreamReader;
-import java.io.PipedInputStream;
-import java.io.PipedOutputStream;
-import java.io.PrintStream;
+import java.io.File;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Base64;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
@@ -30,7 +34,6 @@ import java.util.stream.Stream;
 
 import javax.inject.Inject;
 
-import org.apache.karaf.shell.api.console.Session;
 import org.junit.AfterClass;
 import org.junit.Test;
 import org.junit.runner.RunWith;
@@ -46,6 +49,7 @@ import io.uplink.api.Outcome;
 import io.uplink.api.mail.MailSender;
 import io.uplink.api.mail.Outbox;
 import io.uplink.testing.oauth2.OAuth2Dovecot;
+import io.uplink.testing.oauth2.OAuth2Postfix;
 import io.uplink.testing.oauth2.OAuth2TestServer;
 
 /**
@@ -71,6 +75,7 @@ public class OAuth2IT extends UplinkTestSupport {
 
     private static OAuth2TestServer server;
     private static OAuth2Dovecot dovecot;
+    private static OAuth2Postfix postfix;
 
     @Override
     protected Option[] extraOptions() {
@@ -84,6 +89,9 @@ public class OAuth2IT extends UplinkTestSupport {
 
     @AfterClass
     public static void stopServers() throws Exception {
+        if (postfix != null) {
+            postfix.close();
+        }
         if (dovecot != null) {
             dovecot.close();
         }
@@ -98,6 +106,8 @@ public class OAuth2IT extends UplinkTestSupport {
         dovecot = OAuth2Dovecot.prepare(tmp.resolve("dovecot"), "mail.read", "office");
         server = OAuth2TestServer.start("PT6S", dovecot.keys, "office@example.test:office-pw");
         dovecot.start();
+        // submission with SMTP AUTH XOAUTH2, the token checked by Dovecot's passdb oauth2
+        postfix = OAuth2Postfix.start(tmp.resolve("postfix"), dovecot.authSocket());
 
         writeCfg("io.uplink.connection-it-oauth.cfg", "name = IT OAuth2\nmethod = network\n");
         writeCfg("io.uplink.collector-it-oauth.cfg", "connections = it-oauth\nprotocol = imap\nhost = 127.0.0.1\n"
@@ -109,8 +119,8 @@ public class OAuth2IT extends UplinkTestSupport {
         await().atMost(30, TimeUnit.SECONDS).until(() -> connections.status("it-oauth").isPresent()
                 && executeCommand("oauth:status").contains("it-oauth"));
 
-        // 1. oauth:authorize, approved by a "person" on the server's pages
-        String printed = authorize("it-oauth");
+        // 1. oauth:authorize through bin/uplink (a process, no terminal), approved by a "person" on the server's pages
+        String printed = authorizeThroughScript("it-oauth");
         assertTrue(printed, printed.contains("Authorized: collector 'it-oauth' signs in as office@example.test"));
         String status = executeCommand("oauth:status");
         assertTrue(status, status.matches("(?s).*it-oauth\\s*\\|\\s*collector\\s*\\|\\s*yes\\s*\\|\\s*office@example.test.*"));
@@ -175,7 +185,7 @@ public class OAuth2IT extends UplinkTestSupport {
         }
 
         // 5. the refresh token is revoked at the provider: ERROR with advice, nothing deleted, outbox kept
-        writeCfg("io.uplink.sender-it-oauth.cfg", "hosts = 127.0.0.1:" + dovecot.pop3 + "\nsecurity = none\n"
+        writeCfg("io.uplink.sender-it-oauth.cfg", "hosts = 127.0.0.1:" + postfix.port + "\nsecurity = none\n"
                 + "username = office@example.test\nauth = oauth2\noauth2.provider = custom\noauth2.tokenUrl = "
                 + server.tokenUrl() + "\noauth2.deviceUrl = " + server.deviceUrl() + "\noauth2.clientId = "
                 + OAuth2TestServer.CLIENT_ID + "\noauth2.clientSecret = " + OAuth2TestServer.CLIENT_SECRET
@@ -203,35 +213,178 @@ public class OAuth2IT extends UplinkTestSupport {
         // the table wraps the last error at 70 characters: the Authorized column says it
         String after = executeCommand("oauth:status");
         assertTrue(after, after.matches("(?s).*it-oauth\\s*\\|\\s*collector\\s*\\|\\s*no\\s*\\|.*"));
-    }
 
-    /** Runs oauth:authorize in a shell session, reads the code it prints, approves it as a person would. */
-    private String authorize(String id) throws Exception {
-        PipedInputStream pipe = new PipedInputStream(1 << 16);
-        PrintStream out = new PrintStream(new PipedOutputStream(pipe), true, StandardCharsets.UTF_8);
-        Session session = sessionFactory.create(new ByteArrayInputStream(new byte[0]), out, out);
-        CompletableFuture<Object> done = CompletableFuture.supplyAsync(() -> {
-            try {
-                return session.execute("oauth:authorize " + id);
-            } catch (Exception e) {
-                throw new IllegalStateException(e);
-            } finally {
-                out.close();
-            }
+        // 5. ... one error notice names the item and says what to do (no notify.to: the postmaster mailbox)
+        String advice = "authorization expired or revoked: run oauth:authorize it-oauth";
+        Path postmaster = Path.of(System.getProperty("karaf.data"), "uplink", "mailboxes", "postmaster", "new");
+        String firing = r.firingId();
+        await().atMost(SETTLE_SECONDS, TimeUnit.SECONDS).until(() -> notices(postmaster, advice).size() == 1);
+        String notice = Files.readString(notices(postmaster, advice).get(0));
+        assertTrue(notice, notice.contains("Firing:     " + firing));
+        assertTrue(notice, notice.contains("collector 'it-oauth'") && notice.contains("('it-oauth')"));
+        assertFalse(notice, notice.contains(stored) || notice.contains(refresh1) || notice.contains("eyJ"));
+        // the same failure again: the notice is held back (throttled), still one in the mailbox
+        r = connections.fire("it-oauth", "test").await(Duration.ofSeconds(60));
+        assertNotEquals(r.toString(), Outcome.OK, r.outcome());
+        Path activityLog = Path.of(System.getProperty("karaf.data"), "uplink", "log", "it-oauth.log");
+        String again = r.firingId();
+        await().atMost(SETTLE_SECONDS, TimeUnit.SECONDS).until(() -> Files.readString(activityLog).lines()
+                .anyMatch(l -> l.contains("NOTICE [" + again + "]") && l.contains("held back")));
+        assertEquals(1, notices(postmaster, advice).size());
+
+        // the status page's Authorize button: a viewer sees the state but no code and may not start it
+        HttpResponse<String> viewed = http("GET", "api/oauth2", "viewer:viewer");
+        assertEquals(viewed.body(), 200, viewed.statusCode());
+        assertTrue(viewed.body(), viewed.body().contains("{\"id\":\"it-oauth\",\"kind\":\"collector\",\"authorized\":false"));
+        assertFalse(viewed.body(), viewed.body().contains("userCode"));
+        // the item is in ERROR with the advice until a person authorizes it again
+        for (String item : List.of("api/collectors/it-oauth", "api/senders/it-oauth")) {
+            String task = http("GET", item, "viewer:viewer").body();
+            assertEquals(task, "ERROR", field(task, "state"));
+            assertTrue(task, field(task, "error").startsWith(item.contains("senders") ? "sender 'it-oauth'" : "collector 'it-oauth'"));
+            assertTrue(task, field(task, "error").endsWith(advice));
+        }
+        HttpResponse<String> refused = http("POST", "api/oauth2/it-oauth/authorize", "viewer:viewer");
+        assertEquals(refused.body(), 403, refused.statusCode());
+        assertEquals(404, http("POST", "api/oauth2/nosuch/authorize", "karaf:karaf").statusCode());
+        // an admin presses it: the code and the page to open come back, and the page shows them while it waits
+        HttpResponse<String> started = http("POST", "api/oauth2/it-oauth/authorize", "karaf:karaf");
+        assertEquals(started.body(), 202, started.statusCode());
+        String userCode = field(started.body(), "userCode");
+        assertEquals(server.base() + "/oauth2/device_verification", field(started.body(), "verificationUri"));
+        String waiting = http("GET", "api/oauth2", "karaf:karaf").body();
+        assertTrue(waiting, waiting.contains("\"userCode\":\"" + userCode + "\""));
+        assertFalse(waiting, waiting.contains("\"authorized\":true"));
+        // pressed again (or for the sender of the same account): the same code, not a second authorization
+        assertEquals(userCode, field(http("POST", "api/oauth2/it-oauth/authorize", "karaf:karaf").body(), "userCode"));
+        server.approve(userCode, "office@example.test", "office-pw");
+        // the page polls until the item is green: the collector and the sender share the account's authorization
+        await().atMost(SETTLE_SECONDS, TimeUnit.SECONDS).pollInterval(500, TimeUnit.MILLISECONDS).until(() -> {
+            String b = http("GET", "api/oauth2", "karaf:karaf").body();
+            return b.contains("{\"id\":\"it-oauth\",\"kind\":\"collector\",\"authorized\":true")
+                    && b.contains("{\"id\":\"it-oauth\",\"kind\":\"sender\",\"authorized\":true");
         });
-        StringBuilder printed = new StringBuilder();
-        try (BufferedReader r = new BufferedReader(new InputStreamReader(pipe, StandardCharsets.UTF_8))) {
-            for (String line; (line = r.readLine()) != null;) {
-                printed.append(line).append('\n');
-                Matcher m = CODE.matcher(line);
-                if (m.find()) {
-                    server.approve(m.group(1), "office@example.test", "office-pw");
-                }
+        String green = http("GET", "api/oauth2", "karaf:karaf").body();
+        assertFalse(green, green.contains("userCode"));
+        for (String item : List.of("api/collectors/it-oauth", "api/senders/it-oauth")) {
+            String task = http("GET", item, "viewer:viewer").body();
+            assertEquals("READY again without a firing: " + task, "READY", field(task, "state"));
+        }
+        String shared = executeCommand("oauth:status");
+        assertTrue(shared, shared.matches("(?s).*it-oauth\\s*\\|\\s*collector\\s*\\|\\s*yes\\s*\\|.*"));
+        assertTrue(shared, shared.matches("(?s).*it-oauth\\s*\\|\\s*sender\\s*\\|\\s*yes\\s*\\|.*"));
+        // 2. with the authorization back, collecting and sending work (the mail queued during the outage leaves)
+        r = connections.fire("it-oauth", "test").await(Duration.ofSeconds(60));
+        assertEquals("collected after the page's authorization: " + r, 1, r.counts().collected());
+        assertTrue("sent after the page's authorization: " + r, r.counts().sent() >= 1);
+        assertTrue(r.toString(), outbox.list().stream().noneMatch(m -> m.pending().contains("someone@example.net")));
+        await().atMost(SETTLE_SECONDS, TimeUnit.SECONDS).until(() -> postfix.log()
+                .contains("sasl_method=XOAUTH2, sasl_username=office@example.test"));
+
+        // 7. ... and no token in the REST answers
+        String current = refreshToken(tokenFile);
+        assertNotEquals(stored, current);
+        for (String path : List.of("api/", "api/connections", "api/connections/it-oauth", "api/collectors",
+                "api/senders", "api/collectors/it-oauth", "api/senders/it-oauth", "api/outbox", "api/oauth2",
+                "api/history", "api/activity", "api/connections/it-oauth/log")) {
+            HttpResponse<String> answer = http("GET", path, "karaf:karaf");
+            assertEquals(path + ": " + answer.body(), 200, answer.statusCode());
+            for (String token : List.of(current, stored, refresh1, refresh2, "eyJ")) {
+                assertFalse(path + " shows a token: " + answer.body(), answer.body().contains(token));
             }
         }
-        done.get(2, TimeUnit.MINUTES);
-        session.close();
-        return printed.toString();
+    }
+
+    /** The notices in the postmaster mailbox that say {@code text}. */
+    private static List<Path> notices(Path dir, String text) throws IOException {
+        if (!Files.isDirectory(dir)) {
+            return List.of();
+        }
+        try (Stream<Path> files = Files.list(dir)) {
+            List<Path> out = new ArrayList<>();
+            for (Path f : files.toList()) {
+                if (Files.readString(f).contains(text)) {
+                    out.add(f);
+                }
+            }
+            return out;
+        }
+    }
+
+    /** A request to the status page's REST API as {@code user:password} (JSON body for a POST). */
+    private HttpResponse<String> http(String method, String path, String login) throws Exception {
+        HttpRequest.Builder b = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + getHttpPort() + "/uplink/" + path))
+                .timeout(Duration.ofSeconds(90))
+                .header("Authorization", "Basic " + Base64.getEncoder().encodeToString(login.getBytes(StandardCharsets.UTF_8)));
+        if (method.equals("POST")) {
+            b.header("Content-Type", "application/json").POST(HttpRequest.BodyPublishers.ofString("{}"));
+        }
+        HttpClient client = HttpClient.newHttpClient();
+        // the web feature starts with the container; its first request may come before Jetty listens
+        return await().atMost(SETTLE_SECONDS, TimeUnit.SECONDS).ignoreExceptionsInstanceOf(IOException.class)
+                .until(() -> client.send(b.build(), HttpResponse.BodyHandlers.ofString()), a -> a != null);
+    }
+
+    private static String field(String json, String name) {
+        Matcher m = Pattern.compile("\"" + Pattern.quote(name) + "\":\"([^\"]*)\"").matcher(json);
+        assertTrue(json, m.find());
+        return m.group(1);
+    }
+
+    /**
+     * Runs {@code bin/uplink oauth:authorize <id>} as a process with stdin from /dev/null and no terminal (as a
+     * person's script or ssh without -t would), reads the code from its output while it waits, approves it as a
+     * person would, and returns everything it printed once it ended with status 0.
+     */
+    private String authorizeThroughScript(String id) throws Exception {
+        Path home = Path.of(System.getProperty("karaf.home"));
+        ProcessBuilder pb = new ProcessBuilder(home.resolve("bin/uplink").toString(), "oauth:authorize", id)
+                .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null"))).redirectErrorStream(true);
+        pb.environment().remove("TERM");
+        pb.environment().put("KARAF_BASE", System.getProperty("karaf.base", home.toString()));
+        pb.environment().put("KARAF_ETC", System.getProperty("karaf.etc"));
+        pb.environment().put("KARAF_DATA", System.getProperty("karaf.data"));
+        Process p = pb.start();
+        StringBuilder printed = new StringBuilder();
+        CompletableFuture<String> code = new CompletableFuture<>();
+        Thread reader = new Thread(() -> {
+            try (BufferedReader r = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8))) {
+                for (String line; (line = r.readLine()) != null;) {
+                    synchronized (printed) {
+                        printed.append(line).append('\n');
+                    }
+                    Matcher m = CODE.matcher(line);
+                    if (m.find()) {
+                        code.complete(m.group(1));
+                    }
+                }
+            } catch (IOException e) {
+                // the process ended
+            }
+            code.completeExceptionally(new AssertionError("no code printed: " + printed));
+        }, "bin-uplink-output");
+        reader.setDaemon(true);
+        reader.start();
+        try {
+            // the code must come while the command still waits: the output is not held back until the end
+            String shown;
+            try {
+                shown = code.get(90, TimeUnit.SECONDS);
+            } catch (java.util.concurrent.TimeoutException e) {
+                synchronized (printed) {
+                    throw new AssertionError("no code within 90 s while the command waits; printed so far: " + printed);
+                }
+            }
+            server.approve(shown, "office@example.test", "office-pw");
+            assertTrue("bin/uplink oauth:authorize ended within 90 s of the approval", p.waitFor(90, TimeUnit.SECONDS));
+            reader.join(10_000);
+            synchronized (printed) {
+                assertEquals(printed.toString(), 0, p.exitValue());
+                return printed.toString();
+            }
+        } finally {
+            p.destroyForcibly();
+        }
     }
 
     private static String refreshToken(Path file) throws IOException {

@@ -24,6 +24,11 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
+import java.io.UncheckedIOException;
+import java.util.concurrent.CompletableFuture;
+
+import io.uplink.testing.oauth2.OAuth2TestServer;
+
 import org.junit.AfterClass;
 import org.junit.BeforeClass;
 import org.junit.Test;
@@ -62,6 +67,8 @@ public class WebBrowserIT {
     private static Process karaf;
     private static int httpPort;
     private static ChromeDriver driver;
+    /** The OAuth2 authorization server of the Authorize button's test, started beside Karaf. */
+    private static CompletableFuture<OAuth2TestServer> oauth2;
 
     @BeforeClass
     public static void startDistributionAndBrowser() throws Exception {
@@ -71,6 +78,13 @@ public class WebBrowserIT {
         dir = target.resolve("browser");
         deleteTree(dir);
         Files.createDirectories(dir);
+        oauth2 = CompletableFuture.supplyAsync(() -> {
+            try {
+                return OAuth2TestServer.start("PT5M", null, "office@example.test:office-pw");
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+        });
         Path tar = Path.of(URI.create(System.getProperty("uplink.distribution")));
         run(dir, "tar", "xzf", tar.toString(), "--strip-components=1");
         Path etc = dir.resolve("etc");
@@ -128,6 +142,9 @@ public class WebBrowserIT {
     public static void stop() throws Exception {
         if (driver != null) {
             driver.quit();
+        }
+        if (oauth2 != null) {
+            oauth2.thenAccept(OAuth2TestServer::close);
         }
         if (karaf != null) {
             // bin/karaf runs java as a child: stop that first, then the script
@@ -287,6 +304,49 @@ public class WebBrowserIT {
         driver.navigate().refresh();
         waitUpTo(30).until(ExpectedConditions.textToBe(By.id("live"), "live"));
         assertFalse(driver.findElement(By.id("notice")).isDisplayed());
+    }
+
+    /**
+     * An OAuth2 collector that is not authorized: an admin presses Authorize, the page shows the address and the
+     * code, a person approves it at the authorization server, and the item turns green without a reload.
+     */
+    @Test
+    public void authorizeButtonShowsTheCodeAndTurnsGreenWhenApproved() throws Exception {
+        OAuth2TestServer server = oauth2.get(3, TimeUnit.MINUTES);
+        Files.writeString(dir.resolve("etc").resolve("io.uplink.collector-office.cfg"), "connections = broken\n"
+                + "deliverTo = office\nprotocol = imap\nhost = 127.0.0.1\nport = " + freePort() + "\nsecurity = none\n"
+                + "username = office@example.test\nauth = oauth2\noauth2.provider = custom\noauth2.tokenUrl = "
+                + server.tokenUrl() + "\noauth2.deviceUrl = " + server.deviceUrl() + "\noauth2.clientId = "
+                + OAuth2TestServer.CLIENT_ID + "\noauth2.clientSecret = " + OAuth2TestServer.CLIENT_SECRET
+                + "\noauth2.scope = mail.read\n");
+        HttpClient http = HttpClient.newHttpClient();
+        HttpRequest items = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + httpPort + "/uplink/api/oauth2"))
+                .header("Authorization", AUTH).timeout(Duration.ofSeconds(10)).build();
+        await().atMost(60, TimeUnit.SECONDS).pollInterval(500, TimeUnit.MILLISECONDS).until(() -> http
+                .send(items, HttpResponse.BodyHandlers.ofString()).body().contains("\"id\":\"office\""));
+
+        driver.get("http://127.0.0.1:" + httpPort + "/uplink/");
+        waitUpTo(30).until(d -> present("#collector-office button.authorize"));
+        assertEquals("OAuth2: not authorized", text("#collector-office .oauth2-state"));
+        assertEquals("ERROR", attr("#collector-office", "data-state"));
+        assertTrue(text("#collector-office"), text("#collector-office").contains("not authorized: run oauth:authorize office"));
+        assertEquals("rgba(192, 36, 43, 1)", style("#collector-office .oauth2-state", "background-color"));
+        press("#collector-office button.authorize", false);
+        waitUpTo(60).until(d -> present("#collector-office .user-code"));
+        String code = text("#collector-office .user-code");
+        assertTrue(text("#collector-office .device-code"),
+                text("#collector-office .device-code").contains(server.base() + "/oauth2/device_verification"));
+        assertFalse("no second press while the code waits", present("#collector-office button.authorize"));
+        screenshot("08-authorize-code");
+
+        server.approve(code, "office@example.test", "office-pw");
+        waitUpTo(30).ignoring(StaleElementReferenceException.class)
+                .until(d -> "true".equals(attr("#collector-office .oauth2", "data-authorized")));
+        assertEquals("OAuth2: authorized", text("#collector-office .oauth2-state"));
+        assertEquals("READY", attr("#collector-office", "data-state"));
+        assertEquals("rgba(27, 127, 42, 1)", style("#collector-office .oauth2-state", "background-color"));
+        assertFalse(present("#collector-office .user-code"));
+        screenshot("09-authorized");
     }
 
     private static int freePort() throws IOException {

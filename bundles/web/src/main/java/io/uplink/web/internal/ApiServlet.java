@@ -13,6 +13,10 @@ import io.uplink.api.mail.Outbox;
 import io.uplink.api.mail.QueuedMessage;
 import io.uplink.api.schedule.ForecastEntry;
 import io.uplink.api.schedule.ScheduleService;
+import io.uplink.oauth2.DeviceCode;
+import io.uplink.oauth2.ItemAuthorization;
+import io.uplink.oauth2.OAuth2Authorizations;
+import io.uplink.oauth2.OAuth2Exception;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -66,6 +70,9 @@ public class ApiServlet extends HttpServlet {
 
     @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC)
     private transient volatile MailTaskService mailTasks;
+
+    @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC)
+    private transient volatile OAuth2Authorizations oauth2;
 
     @Activate
     public ApiServlet(@Reference ConnectionService connections, @Reference ActivityComponent activity) {
@@ -141,6 +148,7 @@ public class ApiServlet extends HttpServlet {
             m.put("outbox", outbox != null);
             m.put("schedule", schedule != null);
             m.put("mailTasks", mailTasks != null);
+            m.put("oauth2", oauth2 != null);
             m.put("notifyTo", activity.notifyTo());
             send(resp, 200, m);
         } else if (p.get(0).equals("connections")) {
@@ -219,6 +227,8 @@ public class ApiServlet extends HttpServlet {
             send(resp, 200, out);
         } else if (p.get(0).equals("outbox")) {
             outbox(req, resp, method, p);
+        } else if (p.get(0).equals("oauth2")) {
+            oauth2(req, resp, method, p);
         } else if (n == 1 && p.get(0).equals("events")) {
             get(method);
             events(req, resp);
@@ -305,6 +315,45 @@ public class ApiServlet extends HttpServlet {
                 throw new HttpError(409, busy.getMessage());
             }
             send(resp, 200, Map.of("deleted", p.get(1)));
+        } else {
+            throw new HttpError(404, "no such resource: " + req.getRequestURI());
+        }
+    }
+
+    /**
+     * {@code GET oauth2}: the items with {@code auth = oauth2}, authorized or not (the code of a waiting
+     * authorization only for those who may fire); {@code POST oauth2/{id}/authorize} (fire role): starts the device
+     * grant and answers with the code and the page to open. Never a token.
+     */
+    private void oauth2(HttpServletRequest req, HttpServletResponse resp, String method, List<String> p)
+            throws IOException {
+        OAuth2Authorizations o = oauth2;
+        if (o == null) {
+            throw new HttpError(503, "OAuth2 sign-in is not installed (it comes with Uplink's OAuth2 bundle)");
+        }
+        int n = p.size();
+        if (n == 1) {
+            get(method);
+            boolean admin = Boolean.TRUE.equals(req.getAttribute(UplinkContext.MAY_FIRE));
+            List<Object> out = new ArrayList<>();
+            for (ItemAuthorization i : o.items()) {
+                out.add(JsonViews.oauth2(i, admin));
+            }
+            send(resp, 200, out);
+        } else if (n == 3 && p.get(2).equals("authorize")) {
+            post(req, method);
+            DeviceCode code;
+            try {
+                code = o.start(p.get(1));
+            } catch (IllegalArgumentException e) {
+                throw new HttpError(404, e.getMessage());
+            } catch (OAuth2Exception e) {
+                throw new HttpError(502, e.getMessage());
+            }
+            Map<String, Object> m = new LinkedHashMap<>();
+            m.put("id", p.get(1));
+            m.putAll(JsonViews.deviceCode(code));
+            send(resp, 202, m);
         } else {
             throw new HttpError(404, "no such resource: " + req.getRequestURI());
         }

@@ -9,6 +9,9 @@ import io.uplink.api.mail.FailedMessage;
 import io.uplink.api.mail.MailTaskStatus;
 import io.uplink.api.mail.QueuedMessage;
 import io.uplink.api.schedule.ForecastEntry;
+import io.uplink.oauth2.AuthorizationStatus;
+import io.uplink.oauth2.DeviceCode;
+import io.uplink.oauth2.ItemAuthorization;
 
 import java.time.Instant;
 import java.util.ArrayList;
@@ -153,6 +156,30 @@ final class JsonViews {
         m.put("time", f.time());
         m.put("schedule", f.scheduleId());
         m.put("connections", f.connections());
+        return m;
+    }
+
+    /** An OAuth2 item: its state, and the waiting code for an admin. Never a token. */
+    static Map<String, Object> oauth2(ItemAuthorization i, boolean withCode) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("id", i.id());
+        m.put("kind", i.kind());
+        m.put("authorized", i.authorized());
+        AuthorizationStatus s = i.status();
+        m.put("account", s == null ? null : s.username());
+        m.put("accessTokenExpiry", s == null ? null : s.accessTokenExpiry());
+        m.put("lastRefresh", s == null ? null : s.lastRefresh());
+        m.put("lastError", s == null ? i.problem() : s.lastError());
+        m.put("pending", withCode && i.pending() != null ? deviceCode(i.pending()) : null);
+        return m;
+    }
+
+    static Map<String, Object> deviceCode(DeviceCode c) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("verificationUri", c.verificationUri());
+        m.put("verificationUriComplete", c.verificationUriComplete());
+        m.put("userCode", c.userCode());
+        m.put("expiresAt", c.expiresAt());
         return m;
     }
 

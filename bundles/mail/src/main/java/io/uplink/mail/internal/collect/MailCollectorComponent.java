@@ -317,7 +317,8 @@ public final class MailCollectorComponent implements MailCollector, StatusSource
 
     @Override
     public MailTaskStatus status() {
-        MailTaskStatus st = status.snapshot(MailTaskStatus.COLLECTOR, connections());
+        CollectorSettings c = config;
+        MailTaskStatus st = status.snapshot(MailTaskStatus.COLLECTOR, connections(), c == null ? null : c.oauth2, tokens);
         IdleSession live = idleSession();
         String idling = live == null ? "" : live.state();
         if (!idling.startsWith("reconnecting")) {

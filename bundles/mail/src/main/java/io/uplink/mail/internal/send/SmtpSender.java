@@ -118,7 +118,7 @@ public class SmtpSender implements MailSender, StatusSource {
 
     @Override
     public MailTaskStatus status() {
-        return status.snapshot(MailTaskStatus.SENDER, List.of());
+        return status.snapshot(MailTaskStatus.SENDER, List.of(), config == null ? null : oauth2, tokens);
     }
 
     @Deactivate

@@ -4,6 +4,9 @@ import io.uplink.api.config.ConfigException;
 import io.uplink.api.config.Settings;
 import io.uplink.api.mail.MailTaskState;
 import io.uplink.api.mail.MailTaskStatus;
+import io.uplink.oauth2.AuthorizationStatus;
+import io.uplink.oauth2.OAuth2Account;
+import io.uplink.oauth2.OAuth2Tokens;
 
 import java.time.Clock;
 import java.time.Instant;
@@ -76,7 +79,26 @@ public final class TaskStatus {
 
     /** The snapshot the API gives out. */
     public MailTaskStatus snapshot(String kind, List<String> connections) {
+        return snapshot(kind, connections, null, null);
+    }
+
+    /**
+     * The snapshot of an item that may sign in with OAuth2 ({@code oauth2} is {@code null} for a password): while
+     * its account is not authorized (never yet, or consent revoked or expired) it is in ERROR with the advice
+     * {@code run oauth:authorize <id>}, and READY again as soon as a person authorized it, without a firing.
+     */
+    public MailTaskStatus snapshot(String kind, List<String> connections, OAuth2Account oauth2, OAuth2Tokens tokens) {
         Settings s = settings;
+        String error = this.error;
+        if (error.isEmpty() && oauth2 != null && tokens != null) {
+            AuthorizationStatus a = tokens.status(oauth2);
+            if (!a.authorized()) {
+                // the account's last error may name another item of the same account: this one names itself
+                String why = a.lastError() != null && a.lastError().contains("expired or revoked")
+                        ? "authorization expired or revoked" : "not authorized";
+                error = oauth2.item() + " (" + oauth2.file() + "): " + why + ": run oauth:authorize " + oauth2.id();
+            }
+        }
         MailTaskState state;
         if (!error.isEmpty()) {
             state = MailTaskState.ERROR;

@@ -8,7 +8,10 @@ import io.uplink.api.mail.MailTaskState;
 import io.uplink.api.mail.MailTaskStatus;
 import io.uplink.mail.internal.collect.CollectorStatusProbe;
 
+import io.uplink.oauth2.internal.TokenService;
+
 import java.util.List;
+import java.util.Map;
 
 import org.junit.Rule;
 import org.junit.Test;
@@ -51,6 +54,23 @@ public class MailTaskStatusTest {
         assertEquals("smtp://127.0.0.1:25 (none)", s.server());
         assertEquals(List.of("unknown key 'smallerFrist' in io.uplink.sender-relay.cfg; did you mean 'smallerFirst'?"),
                 s.warnings());
+    }
+
+    @Test
+    public void anOAuth2SenderNotYetAuthorizedIsInErrorWithTheAdvice() throws Exception {
+        SendFixture f = new SendFixture(tmp.getRoot().toPath());
+        SmtpSender m365 = f.sender("m365", "hosts", "smtp.office365.com:587", "security", "starttls",
+                "username", "office@contoso.example", "auth", "oauth2", "oauth2.provider", "microsoft",
+                "oauth2.clientId", "0d1f3b6e-client");
+        assertEquals("no token service: the configuration alone decides", MailTaskState.READY, m365.status().state());
+        TokenService tokens = new TokenService();
+        tokens.configure(Map.of("secrets.dir", tmp.newFolder("secrets").toString()));
+        m365.tokens = tokens;
+        MailTaskStatus s = m365.status();
+        assertEquals(MailTaskState.ERROR, s.state());
+        assertEquals("sender 'm365' (io.uplink.sender-m365.cfg): not authorized: run oauth:authorize m365", s.error());
+        assertTrue("the configuration itself is fine: it may fire (and fail with the same advice)",
+                m365.problem().isEmpty());
     }
 
     @Test

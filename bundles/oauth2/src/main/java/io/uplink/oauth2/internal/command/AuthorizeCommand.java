@@ -3,7 +3,9 @@ package io.uplink.oauth2.internal.command;
 import java.io.PrintStream;
 
 import org.apache.karaf.shell.api.action.Command;
+import org.apache.karaf.shell.api.action.lifecycle.Reference;
 import org.apache.karaf.shell.api.action.lifecycle.Service;
+import org.apache.karaf.shell.api.console.Session;
 
 import io.uplink.oauth2.OAuth2Account;
 import io.uplink.oauth2.OAuth2Exception;
@@ -13,9 +15,14 @@ import io.uplink.oauth2.OAuth2Exception;
 @Service
 public class AuthorizeCommand extends ItemAction {
 
+    @Reference
+    Session session;
+
     @Override
     public Object execute() throws Exception {
-        PrintStream out = System.out;
+        // the session's console, not System.out: through ssh exec (bin/uplink) System.out reaches the caller only
+        // when the command has ended, too late for a code the person must enter while it waits
+        PrintStream out = session.getConsole();
         OAuth2Account a = items.account(id);
         try {
             tokens.authorize(a, code -> {
