@@ -54,7 +54,7 @@ import io.uplink.testing.oauth2.OAuth2TestServer;
 
 /**
  * OAuth2 in the distribution, the issue's steps 1–7: authorize from the shell (the test approving the code as
- * a person would, on the authorization server's pages), collect over IMAP with XOAUTH2 from a Dovecot that
+ * a person would, on the authorization server's pages), collect over IMAP with OAUTHBEARER (send with XOAUTH2) from a Dovecot that
  * validates the JWTs, a refresh after expiry without anyone acting, a rotated refresh token that survives a
  * restart of the OAuth2 bundle, a revoked authorization (item fails with advice, nothing deleted, outbox
  * kept), owner-only secrets, and no token anywhere in data/, the logs or the status output.
@@ -115,7 +115,9 @@ public class OAuth2IT extends UplinkTestSupport {
                 + "deliverTo = it-oauth\nauth = oauth2\noauth2.provider = custom\noauth2.tokenUrl = "
                 + server.tokenUrl() + "\noauth2.deviceUrl = " + server.deviceUrl() + "\noauth2.revokeUrl = "
                 + server.revokeUrl() + "\noauth2.clientId = " + OAuth2TestServer.CLIENT_ID
-                + "\noauth2.clientSecret = " + OAuth2TestServer.CLIENT_SECRET + "\noauth2.scope = mail.read\n");
+                + "\noauth2.clientSecret = " + OAuth2TestServer.CLIENT_SECRET + "\noauth2.scope = mail.read\n"
+                // the collector signs in with OAUTHBEARER, the sender with XOAUTH2: both mechanisms in the distribution
+                + "oauth2.mechanism = oauthbearer\n");
         await().atMost(30, TimeUnit.SECONDS).until(() -> connections.status("it-oauth").isPresent()
                 && executeCommand("oauth:status").contains("it-oauth"));
 
@@ -143,6 +145,7 @@ public class OAuth2IT extends UplinkTestSupport {
         assertEquals(r.toString(), 1, r.counts().collected());
         assertTrue(r.toString(), r.errors().isEmpty());
         assertEquals(0, dovecot.messages("office"));
+        assertTrue(dovecot.log(), dovecot.log().contains("imap-login: Info: Login: user=<office@example.test>, method=OAUTHBEARER,"));
 
         // 3. the access token expires (6 s, refreshed 1 s early) and the next firing refreshes it by itself
         String rotatedBy = refreshToken(tokenFile);
