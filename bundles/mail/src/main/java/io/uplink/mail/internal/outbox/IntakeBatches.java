@@ -9,35 +9,46 @@ import java.io.DataInputStream;
 import java.io.DataOutputStream;
 import java.io.EOFException;
 import java.io.IOException;
+import java.nio.ByteBuffer;
 import java.nio.channels.Channels;
 import java.nio.channels.FileChannel;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.atomic.AtomicLong;
 
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The outbox's group commit for messages submitted in memory ({@link FileOutbox#submit}).
+ * The outbox's group commit for messages taken in memory ({@link FileOutbox#submit}, the pickup folder).
  *
  * <p>The <em>committer</em> thread takes every message waiting at that moment, writes them all into one
  * batch file {@code outbox/intake/<id>.batch}, forces it, and only then lets their callers return (the
- * submission listener answers 250 then): one fsync for the whole group instead of four per message. The
- * batch files are created empty ahead of time by the installer, and their names made durable with its force
- * of the folder, so a commit needs no force of the folder (only when no spare is ready). The <em>installer</em> thread then writes each message into {@code queue/} as
- * {@link FileOutbox#queue} would (files forced, folder forced once per group), deletes the batch file,
- * forces the folder, and only then shows the messages to the senders — so a message can never be sent
- * while its batch file still exists, and a crash at any moment leaves it either in the batch or in the
- * queue. {@link #recover} installs what a crash left in batch files, skipping what reached the queue.
+ * submission listener answers 250 then, the pickup folder removes the files): one fsync for the whole group.
+ * The batch files are created empty ahead of time by the installer, and their names made durable with its
+ * force of the folder, so a commit needs no force of the folder (only when no spare is ready).
+ *
+ * <p>The <em>installer</em> thread then writes each message into {@code queue/} <em>without forcing</em>
+ * anything and shows it to the senders. The batch file stays the durable copy until every one of its messages
+ * has left the queue (sent, failed or deleted): each departure appends the message's id to the batch's done-log
+ * {@code <id>.done}, and the last one deletes the batch file, then the done-log. So no message costs an fsync
+ * of its own on the way in. {@link #recover} (at start, before the queue is loaded) makes every message of a
+ * batch file that its done-log does not name durable in {@code queue/} (body rewritten from the batch and
+ * forced, state kept when readable, else written from the batch) and then deletes the batch and its log.
  */
 final class IntakeBatches {
 
@@ -47,10 +58,29 @@ final class IntakeBatches {
     private static final int SPARES = 64;
     private static final long MAX_GROUP_BYTES = 32L << 20;
 
-    private record Waiting(Prepared prepared, CompletableFuture<Void> done) {
+    private record Waiting(List<Prepared> prepared, CompletableFuture<Void> done, CompletableFuture<Void> installed) {
+        long bytes() {
+            long n = 0;
+            for (Prepared p : prepared) {
+                n += p.body().length;
+            }
+            return n;
+        }
     }
 
-    private record Batch(Path file, List<Prepared> group) {
+    private record Batch(Path file, List<Prepared> group, List<Waiting> callers) {
+    }
+
+    /** A batch installed in the queue, kept until its last message left the queue. */
+    private static final class Live {
+        final Path file;
+        final Path doneLog;
+        final Set<String> left = new HashSet<>();
+
+        Live(Path file) {
+            this.file = file;
+            this.doneLog = doneLog(file);
+        }
     }
 
     private final FileOutbox outbox;
@@ -60,18 +90,14 @@ final class IntakeBatches {
     private final BlockingQueue<Batch> committed = new LinkedBlockingQueue<>(16);
     // empty batch files whose names are already durable in the folder, so a commit forces only its file
     private final BlockingQueue<Path> spares = new LinkedBlockingQueue<>();
-    // forces the installed files, four at a time
-    private final java.util.concurrent.ExecutorService forcing = java.util.concurrent.Executors.newFixedThreadPool(4, r -> {
-        Thread t = new Thread(r, "uplink-outbox-force");
-        t.setDaemon(true);
-        return t;
-    });
+    // message id -> its live batch
+    private final Map<String, Live> live = new ConcurrentHashMap<>();
     private final Thread committer;
     private final Thread installer;
     private volatile boolean closed;
-    private final java.util.concurrent.atomic.AtomicLong groups = new java.util.concurrent.atomic.AtomicLong();
-    private final java.util.concurrent.atomic.AtomicLong messages = new java.util.concurrent.atomic.AtomicLong();
-    private final java.util.concurrent.atomic.AtomicLong folderForces = new java.util.concurrent.atomic.AtomicLong();
+    private final AtomicLong groups = new AtomicLong();
+    private final AtomicLong messages = new AtomicLong();
+    private final AtomicLong folderForces = new AtomicLong();
 
     IntakeBatches(FileOutbox outbox, Path dir) throws IOException {
         this.outbox = outbox;
@@ -87,13 +113,24 @@ final class IntakeBatches {
 
     /** Returns once the message is durable in a batch file. */
     void commit(Prepared p) throws IOException {
+        commit(List.of(p), false);
+    }
+
+    /**
+     * Returns once all the messages are durable in one batch file (a group is never split) and, with
+     * {@code visible}, also shown to the senders (in the queue, or left for the next start when that failed).
+     */
+    void commit(List<Prepared> group, boolean visible) throws IOException {
         if (closed) {
             throw new IOException("the outbox is stopping");
         }
-        Waiting w = new Waiting(p, new CompletableFuture<>());
+        Waiting w = new Waiting(group, new CompletableFuture<>(), new CompletableFuture<>());
         waiting.add(w);
         try {
             w.done().get();
+            if (visible) {
+                w.installed().get();
+            }
         } catch (ExecutionException e) {
             Throwable c = e.getCause();
             throw c instanceof IOException io ? io : new IOException(String.valueOf(c.getMessage()), c);
@@ -118,12 +155,45 @@ final class IntakeBatches {
             committer.join(10_000);
             installer.interrupt();
             installer.join(10_000);
-            forcing.shutdownNow();
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
         for (Waiting w; (w = waiting.poll()) != null;) {
             w.done().completeExceptionally(new IOException("the outbox is stopping"));
+        }
+        for (Batch b; (b = committed.poll()) != null;) {
+            // durable, installed at the next start
+            b.callers().forEach(w -> w.installed().complete(null));
+        }
+    }
+
+    /**
+     * A message left the queue for good (sent, failed, deleted): its id goes into its batch's done-log, and the
+     * batch file and its log go once all of its messages left. Not forced: a crash that loses the line (a power
+     * failure, not a killed process) makes the next start queue that message again — sent twice, never lost.
+     */
+    void done(String id) {
+        Live l = live.remove(id);
+        if (l == null) {
+            return;
+        }
+        synchronized (l) {
+            try (FileChannel ch = FileChannel.open(l.doneLog, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
+                    StandardOpenOption.APPEND)) {
+                ByteBuffer line = ByteBuffer.wrap((id + "\n").getBytes(StandardCharsets.US_ASCII));
+                while (line.hasRemaining()) {
+                    ch.write(line);
+                }
+                l.left.remove(id);
+                if (l.left.isEmpty()) {
+                    // the batch first: a done-log without its batch means nothing and is removed at start
+                    Files.deleteIfExists(l.file);
+                    Files.deleteIfExists(l.doneLog);
+                }
+            } catch (IOException e) {
+                LOG.warn("Cannot note in {} that message {} left the queue ({}); a restart queues it again", l.doneLog,
+                        id, e.toString());
+            }
         }
     }
 
@@ -135,13 +205,15 @@ final class IntakeBatches {
             } catch (InterruptedException e) {
                 return;
             }
-            long bytes = group.get(0).prepared().body().length;
-            for (Waiting w; group.size() < MAX_GROUP && bytes < MAX_GROUP_BYTES && (w = waiting.poll()) != null;) {
+            long bytes = group.get(0).bytes();
+            int count = group.get(0).prepared().size();
+            for (Waiting w; count < MAX_GROUP && bytes < MAX_GROUP_BYTES && (w = waiting.poll()) != null;) {
                 group.add(w);
-                bytes += w.prepared().body().length;
+                bytes += w.bytes();
+                count += w.prepared().size();
             }
-            List<Prepared> prepared = new ArrayList<>(group.size());
-            group.forEach(w -> prepared.add(w.prepared()));
+            List<Prepared> prepared = new ArrayList<>(count);
+            group.forEach(w -> prepared.addAll(w.prepared()));
             Path file = spares.poll();
             try {
                 if (file == null) {
@@ -152,9 +224,9 @@ final class IntakeBatches {
                 write(file, prepared);
                 groups.incrementAndGet();
                 messages.addAndGet(prepared.size());
-                committed.put(new Batch(file, prepared));
+                committed.put(new Batch(file, prepared, group));
             } catch (IOException | RuntimeException e) {
-                LOG.error("Cannot commit {} submitted message(s) to {}: {}", group.size(), dir, e.toString());
+                LOG.error("Cannot commit {} submitted message(s) to {}: {}", prepared.size(), dir, e.toString());
                 if (file != null) {
                     deleteQuietly(file);
                 }
@@ -194,14 +266,32 @@ final class IntakeBatches {
                 continue;
             }
             committed.drainTo(batches);
+            for (Batch b : batches) {
+                try {
+                    outbox.install(b.group());
+                    Live l = new Live(b.file());
+                    synchronized (l) {
+                        for (Prepared p : b.group()) {
+                            l.left.add(p.entry().id);
+                            live.put(p.entry().id, l);
+                        }
+                    }
+                    outbox.register(b.group());
+                } catch (IOException | RuntimeException e) {
+                    LOG.error("Cannot move the {} message(s) of {} into the queue ({}); they stay there and are "
+                            + "moved at the next start", b.group().size(), b.file(), e.toString());
+                }
+                b.callers().forEach(w -> w.installed().complete(null));
+            }
             try {
-                List<Path> fresh = newSpares();
-                install(outbox, dir, batches, forcing);
-                // only now, with the folder forced, are their names durable
-                spares.addAll(fresh);
-            } catch (IOException | RuntimeException e) {
-                LOG.error("Cannot move {} committed batch(es) from {} into the queue ({}); they stay there and are "
-                        + "moved at the next start", batches.size(), dir, e.toString());
+                if (spares.size() < SPARES / 2) {
+                    List<Path> fresh = newSpares();
+                    Maildir.force(dir);
+                    // only now, with the folder forced, are their names durable
+                    spares.addAll(fresh);
+                }
+            } catch (IOException e) {
+                LOG.warn("Cannot prepare batch files in {}: {}", dir, e.toString());
             }
         }
     }
@@ -215,46 +305,73 @@ final class IntakeBatches {
         return fresh;
     }
 
-    private static void install(FileOutbox outbox, Path dir, List<Batch> batches,
-            java.util.concurrent.ExecutorService forcing) throws IOException {
-        List<Prepared> all = new ArrayList<>();
-        batches.forEach(b -> all.addAll(b.group()));
-        outbox.install(all, forcing);
-        for (Batch b : batches) {
-            Files.deleteIfExists(b.file());
-        }
-        Maildir.force(dir);
-        outbox.register(all);
+    static Path doneLog(Path batch) {
+        String n = batch.getFileName().toString();
+        return batch.resolveSibling(n.substring(0, n.length() - ".batch".length()) + ".done");
     }
 
-    /** Installs what a crash left in batch files (messages already in the queue are skipped). */
+    /**
+     * At start, before the queue is loaded: every message of a batch file that its done-log does not name (and
+     * that is not in {@code failed/} or {@code removed/}) is made durable in {@code queue/}; then the batch file and its done-log go.
+     * Done-logs without their batch file, and empty spares, are removed.
+     */
     static void recover(FileOutbox outbox, Path dir) throws IOException {
         if (!Files.isDirectory(dir)) {
             return;
         }
-        List<Batch> batches = new ArrayList<>();
-        try (DirectoryStream<Path> ds = Files.newDirectoryStream(dir, "*.batch")) {
+        int batches = 0;
+        int installed = 0;
+        List<Path> logs = new ArrayList<>();
+        try (DirectoryStream<Path> ds = Files.newDirectoryStream(dir)) {
             for (Path f : ds) {
+                String n = f.getFileName().toString();
+                if (n.endsWith(".done")) {
+                    logs.add(f);
+                    continue;
+                }
+                if (!n.endsWith(".batch")) {
+                    continue;
+                }
+                if (Files.size(f) == 0) {
+                    Files.delete(f); // a spare
+                    continue;
+                }
+                Set<String> done = readDone(doneLog(f));
                 List<Prepared> group = new ArrayList<>();
                 for (Prepared p : read(outbox, f)) {
-                    if (!outbox.known(p.entry().id)) {
+                    if (!done.contains(p.entry().id) && !outbox.leftAlready(p.entry().id)) {
                         group.add(p);
                     }
                 }
-                batches.add(new Batch(f, group));
+                outbox.installDurably(group);
+                installed += group.size();
+                batches++;
+                Files.delete(f);
             }
         }
-        if (!batches.isEmpty()) {
-            java.util.concurrent.ExecutorService forcing = java.util.concurrent.Executors.newFixedThreadPool(4);
-            try {
-                install(outbox, dir, batches, forcing);
-            } finally {
-                forcing.shutdown();
-            }
-            int n = batches.stream().mapToInt(b -> b.group().size()).sum();
-            LOG.info("Outbox: {} submitted message(s) from {} batch file(s) moved into the queue after a restart", n,
-                    batches.size());
+        for (Path log : logs) {
+            Files.deleteIfExists(log);
         }
+        if (batches > 0) {
+            LOG.info("Outbox: {} message(s) of {} batch file(s) made durable in the queue after a restart", installed,
+                    batches);
+        }
+    }
+
+    /** The ids of a done-log; a torn last line (no newline) does not count: that message is queued again. */
+    static Set<String> readDone(Path log) throws IOException {
+        Set<String> ids = new HashSet<>();
+        if (!Files.exists(log)) {
+            return ids;
+        }
+        String text = Files.readString(log, StandardCharsets.US_ASCII);
+        int start = 0;
+        for (int nl; (nl = text.indexOf('\n', start)) >= 0; start = nl + 1) {
+            if (nl > start) {
+                ids.add(text.substring(start, nl));
+            }
+        }
+        return ids;
     }
 
     static void write(Path file, List<Prepared> group) throws IOException {
@@ -281,7 +398,7 @@ final class IntakeBatches {
     }
 
     /** The complete records of a batch file; a torn end (its write was never forced, nobody got a 250) is dropped. */
-    private static List<Prepared> read(FileOutbox outbox, Path file) throws IOException {
+    static List<Prepared> read(FileOutbox outbox, Path file) throws IOException {
         List<Prepared> out = new ArrayList<>();
         long size = Files.size(file);
         try (DataInputStream in = new DataInputStream(new BufferedInputStream(Files.newInputStream(file), 1 << 16))) {
