@@ -3,14 +3,10 @@ package io.uplink.mail.internal.outbox;
 import io.uplink.mail.internal.outbox.FileOutbox.Prepared;
 import io.uplink.mail.internal.store.Maildir;
 
-import java.io.BufferedInputStream;
-import java.io.BufferedOutputStream;
 import java.io.DataInputStream;
 import java.io.DataOutputStream;
-import java.io.EOFException;
 import java.io.IOException;
 import java.nio.ByteBuffer;
-import java.nio.channels.Channels;
 import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.DirectoryStream;
@@ -36,26 +32,32 @@ import org.slf4j.LoggerFactory;
 /**
  * The outbox's group commit for messages taken in memory ({@link FileOutbox#submit}, the pickup folder).
  *
- * <p>The <em>committer</em> thread takes every message waiting at that moment, writes them all into one
- * batch file {@code outbox/intake/<id>.batch}, forces it, and only then lets their callers return (the
- * submission listener answers 250 then, the pickup folder removes the files): one fsync for the whole group.
- * The batch files are created empty ahead of time by the installer, and their names made durable with its
- * force of the folder, so a commit needs no force of the folder (only when no spare is ready).
+ * <p>The <em>committer</em> thread takes every message waiting at that moment, writes them all at the end of the
+ * current batch file {@code outbox/intake/<id>.batch} and forces it with {@code fdatasync}, and only then lets
+ * their callers return (the submission listener answers 250 then, the pickup folder removes the files): one
+ * sync for the whole group. A batch file is a segment of {@value #SEGMENT} bytes, filled with zeros and forced
+ * (and its name made durable by a force of the folder) by the installer before the committer uses it, so a
+ * commit overwrites blocks that already exist: the file's size and block map do not change and the sync is a
+ * plain data write, no journal commit. Each record ends with a CRC-32C, so a record whose write was torn (never
+ * synced, never answered) is told from a good one even over the zeros. When the next group does not fit, the
+ * segment is sealed and the next spare taken.
  *
- * <p>The <em>installer</em> thread then writes each message into {@code queue/} <em>without forcing</em>
- * anything and shows it to the senders. The batch file stays the durable copy until every one of its messages
- * has left the queue (sent, failed or deleted): each departure appends the message's id to the batch's done-log
- * {@code <id>.done}, and the last one deletes the batch file, then the done-log. So no message costs an fsync
- * of its own on the way in. {@link #recover} (at start, before the queue is loaded) makes every message of a
- * batch file that its done-log does not name durable in {@code queue/} (body rewritten from the batch and
- * forced, state kept when readable, else written from the batch) and then deletes the batch and its log.
+ * <p>The <em>installer</em> thread writes each committed message into {@code queue/} <em>without forcing</em>
+ * anything and shows it to the senders. The batch file stays the durable copy until it is sealed and every one
+ * of its messages has left the queue (sent, failed or deleted): each departure appends the message's id to the
+ * batch's done-log {@code <id>.done}, and the last one deletes the batch file, then the done-log. So no message
+ * costs an fsync of its own on the way in. {@link #recover} (at start, before the queue is loaded) makes every
+ * message of a batch file that its done-log does not name durable in {@code queue/} (body rewritten from the
+ * batch and forced, state kept when readable, else written from the batch) and then deletes the batch and its log.
  */
 final class IntakeBatches {
 
     private static final Logger LOG = LoggerFactory.getLogger(IntakeBatches.class);
     private static final int MAGIC = 0x55504c31;
     private static final int MAX_GROUP = 1024;
-    private static final int SPARES = 64;
+    /** Size of a batch file, zero-filled ahead; a group larger than that gets a file of its own, grown. */
+    static final int SEGMENT = 4 << 20;
+    private static final int SPARES = 2;
     private static final long MAX_GROUP_BYTES = 32L << 20;
 
     private record Waiting(List<Prepared> prepared, CompletableFuture<Void> done, CompletableFuture<Void> installed) {
@@ -68,18 +70,33 @@ final class IntakeBatches {
         }
     }
 
-    private record Batch(Path file, List<Prepared> group, List<Waiting> callers) {
+    private record Batch(Live segment, List<Prepared> group, List<Waiting> callers) {
     }
 
-    /** A batch installed in the queue, kept until its last message left the queue. */
+    /** A batch file: kept until it is sealed (no more groups go in) and its last message left the queue. */
     private static final class Live {
         final Path file;
         final Path doneLog;
-        final Set<String> left = new HashSet<>();
+        /** Messages committed into it that have not left the queue. */
+        int outstanding;
+        boolean sealed;
 
         Live(Path file) {
             this.file = file;
             this.doneLog = doneLog(file);
+        }
+
+        /** Under the lock: deletes the batch file (then its done-log) once sealed and empty. */
+        void deleteIfFinished() {
+            if (sealed && outstanding == 0) {
+                try {
+                    // the batch first: a done-log without its batch means nothing and is removed at start
+                    Files.deleteIfExists(file);
+                    Files.deleteIfExists(doneLog);
+                } catch (IOException e) {
+                    LOG.warn("Cannot delete {} ({}); it is removed at the next start", file, e.toString());
+                }
+            }
         }
     }
 
@@ -88,8 +105,12 @@ final class IntakeBatches {
     private final BlockingQueue<Waiting> waiting = new LinkedBlockingQueue<>();
     // committed batches waiting to be installed; bounded, so a slow disk slows the 250s instead of the heap
     private final BlockingQueue<Batch> committed = new LinkedBlockingQueue<>(16);
-    // empty batch files whose names are already durable in the folder, so a commit forces only its file
+    // zero-filled batch files, forced, whose names are already durable in the folder
     private final BlockingQueue<Path> spares = new LinkedBlockingQueue<>();
+    // the committer's current batch file, its channel and where the next group goes
+    private Live current;
+    private FileChannel channel;
+    private long position;
     // message id -> its live batch
     private final Map<String, Live> live = new ConcurrentHashMap<>();
     private final Thread committer;
@@ -97,7 +118,7 @@ final class IntakeBatches {
     private volatile boolean closed;
     private final AtomicLong groups = new AtomicLong();
     private final AtomicLong messages = new AtomicLong();
-    private final AtomicLong folderForces = new AtomicLong();
+    private final AtomicLong extraSyncs = new AtomicLong();
 
     IntakeBatches(FileOutbox outbox, Path dir) throws IOException {
         this.outbox = outbox;
@@ -141,11 +162,11 @@ final class IntakeBatches {
     }
 
     /**
-     * For the benchmark: groups committed so far, the messages in them, and the forces of the folder on the 250
-     * path (when no spare was ready); fsyncs on the 250 path = groups + folder forces.
+     * For the benchmark: groups committed so far, the messages in them, and the other syncs on the 250 path (a
+     * batch file made on the spot when no spare was ready); syncs on the 250 path = groups + those.
      */
     long[] stats() {
-        return new long[] {groups.get(), messages.get(), folderForces.get()};
+        return new long[] {groups.get(), messages.get(), extraSyncs.get()};
     }
 
     void close() {
@@ -165,6 +186,7 @@ final class IntakeBatches {
             // durable, installed at the next start
             b.callers().forEach(w -> w.installed().complete(null));
         }
+        seal();
     }
 
     /**
@@ -184,16 +206,13 @@ final class IntakeBatches {
                 while (line.hasRemaining()) {
                     ch.write(line);
                 }
-                l.left.remove(id);
-                if (l.left.isEmpty()) {
-                    // the batch first: a done-log without its batch means nothing and is removed at start
-                    Files.deleteIfExists(l.file);
-                    Files.deleteIfExists(l.doneLog);
-                }
             } catch (IOException e) {
                 LOG.warn("Cannot note in {} that message {} left the queue ({}); a restart queues it again", l.doneLog,
                         id, e.toString());
+                return;
             }
+            l.outstanding--;
+            l.deleteIfFinished();
         }
     }
 
@@ -214,21 +233,29 @@ final class IntakeBatches {
             }
             List<Prepared> prepared = new ArrayList<>(count);
             group.forEach(w -> prepared.addAll(w.prepared()));
-            Path file = spares.poll();
+            Live segment = null;
             try {
-                if (file == null) {
-                    file = newSpare();
-                    Maildir.force(dir);
-                    folderForces.incrementAndGet();
+                byte[] records = records(prepared);
+                segment = segmentFor(records.length);
+                synchronized (segment) {
+                    segment.outstanding += prepared.size();
                 }
-                write(file, prepared);
+                ByteBuffer buf = ByteBuffer.wrap(records);
+                long at = position;
+                while (buf.hasRemaining()) {
+                    at += channel.write(buf, at);
+                }
+                position = at;
+                channel.force(false);
                 groups.incrementAndGet();
                 messages.addAndGet(prepared.size());
-                committed.put(new Batch(file, prepared, group));
+                committed.put(new Batch(segment, prepared, group));
             } catch (IOException | RuntimeException e) {
                 LOG.error("Cannot commit {} submitted message(s) to {}: {}", prepared.size(), dir, e.toString());
-                if (file != null) {
-                    deleteQuietly(file);
+                if (segment != null) {
+                    // whatever part of the group reached the file is not answered: the file is sealed and kept
+                    // (recovery would queue it, twice at most); the next group starts a fresh file
+                    seal();
                 }
                 group.forEach(w -> w.done().completeExceptionally(e instanceof IOException io ? io : new IOException(e)));
                 continue;
@@ -241,20 +268,90 @@ final class IntakeBatches {
         }
     }
 
+    /** The batch file the next {@code bytes} go into: the current one while they fit, else the next spare. */
+    private Live segmentFor(int bytes) throws IOException {
+        if (current != null && position + bytes <= SEGMENT) {
+            return current;
+        }
+        seal();
+        Path file = spares.poll();
+        if (file == null) {
+            file = newSpare();
+            Maildir.force(dir);
+            extraSyncs.addAndGet(2);
+        }
+        channel = FileChannel.open(file, StandardOpenOption.WRITE);
+        position = 0;
+        current = new Live(file);
+        return current;
+    }
+
+    /** No more groups go into the current batch file; it goes once its messages left the queue. */
+    private synchronized void seal() {
+        Live l = current;
+        current = null;
+        if (channel != null) {
+            try {
+                channel.close();
+            } catch (IOException e) {
+                LOG.warn("Closing a batch file: {}", e.toString());
+            }
+            channel = null;
+        }
+        if (l != null) {
+            synchronized (l) {
+                l.sealed = true;
+                l.deleteIfFinished();
+            }
+        }
+    }
+
+    /** The group's records: each one magic, envelope, body and a CRC-32C of all that. */
+    static byte[] records(List<Prepared> group) throws IOException {
+        java.io.ByteArrayOutputStream bytes = new java.io.ByteArrayOutputStream();
+        DataOutputStream out = new DataOutputStream(bytes);
+        for (Prepared p : group) {
+            int start = bytes.size();
+            FileOutbox.Entry e = p.entry();
+            out.writeInt(MAGIC);
+            out.writeUTF(e.id);
+            out.writeUTF(e.from);
+            out.writeInt(e.recipients.size());
+            for (String r : e.recipients.keySet()) {
+                out.writeUTF(r);
+            }
+            out.writeLong(e.queued.toEpochMilli());
+            out.writeBoolean(e.priority);
+            out.writeInt(p.body().length);
+            out.write(p.body());
+            out.flush();
+            java.util.zip.CRC32C crc = new java.util.zip.CRC32C();
+            byte[] so = bytes.toByteArray();
+            crc.update(so, start, so.length - start);
+            out.writeInt((int) crc.getValue());
+        }
+        out.flush();
+        return bytes.toByteArray();
+    }
+
+    /** A batch file of {@link #SEGMENT} zeros, forced; its name is durable once the folder is forced after. */
     private Path newSpare() throws IOException {
         Path f = dir.resolve(FileOutbox.newId() + ".batch");
-        Files.createFile(f);
+        try (FileChannel ch = FileChannel.open(f, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
+            ByteBuffer zeros = ByteBuffer.allocate(1 << 16);
+            for (long at = 0; at < SEGMENT; at += 1 << 16) {
+                zeros.clear();
+                while (zeros.hasRemaining()) {
+                    ch.write(zeros, at + zeros.position());
+                }
+            }
+            ch.force(true);
+        }
         return f;
     }
 
     private void installLoop() {
-        try {
-            List<Path> fresh = newSpares();
-            Maildir.force(dir);
-            spares.addAll(fresh);
-        } catch (IOException e) {
-            LOG.warn("Cannot prepare batch files in {}: {}", dir, e.toString());
-        }
+        prepareSpares();
         while (true) {
             List<Batch> batches = new ArrayList<>();
             try {
@@ -269,40 +366,35 @@ final class IntakeBatches {
             for (Batch b : batches) {
                 try {
                     outbox.install(b.group());
-                    Live l = new Live(b.file());
-                    synchronized (l) {
-                        for (Prepared p : b.group()) {
-                            l.left.add(p.entry().id);
-                            live.put(p.entry().id, l);
-                        }
+                    for (Prepared p : b.group()) {
+                        live.put(p.entry().id, b.segment());
                     }
                     outbox.register(b.group());
                 } catch (IOException | RuntimeException e) {
                     LOG.error("Cannot move the {} message(s) of {} into the queue ({}); they stay there and are "
-                            + "moved at the next start", b.group().size(), b.file(), e.toString());
+                            + "moved at the next start", b.group().size(), b.segment().file, e.toString());
                 }
                 b.callers().forEach(w -> w.installed().complete(null));
             }
-            try {
-                if (spares.size() < SPARES / 2) {
-                    List<Path> fresh = newSpares();
-                    Maildir.force(dir);
-                    // only now, with the folder forced, are their names durable
-                    spares.addAll(fresh);
-                }
-            } catch (IOException e) {
-                LOG.warn("Cannot prepare batch files in {}: {}", dir, e.toString());
-            }
+            prepareSpares();
         }
     }
 
-    /** Empty batch files up to {@link #SPARES}; usable once the folder was forced after their creation. */
-    private List<Path> newSpares() throws IOException {
-        List<Path> fresh = new ArrayList<>();
-        for (int i = spares.size(); i < SPARES && !closed; i++) {
-            fresh.add(newSpare());
+    /** Tops the spares up to {@link #SPARES}: each zero-filled and forced, then the folder forced once. */
+    private void prepareSpares() {
+        try {
+            List<Path> fresh = new ArrayList<>();
+            for (int i = spares.size(); i < SPARES && !closed; i++) {
+                fresh.add(newSpare());
+            }
+            if (!fresh.isEmpty()) {
+                Maildir.force(dir);
+                // only now, with the folder forced, are their names durable
+                spares.addAll(fresh);
+            }
+        } catch (IOException e) {
+            LOG.warn("Cannot prepare batch files in {}: {}", dir, e.toString());
         }
-        return fresh;
     }
 
     static Path doneLog(Path batch) {
@@ -313,7 +405,7 @@ final class IntakeBatches {
     /**
      * At start, before the queue is loaded: every message of a batch file that its done-log does not name (and
      * that is not in {@code failed/} or {@code removed/}) is made durable in {@code queue/}; then the batch file and its done-log go.
-     * Done-logs without their batch file, and empty spares, are removed.
+     * Done-logs without their batch file, and spares (zeros only), are removed.
      */
     static void recover(FileOutbox outbox, Path dir) throws IOException {
         if (!Files.isDirectory(dir)) {
@@ -330,10 +422,6 @@ final class IntakeBatches {
                     continue;
                 }
                 if (!n.endsWith(".batch")) {
-                    continue;
-                }
-                if (Files.size(f) == 0) {
-                    Files.delete(f); // a spare
                     continue;
                 }
                 Set<String> done = readDone(doneLog(f));
@@ -374,66 +462,80 @@ final class IntakeBatches {
         return ids;
     }
 
+    /** Writes a batch file holding {@code group} (and forces it). */
     static void write(Path file, List<Prepared> group) throws IOException {
         try (FileChannel ch = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
                 StandardOpenOption.TRUNCATE_EXISTING)) {
-            DataOutputStream out = new DataOutputStream(new BufferedOutputStream(Channels.newOutputStream(ch), 1 << 16));
-            for (Prepared p : group) {
-                FileOutbox.Entry e = p.entry();
-                out.writeInt(MAGIC);
-                out.writeUTF(e.id);
-                out.writeUTF(e.from);
-                out.writeInt(e.recipients.size());
-                for (String r : e.recipients.keySet()) {
-                    out.writeUTF(r);
-                }
-                out.writeLong(e.queued.toEpochMilli());
-                out.writeBoolean(e.priority);
-                out.writeInt(p.body().length);
-                out.write(p.body());
+            ByteBuffer buf = ByteBuffer.wrap(records(group));
+            while (buf.hasRemaining()) {
+                ch.write(buf);
             }
-            out.flush();
             ch.force(true);
         }
     }
 
-    /** The complete records of a batch file; a torn end (its write was never forced, nobody got a 250) is dropped. */
+    /**
+     * The records of a batch file up to the first that is not whole: the zeros after the last group, or a group
+     * whose write was torn (never synced, so nobody was told it was queued).
+     */
     static List<Prepared> read(FileOutbox outbox, Path file) throws IOException {
         List<Prepared> out = new ArrayList<>();
-        long size = Files.size(file);
-        try (DataInputStream in = new DataInputStream(new BufferedInputStream(Files.newInputStream(file), 1 << 16))) {
-            while (true) {
-                if (in.readInt() != MAGIC) {
-                    LOG.warn("Batch file {}: unreadable record after {} message(s); the rest was never acknowledged", file,
-                            out.size());
+        byte[] all = Files.readAllBytes(file);
+        ByteBuffer in = ByteBuffer.wrap(all);
+        try {
+            while (in.remaining() >= 4) {
+                int start = in.position();
+                int magic = in.getInt();
+                if (magic != MAGIC) {
+                    if (magic != 0) {
+                        LOG.warn("Batch file {}: unreadable record after {} message(s); the rest was never acknowledged",
+                                file, out.size());
+                    }
                     break;
                 }
-                String id = in.readUTF();
-                String from = in.readUTF();
-                int n = in.readInt();
+                String id = utf(in);
+                String from = utf(in);
+                int n = in.getInt();
                 if (n < 0 || n > 100_000) {
                     break;
                 }
                 List<String> rcpts = new ArrayList<>(n);
                 for (int i = 0; i < n; i++) {
-                    rcpts.add(in.readUTF());
+                    rcpts.add(utf(in));
                 }
-                Instant queued = Instant.ofEpochMilli(in.readLong());
-                boolean priority = in.readBoolean();
-                int length = in.readInt();
-                if (length < 0 || length > size) {
+                Instant queued = Instant.ofEpochMilli(in.getLong());
+                boolean priority = in.get() != 0;
+                int length = in.getInt();
+                if (length < 0 || length > in.remaining() - 4) {
                     break;
                 }
-                byte[] body = in.readNBytes(length);
-                if (body.length < length) {
+                byte[] body = new byte[length];
+                in.get(body);
+                java.util.zip.CRC32C crc = new java.util.zip.CRC32C();
+                crc.update(all, start, in.position() - start);
+                if (in.getInt() != (int) crc.getValue()) {
+                    LOG.warn("Batch file {}: torn record after {} message(s); it was never acknowledged", file, out.size());
                     break;
                 }
                 out.add(new Prepared(outbox.restored(id, from, rcpts, length, priority, queued), body));
             }
-        } catch (EOFException e) {
-            // torn end
+        } catch (java.nio.BufferUnderflowException | IllegalArgumentException torn) {
+            // a torn end
         }
         return out;
+    }
+
+    /** A string as {@link DataOutputStream#writeUTF} wrote it. */
+    private static String utf(ByteBuffer in) throws IOException {
+        int n = Short.toUnsignedInt(in.getShort());
+        byte[] b = new byte[n];
+        in.get(b);
+        try {
+            return new DataInputStream(new java.io.ByteArrayInputStream(
+                    ByteBuffer.allocate(n + 2).putShort((short) n).put(b).array())).readUTF();
+        } catch (java.io.UTFDataFormatException e) {
+            throw new IllegalArgumentException(e);
+        }
     }
 
     private static void deleteQuietly(Path f) {

@@ -73,7 +73,7 @@ public class IntakeBatchesTest {
         // the batch files stay while their messages wait in the queue (they are the durable copy), spares are ready
         assertFalse(batches(o).isEmpty());
         try (Stream<Path> s = Files.list(o.root().resolve("intake"))) {
-            assertTrue("spares are ready", s.filter(f -> f.toFile().length() == 0).count() > 0);
+            assertTrue("spares are ready", s.filter(f -> f.toString().endsWith(".batch")).count() > batches(o).size());
         }
         o.close();
         FileOutbox again = open();
@@ -117,7 +117,7 @@ public class IntakeBatchesTest {
         FileOutbox o = open();
         List<FileOutbox.Prepared> group = prepared(o, 3);
         IntakeBatches.write(intake(o).resolve("x.batch"), group);
-        Files.createFile(intake(o).resolve("spare.batch"));
+        Files.write(intake(o).resolve("spare.batch"), new byte[IntakeBatches.SEGMENT]);
 
         FileOutbox again = open();
         assertQueuedExactly(again, group);
@@ -139,6 +139,24 @@ public class IntakeBatchesTest {
 
         FileOutbox again = open();
         assertQueuedExactly(again, group.subList(0, 2));
+        assertIntakeEmpty(again);
+    }
+
+    @Test
+    public void aGroupTornOverTheZerosOfABatchFileMadeAheadIsDropped() throws Exception {
+        FileOutbox o = open();
+        String big = "x".repeat(4000);
+        List<FileOutbox.Prepared> group = List.of(
+                o.prepare(null, List.of(), ("From: a@example.org\r\nTo: b@example.net\r\n\r\n" + big).getBytes(StandardCharsets.UTF_8)),
+                o.prepare(null, List.of(), ("From: a@example.org\r\nTo: c@example.net\r\n\r\n" + big).getBytes(StandardCharsets.UTF_8)));
+        byte[] records = IntakeBatches.records(group);
+        // the second record's header and length reached the disk, its last bytes did not: zeros where they belong
+        byte[] segment = new byte[IntakeBatches.SEGMENT];
+        System.arraycopy(records, 0, segment, 0, records.length - 100);
+        Files.write(intake(o).resolve("z.batch"), segment);
+
+        FileOutbox again = open();
+        assertQueuedExactly(again, group.subList(0, 1));
         assertIntakeEmpty(again);
     }
 
@@ -285,15 +303,22 @@ public class IntakeBatchesTest {
         assertEquals(1, crashed.failedFolder().list().size());
 
         assertTrue(o.delete(ids.get(2)));
-        assertFalse("the batch file goes with its last message", Files.exists(batch));
-        assertFalse(Files.exists(IntakeBatches.doneLog(batch)));
+        assertTrue("the current batch file takes the next groups", Files.exists(batch));
         o.close();
+        assertFalse("sealed with all its messages gone, the batch file goes", Files.exists(batch));
+        assertFalse(Files.exists(IntakeBatches.doneLog(batch)));
     }
 
-    /** Batch files with content (spares are empty). */
+    /** Batch files holding messages (spares hold only zeros). */
     private static List<Path> batches(FileOutbox o) throws Exception {
+        List<Path> out = new ArrayList<>();
         try (Stream<Path> s = Files.list(o.root().resolve("intake"))) {
-            return s.filter(f -> f.toFile().length() > 0).toList();
+            for (Path f : s.filter(f -> f.toString().endsWith(".batch")).toList()) {
+                if (!IntakeBatches.read(o, f).isEmpty()) {
+                    out.add(f);
+                }
+            }
         }
+        return out;
     }
 }
