@@ -25,6 +25,8 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.locks.LockSupport;
+import java.util.concurrent.locks.ReentrantLock;
 
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -32,15 +34,17 @@ import org.slf4j.LoggerFactory;
 /**
  * The outbox's group commit for messages taken in memory ({@link FileOutbox#submit}, the pickup folder).
  *
- * <p>The <em>committer</em> thread takes every message waiting at that moment, writes them all at the end of the
- * current batch file {@code outbox/intake/<id>.batch} and forces it with {@code fdatasync}, and only then lets
- * their callers return (the submission listener answers 250 then, the pickup folder removes the files): one
- * sync for the whole group. A batch file is a segment of {@value #SEGMENT} bytes, filled with zeros and forced
- * (and its name made durable by a force of the folder) by the installer before the committer uses it, so a
- * commit overwrites blocks that already exist: the file's size and block map do not change and the sync is a
- * plain data write, no journal commit. Each record ends with a CRC-32C, so a record whose write was torn (never
- * synced, never answered) is told from a good one even over the zeros. When the next group does not fit, the
- * segment is sealed and the next spare taken.
+ * <p>Group commit, leader and followers: the first caller that finds no sync under way takes every message
+ * waiting at that moment (its own among them), writes them all at the end of the current batch file {@code
+ * outbox/intake/<id>.batch} and forces it with {@code fdatasync}, and only then lets their callers return (the
+ * submission listener answers 250 then, the pickup folder removes the files): one sync for the whole group, on
+ * the caller's own thread (no hand-off to another thread and back). Callers that arrive during a sync wait; when
+ * it ends, the first of them leads the next group. A batch file is a segment of {@value #SEGMENT} bytes, filled
+ * with zeros and forced (and its name made durable by a force of the folder) by the installer before it is used,
+ * so a commit overwrites blocks that already exist: the file's size and block map do not change and the sync is
+ * a plain data write, no journal commit. Each record ends with a CRC-32C, so a record whose write was torn
+ * (never synced, never answered) is told from a good one even over the zeros. When the next group does not fit,
+ * the segment is sealed and the next spare taken.
  *
  * <p>The <em>installer</em> thread writes each committed message into {@code queue/} <em>without forcing</em>
  * anything and shows it to the senders. The batch file stays the durable copy until it is sealed and every one
@@ -60,7 +64,8 @@ final class IntakeBatches {
     private static final int SPARES = 2;
     private static final long MAX_GROUP_BYTES = 32L << 20;
 
-    private record Waiting(List<Prepared> prepared, CompletableFuture<Void> done, CompletableFuture<Void> installed) {
+    private record Waiting(List<Prepared> prepared, CompletableFuture<Void> done, CompletableFuture<Void> installed,
+            Thread caller) {
         long bytes() {
             long n = 0;
             for (Prepared p : prepared) {
@@ -113,7 +118,8 @@ final class IntakeBatches {
     private long position;
     // message id -> its live batch
     private final Map<String, Live> live = new ConcurrentHashMap<>();
-    private final Thread committer;
+    // held by the caller that commits the waiting group (leader); the others wait for it
+    private final ReentrantLock lock = new ReentrantLock();
     private final Thread installer;
     private volatile boolean closed;
     private final AtomicLong groups = new AtomicLong();
@@ -124,11 +130,8 @@ final class IntakeBatches {
         this.outbox = outbox;
         this.dir = dir;
         Files.createDirectories(dir);
-        committer = new Thread(this::commitLoop, "uplink-outbox-commit");
         installer = new Thread(this::installLoop, "uplink-outbox-install");
-        committer.setDaemon(true);
         installer.setDaemon(true);
-        committer.start();
         installer.start();
     }
 
@@ -145,8 +148,39 @@ final class IntakeBatches {
         if (closed) {
             throw new IOException("the outbox is stopping");
         }
-        Waiting w = new Waiting(group, new CompletableFuture<>(), new CompletableFuture<>());
+        Waiting w = new Waiting(group, new CompletableFuture<>(), new CompletableFuture<>(), Thread.currentThread());
         waiting.add(w);
+        boolean interrupted = false;
+        while (!w.done().isDone()) {
+            if (lock.tryLock()) {
+                // the leader: commits what waits now (its own message among them) on its own thread
+                try {
+                    if (!w.done().isDone()) {
+                        commitWaiting();
+                    }
+                } finally {
+                    lock.unlock();
+                }
+                // what arrived during that sync gets a leader of its own
+                Waiting next = waiting.peek();
+                if (next != null) {
+                    LockSupport.unpark(next.caller());
+                }
+            } else {
+                // another thread is syncing: it completes this message, or wakes this thread to lead the next group
+                LockSupport.park(this);
+                if (Thread.interrupted()) {
+                    if (waiting.remove(w)) {
+                        Thread.currentThread().interrupt();
+                        throw new IOException("interrupted while waiting for the group commit; the message was not queued");
+                    }
+                    interrupted = true; // taken by a leader: its outcome is known soon
+                }
+            }
+        }
+        if (interrupted) {
+            Thread.currentThread().interrupt();
+        }
         try {
             w.done().get();
             if (visible) {
@@ -171,22 +205,26 @@ final class IntakeBatches {
 
     void close() {
         closed = true;
-        committer.interrupt();
         try {
-            committer.join(10_000);
             installer.interrupt();
             installer.join(10_000);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
-        for (Waiting w; (w = waiting.poll()) != null;) {
-            w.done().completeExceptionally(new IOException("the outbox is stopping"));
+        lock.lock();
+        try {
+            for (Waiting w; (w = waiting.poll()) != null;) {
+                w.done().completeExceptionally(new IOException("the outbox is stopping"));
+                LockSupport.unpark(w.caller());
+            }
+            seal();
+        } finally {
+            lock.unlock();
         }
         for (Batch b; (b = committed.poll()) != null;) {
             // durable, installed at the next start
             b.callers().forEach(w -> w.installed().complete(null));
         }
-        seal();
     }
 
     /**
@@ -216,56 +254,60 @@ final class IntakeBatches {
         }
     }
 
-    private void commitLoop() {
-        while (!closed) {
-            List<Waiting> group = new ArrayList<>();
-            try {
-                group.add(waiting.take());
-            } catch (InterruptedException e) {
-                return;
-            }
-            long bytes = group.get(0).bytes();
-            int count = group.get(0).prepared().size();
-            for (Waiting w; count < MAX_GROUP && bytes < MAX_GROUP_BYTES && (w = waiting.poll()) != null;) {
-                group.add(w);
-                bytes += w.bytes();
-                count += w.prepared().size();
-            }
-            List<Prepared> prepared = new ArrayList<>(count);
-            group.forEach(w -> prepared.addAll(w.prepared()));
-            Live segment = null;
-            try {
-                byte[] records = records(prepared);
-                segment = segmentFor(records.length);
-                synchronized (segment) {
-                    segment.outstanding += prepared.size();
-                }
-                ByteBuffer buf = ByteBuffer.wrap(records);
-                long at = position;
-                while (buf.hasRemaining()) {
-                    at += channel.write(buf, at);
-                }
-                position = at;
-                channel.force(false);
-                groups.incrementAndGet();
-                messages.addAndGet(prepared.size());
-                committed.put(new Batch(segment, prepared, group));
-            } catch (IOException | RuntimeException e) {
-                LOG.error("Cannot commit {} submitted message(s) to {}: {}", prepared.size(), dir, e.toString());
-                if (segment != null) {
-                    // whatever part of the group reached the file is not answered: the file is sealed and kept
-                    // (recovery would queue it, twice at most); the next group starts a fresh file
-                    seal();
-                }
-                group.forEach(w -> w.done().completeExceptionally(e instanceof IOException io ? io : new IOException(e)));
-                continue;
-            } catch (InterruptedException e) {
-                // the batch is durable: its messages are queued; the next start installs them
-                group.forEach(w -> w.done().complete(null));
-                return;
-            }
-            group.forEach(w -> w.done().complete(null));
+    /** Under the lock: writes what waits into the batch file, syncs it, and wakes the callers. */
+    private void commitWaiting() {
+        List<Waiting> group = new ArrayList<>();
+        Waiting first = waiting.poll();
+        if (first == null) {
+            return;
         }
+        group.add(first);
+        long bytes = group.get(0).bytes();
+        int count = group.get(0).prepared().size();
+        for (Waiting w; count < MAX_GROUP && bytes < MAX_GROUP_BYTES && (w = waiting.poll()) != null;) {
+            group.add(w);
+            bytes += w.bytes();
+            count += w.prepared().size();
+        }
+        List<Prepared> prepared = new ArrayList<>(count);
+        group.forEach(w -> prepared.addAll(w.prepared()));
+        Live segment = null;
+        try {
+            byte[] records = records(prepared);
+            segment = segmentFor(records.length);
+            synchronized (segment) {
+                segment.outstanding += prepared.size();
+            }
+            ByteBuffer buf = ByteBuffer.wrap(records);
+            long at = position;
+            while (buf.hasRemaining()) {
+                at += channel.write(buf, at);
+            }
+            position = at;
+            channel.force(false);
+            groups.incrementAndGet();
+            messages.addAndGet(prepared.size());
+            committed.put(new Batch(segment, prepared, group));
+        } catch (IOException | RuntimeException e) {
+            LOG.error("Cannot commit {} submitted message(s) to {}: {}", prepared.size(), dir, e.toString());
+            if (segment != null) {
+                // whatever part of the group reached the file is not answered: the file is sealed and kept
+                // (recovery would queue it, twice at most); the next group starts a fresh file
+                seal();
+            }
+            group.forEach(w -> {
+                w.done().completeExceptionally(e instanceof IOException io ? io : new IOException(e));
+                LockSupport.unpark(w.caller());
+            });
+            return;
+        } catch (InterruptedException e) {
+            // the batch is durable: its messages are queued; the next start installs them
+            Thread.currentThread().interrupt();
+        }
+        group.forEach(w -> {
+            w.done().complete(null);
+            LockSupport.unpark(w.caller());
+        });
     }
 
     /** The batch file the next {@code bytes} go into: the current one while they fit, else the next spare. */
