@@ -39,8 +39,9 @@ import io.uplink.mail.internal.outbox.Pickup;
  * The durability order itself, which a SIGKILL test cannot see (the page cache survives a killed process):
  * the collecting process runs in a child JVM under strace, and the recorded system calls must show, for
  * every message and each of its two mailboxes, message file fsync → rename into {@code new/} → fsync of
- * {@code new/} → the ledger's S line → ledger fsync → DELE on the socket. For the outbox pickup: the queued
- * file and its state are forced and their folder forced before the pickup file is removed.
+ * {@code new/} → the ledger's S line → ledger fsync → DELE on the socket. For the outbox pickup: the batch
+ * file that holds the message was created, its folder forced, the file written and forced before the pickup
+ * file is removed.
  *
  * <p>strace (a Debian package; .ci/run installs it) must be there: without it this test fails, it does not
  * skip.
@@ -117,7 +118,7 @@ public class DurabilityOrderTest {
     }
 
     @Test
-    public void pickupForcesTheQueuedFileAndItsFolderBeforeRemovingThePickupFile() throws Exception {
+    public void pickupForcesTheBatchHoldingTheFileAndItsNameBeforeRemovingThePickupFile() throws Exception {
         Path dir = tmp.getRoot().toPath().toRealPath();
         Path pickup = dir.resolve("pickup");
         Files.createDirectories(pickup);
@@ -127,25 +128,35 @@ public class DurabilityOrderTest {
         }
         Trace t = strace(dir, PickupChild.class, dir.toString());
         assertTrue(t.output, t.output.contains("QUEUED 3"));
-        String queue = dir.resolve("outbox/queue").toString();
+        Path intake = dir.resolve("outbox/intake");
         List<Call> removals = t.calls(c -> c.isUnlink() && c.path().startsWith(pickup + "/"));
         assertEquals("each pickup file removed once", 3, removals.size());
-        int after = 0;
         for (Call unlink : removals) {
             String file = unlink.path();
-            // everything this file's queuing did lies between the previous removal and this one
-            int from = after;
-            Call body = t.first(c -> c.isSync() && c.path().endsWith(".in") && c.start > from, from, "fsync of the queued body");
-            Call eml = t.first(c -> c.isRename() && c.renameTo().startsWith(queue + "/") && c.renameTo().endsWith(".eml"),
-                    body.end, "rename of the body into the queue");
-            Call emlDir = t.first(c -> c.isSync() && c.path().equals(queue), eml.end, "fsync of the queue folder");
-            Call stateSync = t.first(c -> c.isSync() && c.path().contains(".state."), emlDir.end, "fsync of the state file");
-            Call state = t.first(c -> c.isRename() && c.renameTo().startsWith(queue + "/") && c.renameTo().endsWith(".state"),
-                    stateSync.end, "rename of the state into the queue");
-            Call stateDir = t.first(c -> c.isSync() && c.path().equals(queue), state.end, "fsync of the queue folder");
-            assertTrue("the queued file, its state and the folder are durable before " + file + " is removed:\n"
-                    + stateDir.line + "\n" + unlink.line, stateDir.end < unlink.start);
-            after = unlink.end;
+            String subject = "Subject: pickup " + file.charAt(file.length() - 5);
+            // the batch file that holds this message (it stays while the message waits in the queue)
+            Path batch = null;
+            try (java.util.stream.Stream<Path> s = Files.list(intake)) {
+                for (Path b : s.filter(b -> b.toString().endsWith(".batch")).toList()) {
+                    if (new String(Files.readAllBytes(b), StandardCharsets.ISO_8859_1).contains(subject)) {
+                        batch = b;
+                    }
+                }
+            }
+            assertTrue("a batch file in " + intake + " holds " + file, batch != null);
+            String held = batch.toString();
+            Call created = t.first(c -> c.name().startsWith("open") && c.path().equals(held) && c.args().contains("O_CREAT"), -1,
+                    "creation of " + held);
+            Call named = t.first(c -> c.isSync() && c.path().equals(intake.toString()), created.end,
+                    "fsync of " + intake + " after " + held + " was created");
+            List<Call> writes = t.calls(c -> c.isWrite() && c.path().equals(held));
+            assertTrue("the batch was written", !writes.isEmpty());
+            Call lastWrite = writes.get(writes.size() - 1);
+            Call forced = t.first(c -> c.isSync() && c.path().equals(held), lastWrite.end, "fsync of " + held + " after its write");
+            assertTrue("the batch file's name is durable before " + file + " is removed:\n" + named.line + "\n" + unlink.line,
+                    named.end < unlink.start);
+            assertTrue("the batch file holding it is forced before " + file + " is removed:\n" + forced.line + "\n"
+                    + unlink.line, forced.end < unlink.start);
         }
     }
 
@@ -252,9 +263,10 @@ public class DurabilityOrderTest {
     private static final Pattern RESUMED = Pattern.compile("^(\\d+)\\s+<\\.\\.\\. (\\w+) resumed>(.*)$");
     /**
      * The result at the end: {@code ) = 0}, padded with spaces on short lines, perhaps followed by an error
-     * name; no quote may follow, so a {@code ) = } inside written data is not taken for it.
+     * name; a new file descriptor is followed by its path ({@code -yy}); no quote may follow, so a {@code ) = }
+     * inside written data is not taken for it.
      */
-    private static final Pattern RESULT = Pattern.compile("\\)\\s+=\\s+(-?\\d+)(?:\\s[^\"]*)?$");
+    private static final Pattern RESULT = Pattern.compile("\\)\\s+=\\s+(-?\\d+)(?:<[^>\"]*>)?(?:\\s[^\"]*)?$");
     private static final String UNFINISHED = " <unfinished ...>";
 
     /** Runs {@code main} of {@code mainClass} in a child JVM under strace and reads the trace. */
@@ -267,7 +279,7 @@ public class DurabilityOrderTest {
         Path out = dir.resolve("strace.txt");
         Path log = dir.resolve("child.log");
         List<String> cmd = new ArrayList<>(List.of(strace.toString(), "-f", "-qq", "-yy", "-s", "256", "-o", out.toString(),
-                "-e", "trace=fsync,fdatasync,rename,renameat,renameat2,unlink,unlinkat,write,pwrite64,sendto,sendmsg"));
+                "-e", "trace=fsync,fdatasync,rename,renameat,renameat2,unlink,unlinkat,write,pwrite64,sendto,sendmsg,openat"));
         cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
         cmd.add("-Xmx128m");
         cmd.add("-cp");

@@ -22,8 +22,8 @@ import org.junit.Test;
 import org.junit.rules.TemporaryFolder;
 
 /**
- * Under strace (Debian's strace): the listener, in a child JVM outside OSGi, forces the batch file that holds a
- * message (fsync) before it writes the 250 for that message to the socket.
+ * Under strace (Debian's strace): the listener, in a child JVM outside OSGi, writes the message's group into a
+ * batch file and syncs that file (fdatasync) before it writes the 250 for that message to the socket.
  */
 public class FsyncBeforeReplyTest {
 
@@ -35,7 +35,7 @@ public class FsyncBeforeReplyTest {
         assumeTrue("strace is installed (.ci/run installs it)", new File("/usr/bin/strace").canExecute());
         Path trace = tmp.getRoot().toPath().resolve("strace.txt");
         Path java = Path.of(System.getProperty("java.home"), "bin", "java");
-        Process child = new ProcessBuilder("/usr/bin/strace", "-f", "-y", "-s", "80", "-e", "trace=fsync,fdatasync,write",
+        Process child = new ProcessBuilder("/usr/bin/strace", "-f", "-y", "-s", "80", "-e", "trace=fsync,fdatasync,write,pwrite64",
                 "-o", trace.toString(), java.toString(), "-cp", System.getProperty("java.class.path"),
                 SubmissionMain.class.getName(), "serve", tmp.newFolder("data").toString())
                 .redirectError(ProcessBuilder.Redirect.INHERIT).start();
@@ -54,21 +54,33 @@ public class FsyncBeforeReplyTest {
             }
         }
         List<String> lines = Files.readAllLines(trace, StandardCharsets.ISO_8859_1);
+        // the write of the group (a record starts with the magic "UPL1"; spares are written with zeros), then the
+        // sync of that same batch file, then the 250
+        Pattern groupWrite = Pattern.compile("^\\d+ +p?write(64)?\\(\\d+<([^>]*\\.batch)>, \"UPL1");
+        int written = -1;
         int synced = -1;
         int replied = -1;
-        Pattern unfinished = Pattern.compile("^(\\d+) +f(data)?sync\\(\\d+<[^>]*\\.batch>.*<unfinished \\.\\.\\.>");
+        String batch = null;
         for (int i = 0; i < lines.size(); i++) {
             String l = lines.get(i);
-            if (synced < 0 && l.matches("^\\d+ +f(data)?sync\\(\\d+<[^>]*\\.batch>\\) += 0$")) {
-                synced = i;
+            Matcher w = groupWrite.matcher(l);
+            if (written < 0 && w.find()) {
+                written = i;
+                batch = w.group(2);
+                continue;
             }
-            Matcher m = unfinished.matcher(l);
-            if (synced < 0 && m.find()) {
-                String pid = m.group(1);
-                for (int j = i + 1; j < lines.size(); j++) {
-                    if (lines.get(j).matches("^" + pid + " +<\\.\\.\\. f(data)?sync resumed>.*= 0$")) {
-                        synced = j;
-                        break;
+            if (written >= 0 && synced < 0) {
+                Matcher m = Pattern.compile("^(\\d+) +f(data)?sync\\(\\d+<" + Pattern.quote(batch) + ">(.*)$").matcher(l);
+                if (m.find()) {
+                    if (m.group(3).matches("\\) += 0$")) {
+                        synced = i;
+                    } else if (m.group(3).contains("<unfinished ...>")) {
+                        for (int j = i + 1; j < lines.size(); j++) {
+                            if (lines.get(j).matches("^" + m.group(1) + " +<\\.\\.\\. f(data)?sync resumed>.*= 0$")) {
+                                synced = j;
+                                break;
+                            }
+                        }
                     }
                 }
             }
@@ -77,10 +89,11 @@ public class FsyncBeforeReplyTest {
             }
         }
         String excerpt = String.join("\n", lines.subList(Math.max(0, lines.size() - 60), lines.size()));
-        assertTrue("no fsync of a batch file in the trace:\n" + excerpt, synced >= 0);
+        assertTrue("no write of a group into a batch file in the trace:\n" + excerpt, written >= 0);
+        assertTrue("no sync of " + batch + " after the group's write in the trace:\n" + excerpt, synced >= 0);
         assertTrue("no 250 written to the socket in the trace:\n" + excerpt, replied >= 0);
-        assertTrue("the 250 (line " + replied + ") was written before the batch file was forced (line " + synced + "):\n"
-                + excerpt, synced < replied);
+        assertTrue("the 250 (line " + replied + ") was written before the batch file holding the message was synced (line "
+                + synced + "):\n" + excerpt, synced < replied);
     }
 
     private static String submit(int port) throws IOException {

@@ -183,8 +183,9 @@ public final class FileOutbox implements Outbox {
         Files.createDirectories(tmp);
         Files.createDirectories(removed);
         this.failedFolder = new FailedFolder(failed);
-        load();
+        // batch files first: what they hold and did not leave the queue is made durable in queue/, then loaded
         IntakeBatches.recover(this, root.resolve("intake"));
+        load();
     }
 
     /** The failed folder: listing, deleting and purging what was given up. */
@@ -313,6 +314,14 @@ public final class FileOutbox implements Outbox {
         return p.entry().view();
     }
 
+    /**
+     * Group-commits messages already checked ({@link #prepare}); returns once they are durable in one batch file
+     * and in the queue's listing.
+     */
+    void commit(List<Prepared> group) throws IOException {
+        intake().commit(group, true);
+    }
+
     @Override
     public long usableSpace() throws IOException {
         return Files.getFileStore(root).getUsableSpace();
@@ -358,52 +367,69 @@ public final class FileOutbox implements Outbox {
     }
 
     /**
-     * Writes committed messages into the queue as {@link #queue} does (each file forced) and forces the queue
-     * folder once for all; {@link #register} then makes them visible to the senders. The files are forced on
-     * {@code forcing} (several at once cost the disk hardly more than one). Files of a message already there
-     * (an earlier, interrupted install) are replaced by the same bytes.
+     * Writes committed messages into the queue without forcing anything: their batch file is their durable
+     * copy until they leave the queue ({@link IntakeBatches}). The body first, then the state (written aside
+     * and renamed), so a state file names a complete body unless the machine itself went down — and then the
+     * batch file is still there and {@link #installDurably} repairs it at start.
      */
-    void install(List<Prepared> group, java.util.concurrent.ExecutorService forcing) throws IOException {
-        List<Path> written = new ArrayList<>();
+    void install(List<Prepared> group) throws IOException {
         for (Prepared p : group) {
             Entry e = p.entry();
-            Path body = tmp.resolve(e.id + ".eml");
-            // what load() moved aside from an install a crash interrupted: the batch file has it all
-            Files.deleteIfExists(tmp.resolve(e.id + ".unqueued.eml"));
-            Files.write(body, p.body());
+            Files.write(queue.resolve(e.id + ".eml"), p.body());
             Path state = tmp.resolve(e.id + ".state.new");
             Files.write(state, stateBytes(e));
-            written.add(body);
-            written.add(state);
+            move(state, queue.resolve(e.id + ".state"));
         }
-        List<java.util.concurrent.Future<?>> forced = new ArrayList<>();
-        for (Path f : written) {
-            forced.add(forcing.submit(() -> {
-                try (FileChannel ch = FileChannel.open(f, StandardOpenOption.WRITE)) {
+    }
+
+    /**
+     * At start, for the messages of a batch file that have not left the queue: each body is written again from
+     * the batch and forced, a readable state already in the queue is kept (it may know recipients that were
+     * sent to, or tries), otherwise the state is written from the batch and forced; then the folder is forced.
+     * A message whose files were lost, torn or never written is whole again afterwards.
+     */
+    void installDurably(List<Prepared> group) throws IOException {
+        for (Prepared p : group) {
+            Entry e = p.entry();
+            Path body = tmp.resolve(e.id + ".eml.recovered");
+            Files.deleteIfExists(body);
+            writeDurably(body, out -> out.write(p.body()));
+            move(body, queue.resolve(e.id + ".eml"));
+            Path state = queue.resolve(e.id + ".state");
+            boolean keep = false;
+            if (Files.exists(state)) {
+                try {
+                    Entry there = readState(e.id, state);
+                    keep = there.recipients.keySet().equals(e.recipients.keySet());
+                } catch (IOException | RuntimeException torn) {
+                    keep = false;
+                }
+            }
+            if (keep) {
+                try (FileChannel ch = FileChannel.open(state, StandardOpenOption.WRITE)) {
                     ch.force(true);
                 }
-                return null;
-            }));
-        }
-        for (java.util.concurrent.Future<?> f : forced) {
-            try {
-                f.get();
-            } catch (InterruptedException x) {
-                Thread.currentThread().interrupt();
-                throw new IOException("interrupted while forcing submitted messages to disk");
-            } catch (java.util.concurrent.ExecutionException x) {
-                throw x.getCause() instanceof IOException io ? io : new IOException(x.getCause());
+            } else {
+                Path fresh = tmp.resolve(e.id + ".state.recovered");
+                Files.deleteIfExists(fresh);
+                writeDurably(fresh, out -> out.write(stateBytes(e)));
+                move(fresh, state);
             }
         }
-        // the body before the state, as queue() does; one force of the folder for all: until it is done the batch
-        // file still holds every message, and a crash in between is repaired by installing again
-        for (Prepared p : group) {
-            move(tmp.resolve(p.entry().id + ".eml"), queue.resolve(p.entry().id + ".eml"));
+        if (!group.isEmpty()) {
+            Maildir.force(queue);
         }
-        for (Prepared p : group) {
-            move(tmp.resolve(p.entry().id + ".state.new"), queue.resolve(p.entry().id + ".state"));
+    }
+
+    /** Called when a message left the queue for good: its batch (if it came in one) learns it. */
+    private void left(String id) {
+        IntakeBatches i;
+        synchronized (this) {
+            i = intake;
         }
-        Maildir.force(queue);
+        if (i != null) {
+            i.done(id);
+        }
     }
 
     /** Makes installed messages visible to the senders. */
@@ -415,14 +441,9 @@ public final class FileOutbox implements Outbox {
         }
     }
 
-    /** Whether a message is in the queue or the failed folder already. */
-    boolean known(String id) {
-        synchronized (this) {
-            if (entries.containsKey(id)) {
-                return true;
-            }
-        }
-        return Files.exists(failed.resolve(id + ".state"));
+    /** Whether a message left the queue already: it is in the failed folder, or it was sent (its state in removed/). */
+    boolean leftAlready(String id) {
+        return Files.exists(failed.resolve(id + ".state")) || Files.exists(removed.resolve(id + ".state"));
     }
 
     Entry restored(String id, String from, List<String> rcpts, long size, boolean priority, Instant queued) {
@@ -558,6 +579,7 @@ public final class FileOutbox implements Outbox {
         } catch (IOException e) {
             throw new IllegalStateException("cannot delete message " + id + ": " + e.getMessage(), e);
         }
+        left(id);
         return true;
     }
 
@@ -764,6 +786,7 @@ public final class FileOutbox implements Outbox {
             }
             if (anyFailed) {
                 moveToFailed(e);
+                left(id);
                 return Result.FAILED;
             }
             // the state first: a message file without its state is never sent again (load() moves it aside)
@@ -773,6 +796,7 @@ public final class FileOutbox implements Outbox {
             if (Files.exists(queue.resolve(id + ".eml"))) {
                 move(queue.resolve(id + ".eml"), body);
             }
+            left(id);
             removal.execute(() -> unlink(state, body));
             return Result.SENT;
         } finally {
@@ -851,6 +875,10 @@ public final class FileOutbox implements Outbox {
         writeState(e, failed);
         Path body = queue.resolve(e.id + ".eml");
         if (Files.exists(body)) {
+            // a submitted message's body was never forced (its batch file held it): force it before it leaves
+            try (FileChannel ch = FileChannel.open(body, StandardOpenOption.WRITE)) {
+                ch.force(true);
+            }
             move(body, failed.resolve(e.id + ".eml"));
             Maildir.force(failed);
         }
@@ -965,7 +993,18 @@ public final class FileOutbox implements Outbox {
                 continue;
             }
             try {
-                entries.put(id, readState(id, queue.resolve(id + ".state")));
+                Entry e = readState(id, queue.resolve(id + ".state"));
+                long size = Files.size(queue.resolve(id + ".eml"));
+                if (size != e.size) {
+                    // only a machine crash does this: a submitted message's files are not forced while its batch
+                    // file holds it, and a message whose batch is gone has left the queue (it was sent)
+                    move(queue.resolve(id + ".eml"), tmp.resolve(id + ".torn.eml"));
+                    move(queue.resolve(id + ".state"), tmp.resolve(id + ".torn.state"));
+                    LOG.error("Outgoing message {} has {} bytes in {} where its state says {}; moved aside to {}, not sent",
+                            id, size, queue, e.size, tmp);
+                    continue;
+                }
+                entries.put(id, e);
             } catch (IOException | RuntimeException x) {
                 LOG.error("Outgoing message {}: its state file {} cannot be read ({}); it is left there, not sent", id,
                         queue.resolve(id + ".state"), x.toString());

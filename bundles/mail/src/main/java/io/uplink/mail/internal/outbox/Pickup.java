@@ -12,6 +12,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.BasicFileAttributes;
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -25,10 +26,17 @@ import org.slf4j.LoggerFactory;
  * {@code .reason} file beside it, never deleted. Files whose name starts with a dot are ignored (write
  * there, then rename), and a file is taken only when its size and time did not change since the previous
  * scan, so a file still being copied in is not taken half-written.
+ *
+ * <p>The files of one scan (up to {@value #GROUP} of up to 1 MiB each at a time) are group-committed into one
+ * batch file with one fsync, as submitted mail is; a file is removed only after that fsync.
  */
 public final class Pickup {
 
     private static final Logger LOG = LoggerFactory.getLogger(Pickup.class);
+    /** Files up to this size are read into memory and group-committed; larger ones are streamed one by one. */
+    private static final long MAX_IN_GROUP = 1L << 20;
+    private static final int GROUP = 256;
+    private static final long GROUP_BYTES = 16L << 20;
 
     private final Path dir;
     private final Path rejected;
@@ -56,6 +64,7 @@ public final class Pickup {
     public synchronized int scan() {
         int queued = 0;
         Map<Path, String> now = new HashMap<>();
+        List<Path> stable = new ArrayList<>();
         try (DirectoryStream<Path> ds = Files.newDirectoryStream(dir)) {
             for (Path f : ds) {
                 String name = f.getFileName().toString();
@@ -76,16 +85,89 @@ public final class Pickup {
                     now.put(f, stamp);
                     continue;
                 }
-                if (take(f)) {
-                    queued++;
-                }
+                stable.add(f);
             }
         } catch (IOException e) {
             LOG.error("Cannot read the pickup folder {}: {}", dir, e.toString());
         }
         seen.clear();
         seen.putAll(now);
+        List<Taken> group = new ArrayList<>();
+        long bytes = 0;
+        for (Path f : stable) {
+            long size;
+            try {
+                size = Files.size(f);
+            } catch (IOException gone) {
+                continue;
+            }
+            if (size > MAX_IN_GROUP) {
+                // large: streamed through a file of its own (four fsyncs), not held in memory
+                if (take(f)) {
+                    queued++;
+                }
+                continue;
+            }
+            Taken t = read(f);
+            if (t == null) {
+                continue;
+            }
+            group.add(t);
+            bytes += t.prepared().body().length;
+            if (group.size() >= GROUP || bytes >= GROUP_BYTES) {
+                queued += commit(group);
+                group.clear();
+                bytes = 0;
+            }
+        }
+        if (!group.isEmpty()) {
+            queued += commit(group);
+        }
         return queued;
+    }
+
+    private record Taken(Path file, FileOutbox.Prepared prepared) {
+    }
+
+    /** The file read and checked, or {@code null} when it is not mail (moved to rejected/) or unreadable. */
+    private Taken read(Path f) {
+        try {
+            byte[] bytes = Files.readAllBytes(f);
+            return new Taken(f, outbox.prepare(null, List.of(), bytes));
+        } catch (MalformedMessageException e) {
+            reject(f, e.getMessage());
+        } catch (IOException e) {
+            LOG.error("Cannot queue {} from the pickup folder: {}; it stays there", f, e.toString());
+        }
+        return null;
+    }
+
+    /**
+     * One batch file and one fsync for the whole group ({@link IntakeBatches}); only once that returned are the
+     * pickup files removed, so a crash in between queues them again (twice at most), never loses them.
+     */
+    private int commit(List<Taken> group) {
+        List<FileOutbox.Prepared> prepared = new ArrayList<>(group.size());
+        group.forEach(t -> prepared.add(t.prepared()));
+        try {
+            outbox.commit(prepared);
+        } catch (IOException e) {
+            LOG.error("Cannot queue {} file(s) from the pickup folder: {}; they stay there", group.size(), e.toString());
+            return 0;
+        }
+        int n = 0;
+        for (Taken t : group) {
+            try {
+                Files.delete(t.file());
+                n++;
+                LOG.info("Queued {} from the pickup folder as {} (from <{}> to {})", t.file().getFileName(),
+                        t.prepared().entry().id, t.prepared().entry().from, t.prepared().entry().recipients.keySet());
+            } catch (IOException e) {
+                LOG.error("Queued {} from the pickup folder as {} but cannot remove it ({}); it will be queued again",
+                        t.file(), t.prepared().entry().id, e.toString());
+            }
+        }
+        return n;
     }
 
     private boolean take(Path f) {
