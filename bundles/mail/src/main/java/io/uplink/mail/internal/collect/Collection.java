@@ -5,6 +5,7 @@ import java.io.FilterOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.net.ConnectException;
+import java.net.Socket;
 import java.net.SocketTimeoutException;
 import java.net.UnknownHostException;
 import java.nio.file.Files;
@@ -27,6 +28,7 @@ import org.eclipse.angus.mail.imap.protocol.BODY;
 import org.eclipse.angus.mail.imap.protocol.FetchResponse;
 import org.eclipse.angus.mail.imap.protocol.MessageSet;
 import org.eclipse.angus.mail.pop3.POP3Folder;
+import org.eclipse.angus.mail.pop3.POP3Store;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -96,6 +98,10 @@ public final class Collection {
     private int skipped;
     /** The deadlines of this run's session with the server (see {@link SessionDeadline}). */
     private SessionDeadline deadline;
+    /** The session's outermost socket as Angus uses it (the TLS one after STARTTLS). */
+    private volatile Socket socket;
+    /** POP3: the RETRs of this run, pipelined, or null (lock-step through Angus). */
+    private Pop3Pipeline pipeline;
 
     /** A message on the server, as listed. */
     private record Listed(Message message, String uid, long size) {
@@ -183,6 +189,8 @@ public final class Collection {
     }
 
     private void collect(UidLedger ledger, TaskContext context) throws MessagingException, IOException {
+        socket = null;
+        pipeline = null;
         Session session = Session.getInstance(properties());
         Store store = session.getStore(cfg.protocol.jakartaName());
         Folder folder = null;
@@ -227,6 +235,7 @@ public final class Collection {
 
             Exception failure = null;
             int done = 0;
+            pipeline = pipelined(store, fetch);
             for (int i = 0; i < fetch.size(); i++) {
                 Listed l = fetch.get(i);
                 if (!context.linkUp()) {
@@ -260,6 +269,11 @@ public final class Collection {
                 if (destination.full() && !settle(destination.commit(ledger), delete)) {
                     break;
                 }
+            }
+            if (pipeline != null && failure == null) {
+                // what was asked ahead must be read before Angus says anything again (DELE, QUIT)
+                deadline.transfer("reading the messages asked for ahead", pipeline.outstandingBytes());
+                pipeline.drain();
             }
             settle(destination.commit(ledger), delete);
             ledger.sync();
@@ -425,6 +439,8 @@ public final class Collection {
             BufferedOutputStream buffered = new BufferedOutputStream(new Capped(out, cap, l.uid), 64 * 1024);
             if (ahead != null) {
                 buffered.write(ahead.getBytes(), ahead.getStart(), ahead.getCount());
+            } else if (pipeline != null) {
+                pipeline.retrieve(l.message.getMessageNumber(), buffered);
             } else {
                 try {
                     l.message.writeTo(buffered);
@@ -435,6 +451,29 @@ public final class Collection {
             buffered.flush();
         });
         collected++;
+    }
+
+    /**
+     * A pipelined RETR loop for {@code fetch} when the server offers PIPELINING and nothing else needs the
+     * session while the messages stream in: the Maildir destination (an office server reads the headers for
+     * the envelope) and {@code deliverTo} routing (routing by headers asks Angus for them, in lock-step).
+     */
+    private Pop3Pipeline pipelined(Store store, List<Listed> fetch) throws MessagingException, IOException {
+        if (!(store instanceof POP3Store pop) || fetch.size() < 2 || cfg.delivery != null || cfg.router.needsHeaders()
+                || socket == null) {
+            return null;
+        }
+        Map<String, String> caps = pop.capabilities();
+        if (caps == null || !caps.containsKey("PIPELINING")) {
+            return null;
+        }
+        int[] numbers = new int[fetch.size()];
+        long[] sizes = new long[fetch.size()];
+        for (int i = 0; i < numbers.length; i++) {
+            numbers[i] = fetch.get(i).message.getMessageNumber();
+            sizes[i] = fetch.get(i).size;
+        }
+        return new Pop3Pipeline(socket, numbers, sizes);
     }
 
     /**
@@ -531,11 +570,12 @@ public final class Collection {
         String millis = String.valueOf(cfg.timeout.toMillis());
         props.setProperty(p + ".connectiontimeout", millis);
         props.setProperty(p + ".timeout", millis);
-        props.put(p + ".socketFactory", LineBoundSocketFactories.plain(CollectorSettings.MAX_LINE, deadline));
+        props.put(p + ".socketFactory", LineBoundSocketFactories.plain(CollectorSettings.MAX_LINE, deadline, s -> socket = s));
         // never fall back to a socket without our checks
         props.setProperty(p + ".socketFactory.fallback", "false");
         if (cfg.tls != null) {
-            props.put(p + ".ssl.socketFactory", LineBoundSocketFactories.tls(cfg.tls, CollectorSettings.MAX_LINE, deadline));
+            props.put(p + ".ssl.socketFactory",
+                    LineBoundSocketFactories.tls(cfg.tls, CollectorSettings.MAX_LINE, deadline, s -> socket = s));
             // the host name is checked in the handshake (endpoint identification)
             props.setProperty(p + ".ssl.checkserveridentity", "false");
         }
