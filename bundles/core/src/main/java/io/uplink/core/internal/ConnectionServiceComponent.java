@@ -59,7 +59,30 @@ public class ConnectionServiceComponent implements ConnectionService, Connection
 
     private final Engine engine = new Engine(Clock.systemDefaultZone());
     private final Map<String, MailSender> senders = new ConcurrentHashMap<>();
-    private final Map<MailCollector, Map<String, Object>> collectors = new ConcurrentHashMap<>();
+    /**
+     * Each enabled collector's connection ids and priority, worked out once when it is bound: every status
+     * of every connection asks {@link #collectors(String)}, which with a thousand collectors and a running
+     * firing's progress polled was the JVM's largest cost.
+     */
+    private final Map<MailCollector, Link> links = new ConcurrentHashMap<>();
+
+    /** Where a collector is linked (its {@code connections}), whether it is enabled, and its priority. */
+    private record Link(java.util.Set<String> connections, boolean enabled, int priority) {
+        static Link of(Map<String, Object> p) {
+            java.util.Set<String> ids = new java.util.HashSet<>();
+            Object c = p.get(MailCollector.CONNECTIONS);
+            if (c instanceof String[] a) {
+                ids.addAll(List.of(a));
+            } else if (c instanceof Iterable<?> it) {
+                for (Object o : it) {
+                    ids.add(String.valueOf(o));
+                }
+            } else if (c != null) {
+                ids.addAll(List.of(c.toString().split("[,\\s]+")));
+            }
+            return new Link(ids, !Boolean.FALSE.equals(asBoolean(p.get(MailCollector.ENABLED))), ConnectionServiceComponent.priority(p));
+        }
+    }
     private volatile EventAdmin eventAdmin;
     private volatile MBeanServer mbeanServer;
     private volatile ObjectName registeredMBean;
@@ -192,15 +215,15 @@ public class ConnectionServiceComponent implements ConnectionService, Connection
     @Reference(cardinality = ReferenceCardinality.MULTIPLE, policy = ReferencePolicy.DYNAMIC,
             policyOption = ReferencePolicyOption.GREEDY, updated = "updatedCollector")
     void bindCollector(MailCollector collector, Map<String, Object> props) {
-        collectors.put(collector, Map.copyOf(props));
+        links.put(collector, Link.of(props));
     }
 
     void updatedCollector(MailCollector collector, Map<String, Object> props) {
-        collectors.put(collector, Map.copyOf(props));
+        links.put(collector, Link.of(props));
     }
 
     void unbindCollector(MailCollector collector, Map<String, Object> props) {
-        collectors.remove(collector);
+        links.remove(collector);
     }
 
     @Override
@@ -216,17 +239,16 @@ public class ConnectionServiceComponent implements ConnectionService, Connection
     @Override
     public List<MailCollector> collectors(String connectionId) {
         List<MailCollector> out = new ArrayList<>();
-        for (Map.Entry<MailCollector, Map<String, Object>> e : collectors.entrySet()) {
-            Map<String, Object> p = e.getValue();
-            if (Boolean.FALSE.equals(asBoolean(p.get(MailCollector.ENABLED)))) {
-                continue;
-            }
-            if (linked(p.get(MailCollector.CONNECTIONS), connectionId)) {
+        for (Map.Entry<MailCollector, Link> e : links.entrySet()) {
+            Link l = e.getValue();
+            if (l.enabled() && l.connections().contains(connectionId)) {
                 out.add(e.getKey());
             }
         }
-        out.sort(Comparator.comparingInt((MailCollector c) -> priority(collectors.get(c)))
-                .thenComparing(MailCollector::id));
+        out.sort(Comparator.comparingInt((MailCollector c) -> {
+            Link l = links.get(c);
+            return l == null ? 0 : l.priority();
+        }).thenComparing(MailCollector::id));
         return out;
     }
 
@@ -244,33 +266,6 @@ public class ConnectionServiceComponent implements ConnectionService, Connection
         } catch (NumberFormatException e) {
             return 0;
         }
-    }
-
-    private static boolean linked(Object connections, String id) {
-        if (connections instanceof String[] a) {
-            for (String s : a) {
-                if (id.equals(s)) {
-                    return true;
-                }
-            }
-            return false;
-        }
-        if (connections instanceof Iterable<?> it) {
-            for (Object s : it) {
-                if (id.equals(String.valueOf(s))) {
-                    return true;
-                }
-            }
-            return false;
-        }
-        if (connections != null) {
-            for (String s : connections.toString().split("[,\\s]+")) {
-                if (id.equals(s)) {
-                    return true;
-                }
-            }
-        }
-        return false;
     }
 
     // ------------------------------------------------------------------ events and JMX

@@ -62,14 +62,15 @@ import jakarta.mail.UIDFolder;
 public final class Collection {
 
     private static final Logger LOG = LoggerFactory.getLogger(Collection.class);
-    /** IMAP messages fetched ahead in one command. */
-    private static final int BATCH = MaildirDestination.BATCH;
+    /** IMAP messages looked at for one FETCH ahead. */
+    private static final int IMAP_AHEAD = 256;
     private static final int IMAP_FETCH_BLOCK = 256 * 1024;
     /**
-     * IMAP messages up to this size are fetched a batch at a time, one FETCH for up to {@link #BATCH} of them
-     * (at most 4 MiB in memory), instead of one round trip each; larger ones stream one by one.
+     * IMAP messages up to this size are fetched many at a time, one FETCH for up to {@link #IMAP_AHEAD} of them
+     * and at most {@link #IMAP_AHEAD_BYTES} in memory, instead of one round trip each; larger ones stream one by one.
      */
     private static final long IMAP_BATCH_FETCH_MAX = 64 * 1024;
+    private static final long IMAP_AHEAD_BYTES = 2 * 1024 * 1024;
 
     /** Sessions refused as "too many" are asked for this many times in all. */
     static final int BUSY_TRIES = 5;
@@ -246,7 +247,7 @@ public final class Collection {
                 context.progress("collecting", done, fetch.size());
                 try {
                     if (folder instanceof IMAPFolder imap && fetched.isEmpty()) {
-                        fetchAhead(imap, fetch.subList(i, Math.min(fetch.size(), i + BATCH)));
+                        fetchAhead(imap, fetch.subList(i, Math.min(fetch.size(), i + IMAP_AHEAD)));
                     }
                     deadline.transfer("receiving message " + l.uid, l.size);
                     store(ledger, l);
@@ -266,7 +267,7 @@ public final class Collection {
                 if (cfg.leaveOnServerDays == 0) {
                     delete.add(l);
                 }
-                if (destination.full() && !settle(destination.commit(ledger), delete)) {
+                if (destination.full() && !settle(destination.commitEarlier(ledger), delete)) {
                     break;
                 }
             }
@@ -483,20 +484,19 @@ public final class Collection {
     private void fetchAhead(IMAPFolder imap, List<Listed> next) throws MessagingException {
         List<Integer> numbers = new ArrayList<>();
         Map<Integer, Message> byNumber = new HashMap<>();
+        long bytes = 0;
         for (Listed l : next) {
             if (l.size >= 0 && l.size <= IMAP_BATCH_FETCH_MAX) {
+                if (bytes + l.size > IMAP_AHEAD_BYTES) {
+                    break;
+                }
+                bytes += l.size;
                 numbers.add(l.message.getMessageNumber());
                 byNumber.put(l.message.getMessageNumber(), l.message);
             }
         }
         if (numbers.size() < 2) {
             return;
-        }
-        long bytes = 0;
-        for (Listed l : next) {
-            if (byNumber.containsKey(l.message.getMessageNumber())) {
-                bytes += l.size;
-            }
         }
         deadline.transfer("receiving " + numbers.size() + " messages", bytes);
         MessageSet[] sets = MessageSet.createMessageSets(numbers.stream().mapToInt(Integer::intValue).toArray());
