@@ -95,7 +95,7 @@ public final class CollectBenchmark {
                         protocol.toUpperCase(Locale.ROOT), round, rawRate, upRate, 100 * upRate / rawRate);
             }
             Collections.sort(ratios);
-            System.out.printf(Locale.ROOT, "%-4s  median ratio %3.0f%% (target >= 35%%)%n", protocol.toUpperCase(Locale.ROOT),
+            System.out.printf(Locale.ROOT, "%-4s  median ratio %3.0f%% (target: POP3 >= 50%%, IMAP >= 80%%)%n", protocol.toUpperCase(Locale.ROOT),
                     100 * ratios.get(ratios.size() / 2));
         }
     }
