@@ -6,7 +6,7 @@
 #   bench/collect-benchmark.sh --scale [sizes, comma-separated, default 1000,5000,20000]
 # Prints messages/s and the ratio Uplink / raw per round (raw and Uplink alternate, each on its own fresh
 # mailbox) and the median ratio: on a shared machine single runs swing widely. With --scale: Uplink alone,
-# one fresh mailbox per size and protocol, msgs/s per size with the load average and the slowest size's
+# one fresh mailbox per size and protocol after a warm-up of 2,000, msgs/s per size with the load average and the slowest size's
 # rate against the fastest's (whether the rate stays flat as a mailbox grows). Every run uses a fresh
 # directory (the previous one is never deleted right before a timed run: on ext4 without a journal that
 # slows file creation down). JAVA_OPTS reaches the benchmark JVM (e.g. -XX:StartFlightRecording=...).

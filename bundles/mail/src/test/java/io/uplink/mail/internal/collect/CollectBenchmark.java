@@ -103,7 +103,7 @@ public final class CollectBenchmark {
     /**
      * Whether the rate stays flat as the mailbox grows: Uplink alone (same settings as above) on one fresh
      * mailbox per size and protocol ({@code sizes} comma-separated, users {@code scale-<protocol>-<size>}),
-     * after a warm-up; prints msgs/s per size and the spread (slowest against fastest).
+     * after the fill is flushed to disk and a warm-up of 2,000 messages; prints msgs/s per size and the spread (slowest against fastest).
      */
     private static void scale(Path dir, String sizes, int pop3, int imap, String owner) throws Exception {
         CollectBenchmark b = new CollectBenchmark(dir, pop3, imap, owner);
@@ -111,14 +111,18 @@ public final class CollectBenchmark {
         for (String x : sizes.split(",")) {
             ns.add(Integer.parseInt(x.trim()));
         }
-        b.fill("warm-uplink-pop3", 300);
-        b.fill("warm-uplink-imap", 300);
+        b.fill("warm-uplink-pop3", 2000);
+        b.fill("warm-uplink-imap", 2000);
         for (String p : new String[] {"pop3", "imap"}) {
             for (int n : ns) {
                 b.fill("scale-" + p + "-" + n, n);
             }
         }
         b.chown();
+        // the fill's own writes (hundreds of MiB) must not be flushed during a timed run
+        if (new ProcessBuilder("sync").inheritIO().start().waitFor() != 0) {
+            throw new IOException("sync failed");
+        }
         for (String p : new String[] {"pop3", "imap"}) {
             b.rawPop3("warm-uplink-" + p, 0);
             for (int n : ns) {
