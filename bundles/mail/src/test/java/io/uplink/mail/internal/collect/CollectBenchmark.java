@@ -145,7 +145,7 @@ public final class CollectBenchmark {
                 min = Math.min(min, rate);
                 max = Math.max(max, rate);
                 System.out.printf(Locale.ROOT, "%-4s  %6d messages  uplink %7.0f msg/s   load average %s%n",
-                        p.toUpperCase(Locale.ROOT), n, rate, Files.readString(Path.of("/proc/loadavg")).trim());
+                        p.toUpperCase(Locale.ROOT), n, rate, String.join(" ", java.util.Arrays.asList(Files.readString(Path.of("/proc/loadavg")).trim().split(" ")).subList(0, 3)));
             }
             System.out.printf(Locale.ROOT, "%-4s  slowest size at %3.0f%% of the fastest (flat means >= 80%%)%n",
                     p.toUpperCase(Locale.ROOT), 100 * min / max);
