@@ -24,6 +24,16 @@ final class LineBoundSocketFactories {
     private LineBoundSocketFactories() {
     }
 
+    /** Plain sockets, line-bounded, under the session's deadlines. */
+    static SocketFactory plain(long limit, SessionDeadline deadline) {
+        return plain(limit, deadline, s -> { });
+    }
+
+    /** TLS over a connected socket, line-bounded (see the four-argument form). */
+    static SSLSocketFactory tls(SSLSocketFactory verifying, long limit, SessionDeadline deadline) {
+        return tls(verifying, limit, deadline, s -> { });
+    }
+
     /**
      * Plain sockets, line-bounded, under the session's deadlines; {@code opened} is told of each socket as
      * the mail library gets it (the collector pipelines POP3 RETR on it).
