@@ -3,18 +3,26 @@
 # POP3/IMAP client on the same server in the same run. Needs the Debian packages dovecot-pop3d and
 # dovecot-imapd (installed when missing, as root) and a built project (mvn install -DskipTests).
 #   bench/collect-benchmark.sh [messages, default 2000] [rounds, default 3]
+#   bench/collect-benchmark.sh --scale [sizes, comma-separated, default 1000,5000,20000]
 # Prints messages/s and the ratio Uplink / raw per round (raw and Uplink alternate, each on its own fresh
-# mailbox) and the median ratio: on a shared machine single runs swing widely. Every run uses a fresh
+# mailbox) and the median ratio: on a shared machine single runs swing widely. With --scale: Uplink alone,
+# one fresh mailbox per size and protocol after a warm-up of 2,000, msgs/s per size with the load average and the slowest size's
+# rate against the fastest's (whether the rate stays flat as a mailbox grows). Every run uses a fresh
 # directory (the previous one is never deleted right before a timed run: on ext4 without a journal that
 # slows file creation down). JAVA_OPTS reaches the benchmark JVM (e.g. -XX:StartFlightRecording=...).
 set -eu
-N=${1:-2000}
-ROUNDS=${2:-3}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
-
 . "$ROOT/bench/dovecot.sh"
-USERS="warm-raw-pop3 warm-uplink-pop3 warm-raw-imap warm-uplink-imap"
-for r in $(seq "$ROUNDS"); do USERS="$USERS raw-pop3-$r uplink-pop3-$r raw-imap-$r uplink-imap-$r"; done
+if [ "${1:-}" = "--scale" ]; then
+  SIZES=${2:-1000,5000,20000}
+  USERS="warm-uplink-pop3 warm-uplink-imap"
+  for n in $(echo "$SIZES" | tr ',' ' '); do USERS="$USERS scale-pop3-$n scale-imap-$n"; done
+else
+  N=${1:-2000}
+  ROUNDS=${2:-3}
+  USERS="warm-raw-pop3 warm-uplink-pop3 warm-raw-imap warm-uplink-imap"
+  for r in $(seq "$ROUNDS"); do USERS="$USERS raw-pop3-$r uplink-pop3-$r raw-imap-$r uplink-imap-$r"; done
+fi
 D=$(mktemp -d "${TMPDIR:-/tmp}/uplink-collect-bench.XXXXXX")
 mkdir -p "$D/out"
 # shellcheck disable=SC2086
@@ -27,6 +35,11 @@ CP="$ROOT/bundles/mail/target/classes:$ROOT/bundles/mail/target/test-classes:$(c
 dovecot_start "$D"
 trap 'dovecot_stop "$D"' EXIT
 
-# shellcheck disable=SC2086
-java ${JAVA_OPTS:-} -cp "$CP" io.uplink.mail.internal.collect.CollectBenchmark "$D" "$N" "$POP3" "$IMAP" "$MAILUID" "$MAILGID" "$ROUNDS"
+if [ -n "${SIZES:-}" ]; then
+  # shellcheck disable=SC2086
+  java ${JAVA_OPTS:-} -cp "$CP" io.uplink.mail.internal.collect.CollectBenchmark scale "$D" "$SIZES" "$POP3" "$IMAP" "$MAILUID" "$MAILGID"
+else
+  # shellcheck disable=SC2086
+  java ${JAVA_OPTS:-} -cp "$CP" io.uplink.mail.internal.collect.CollectBenchmark "$D" "$N" "$POP3" "$IMAP" "$MAILUID" "$MAILGID" "$ROUNDS"
+fi
 echo "(run directory: $D)"

@@ -49,6 +49,15 @@ interface Destination extends Closeable {
      */
     List<Deferred> commit(UidLedger ledger) throws IOException;
 
+    /**
+     * Like {@link #commit}, but a destination may make the latest batch durable in the background while the
+     * collector fetches the next one, and record it at a later call; only {@link #commit} promises that
+     * everything delivered so far is durable and recorded. By default the same as {@link #commit}.
+     */
+    default List<Deferred> commitEarlier(UidLedger ledger) throws IOException {
+        return commit(ledger);
+    }
+
     /** How many delivered messages failed to become durable in {@link #commit}. */
     int failed();
 

@@ -3,6 +3,7 @@ package io.uplink.mail.internal.collect;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.Socket;
+import java.util.function.Consumer;
 
 import javax.net.SocketFactory;
 import javax.net.ssl.SSLSocket;
@@ -25,6 +26,19 @@ final class LineBoundSocketFactories {
 
     /** Plain sockets, line-bounded, under the session's deadlines. */
     static SocketFactory plain(long limit, SessionDeadline deadline) {
+        return plain(limit, deadline, s -> { });
+    }
+
+    /** TLS over a connected socket, line-bounded (see the four-argument form). */
+    static SSLSocketFactory tls(SSLSocketFactory verifying, long limit, SessionDeadline deadline) {
+        return tls(verifying, limit, deadline, s -> { });
+    }
+
+    /**
+     * Plain sockets, line-bounded, under the session's deadlines; {@code opened} is told of each socket as
+     * the mail library gets it (the collector pipelines POP3 RETR on it).
+     */
+    static SocketFactory plain(long limit, SessionDeadline deadline, Consumer<Socket> opened) {
         return new SocketFactory() {
             @Override
             public Socket createSocket() throws IOException {
@@ -52,7 +66,9 @@ final class LineBoundSocketFactories {
             }
 
             private Socket wrap(Socket s) throws IOException {
-                return new LineBoundSocket(new DeadlineSocket(s, deadline), limit, deadline);
+                Socket bounded = new LineBoundSocket(new DeadlineSocket(s, deadline), limit, deadline);
+                opened.accept(bounded);
+                return bounded;
             }
         };
     }
@@ -60,9 +76,9 @@ final class LineBoundSocketFactories {
     /**
      * TLS over a connected socket, line-bounded. Jakarta Mail connects a plain socket and then calls
      * {@link SSLSocketFactory#createSocket(Socket, String, int, boolean)} on this factory, for implicit TLS
-     * and for STARTTLS alike.
+     * and for STARTTLS alike; {@code opened} is told of the TLS socket, which replaces the plain one.
      */
-    static SSLSocketFactory tls(SSLSocketFactory verifying, long limit, SessionDeadline deadline) {
+    static SSLSocketFactory tls(SSLSocketFactory verifying, long limit, SessionDeadline deadline, Consumer<Socket> opened) {
         return new SSLSocketFactory() {
             @Override
             public String[] getDefaultCipherSuites() {
@@ -84,7 +100,9 @@ final class LineBoundSocketFactories {
                     ssl.close();
                     throw e;
                 }
-                return new LineBoundSocket(ssl, limit, deadline);
+                Socket bounded = new LineBoundSocket(ssl, limit, deadline);
+                opened.accept(bounded);
+                return bounded;
             }
 
             @Override

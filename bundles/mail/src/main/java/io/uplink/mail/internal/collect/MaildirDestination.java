@@ -6,9 +6,9 @@ import java.io.InterruptedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
-import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
@@ -24,12 +24,12 @@ import io.uplink.mail.internal.store.Maildir;
 
 /**
  * Delivery into the local Maildirs. Each file is forced on a small pool of threads while the next messages
- * are fetched; a batch's Maildir directories are forced once, and only then is the batch recorded in the
- * ledger.
+ * are fetched; a batch's Maildir directories are forced once (on a thread of their own, while the next batch
+ * is fetched), and only then is the batch recorded in the ledger, in one record.
  */
 final class MaildirDestination implements Destination {
 
-    /** Messages per directory sync and ledger record (and at most this many files open at once). */
+    /** Messages per directory sync and ledger record (and at most twice this many files open at once). */
     static final int BATCH = 64;
     /**
      * Threads that force message files while the next messages are fetched. One fsync waits for the disk
@@ -43,6 +43,10 @@ final class MaildirDestination implements Destination {
     private final Map<String, Maildir> maildirs = new HashMap<>();
     private final Set<Maildir> unsynced = new LinkedHashSet<>();
     private final List<Stored> batch = new ArrayList<>();
+    /** Seals the batches handed over by {@link #commitEarlier}, one at a time. */
+    private final ExecutorService sealer;
+    /** The batch being sealed, not yet recorded. */
+    private Future<Sealed> sealing;
     private int failed;
 
     /** A message of the current batch: its deliveries are completing (forced, renamed) on the fsync threads. */
@@ -54,6 +58,11 @@ final class MaildirDestination implements Destination {
         this.clock = clock;
         this.fsyncs = Executors.newFixedThreadPool(FSYNC_THREADS, r -> {
             Thread f = new Thread(r, "uplink-collector-" + collectorId + "-fsync");
+            f.setDaemon(true);
+            return f;
+        });
+        this.sealer = Executors.newSingleThreadExecutor(r -> {
+            Thread f = new Thread(r, "uplink-collector-" + collectorId + "-seal");
             f.setDaemon(true);
             return f;
         });
@@ -98,11 +107,53 @@ final class MaildirDestination implements Destination {
         return batch.size() >= BATCH;
     }
 
-    /** Waits until every file of the batch is forced and in {@code new/}, makes the renames durable, then records. */
+    /**
+     * Hands the batch to the sealing thread (which waits for its files, then forces its Maildir directories)
+     * and records the batch handed over before, whose sealing has had a whole batch's fetching to finish. So
+     * the disk and the server work at the same time; a batch is recorded only once it is durable.
+     */
+    @Override
+    public List<Deferred> commitEarlier(UidLedger ledger) throws IOException {
+        Future<Sealed> previous = sealing;
+        sealing = null;
+        IOException failure = null;
+        try {
+            record(ledger, previous);
+        } catch (IOException e) {
+            failure = e;
+        }
+        if (!batch.isEmpty()) {
+            List<Stored> b = new ArrayList<>(batch);
+            List<Maildir> dirs = new ArrayList<>(unsynced);
+            batch.clear();
+            unsynced.clear();
+            sealing = sealer.submit(() -> seal(b, dirs));
+        }
+        if (failure != null) {
+            throw failure;
+        }
+        return List.of();
+    }
+
+    /** Waits until every file delivered so far is forced and in {@code new/}, makes the renames durable, then records. */
     @Override
     public List<Deferred> commit(UidLedger ledger) throws IOException {
+        commitEarlier(ledger);
+        Future<Sealed> last = sealing;
+        sealing = null;
+        record(ledger, last);
+        return List.of();
+    }
+
+    /** What sealing a batch found: the messages now durable, and the first failure (the others are not recorded). */
+    private record Sealed(List<Stored> durable, int failed, IOException failure) {
+    }
+
+    /** On the sealing thread: waits for the batch's files, then forces the directories they were renamed into. */
+    private static Sealed seal(List<Stored> batch, List<Maildir> dirs) throws IOException, InterruptedException {
         List<Stored> durable = new ArrayList<>(batch.size());
         IOException failure = null;
+        int failed = 0;
         for (Stored s : batch) {
             try {
                 for (Future<Path> f : s.deliveries) {
@@ -115,24 +166,39 @@ final class MaildirDestination implements Destination {
                     failure = e.getCause() instanceof IOException io ? io
                             : new IOException("storing message " + s.uid + ": " + e.getCause(), e.getCause());
                 }
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                throw new InterruptedIOException("interrupted while storing messages");
             }
         }
-        batch.clear();
-        for (Maildir m : unsynced) {
+        for (Maildir m : dirs) {
             m.sync();
         }
-        unsynced.clear();
-        Instant now = clock.instant();
-        for (Stored s : durable) {
-            ledger.stored(s.uid, s.size, now);
+        return new Sealed(durable, failed, failure);
+    }
+
+    /** Waits for a sealed batch and records its durable messages in the ledger, in one record. */
+    private void record(UidLedger ledger, Future<Sealed> sealed) throws IOException {
+        if (sealed == null) {
+            return;
         }
-        if (failure != null) {
-            throw failure;
+        Sealed s;
+        try {
+            s = sealed.get();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new InterruptedIOException("interrupted while storing messages");
+        } catch (ExecutionException e) {
+            // the directory could not be forced: none of the batch may count as stored
+            Throwable c = e.getCause();
+            throw c instanceof IOException io ? io : new IOException("storing messages: " + c, c);
         }
-        return List.of();
+        failed += s.failed();
+        Map<String, Long> records = new LinkedHashMap<>();
+        for (Stored d : s.durable()) {
+            records.put(d.uid, d.size);
+        }
+        ledger.stored(records, clock.instant());
+        if (s.failure() != null) {
+            throw s.failure();
+        }
     }
 
     @Override
@@ -152,5 +218,6 @@ final class MaildirDestination implements Destination {
     @Override
     public void close() {
         fsyncs.shutdownNow();
+        sealer.shutdownNow();
     }
 }

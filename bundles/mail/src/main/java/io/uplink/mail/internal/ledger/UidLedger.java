@@ -288,6 +288,27 @@ public final class UidLedger implements Closeable {
         write("S " + escape(uid) + " " + size + " " + t + " " + t + "\n");
     }
 
+    /**
+     * Records that the messages of one batch ({@code uid} to size, in order) are durably stored: the same
+     * lines as {@link #stored(String, long, Instant)}, written together. Not forced.
+     */
+    public void stored(Map<String, Long> batch, Instant now) throws IOException {
+        if (batch.isEmpty()) {
+            return;
+        }
+        long t = now.toEpochMilli();
+        StringBuilder lines = new StringBuilder(batch.size() * 48);
+        for (Map.Entry<String, Long> b : batch.entrySet()) {
+            String uid = b.getKey();
+            long size = b.getValue();
+            entries.put(uid, new Entry(uid, size, t, t, 0));
+            oversized.remove(uid);
+            lines.append("S ").append(escape(uid)).append(' ').append(size).append(' ').append(t).append(' ').append(t)
+                    .append('\n');
+        }
+        write(lines.toString());
+    }
+
     /** Records that the server confirmed deleting {@code uid}. Not forced. */
     public void deleted(String uid, Instant now) throws IOException {
         Entry e = entries.get(uid);
@@ -309,7 +330,7 @@ public final class UidLedger implements Closeable {
         if (append == null) {
             append = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.WRITE, StandardOpenOption.APPEND);
         }
-        // one write per line: a kill leaves whole lines or one torn last line, never a mix
+        // one write per line (or per batch of lines): a kill leaves whole lines or one torn last line, never a mix
         ByteBuffer b = ByteBuffer.wrap(line.getBytes(StandardCharsets.UTF_8));
         while (b.hasRemaining()) {
             append.write(b);

@@ -2,6 +2,7 @@ package io.uplink.mail.internal.net;
 
 import java.net.SocketTimeoutException;
 import java.time.Duration;
+import java.util.function.Supplier;
 
 import io.uplink.api.mail.TaskContext;
 
@@ -36,7 +37,8 @@ public final class SessionDeadline {
     private volatile String server = "the server";
     private volatile long phaseEnd;
     private volatile String doing = "connecting";
-    private volatile String expired;
+    /** What to say when the phase's deadline passes, worked out only then (a transfer per message is frequent). */
+    private volatile Supplier<String> expired;
     private volatile boolean greeted = true;
     private volatile boolean handshaking;
     private volatile boolean loggingIn;
@@ -46,7 +48,7 @@ public final class SessionDeadline {
     private volatile String failure;
     private volatile String refusal;
     /** The deadline text that bounded the last read, or null when the per-read timeout did. */
-    private String lastBound;
+    private Supplier<String> lastBound;
 
     public SessionDeadline(Duration timeout, long minRate, TaskContext context) {
         this.timeout = timeout;
@@ -83,7 +85,8 @@ public final class SessionDeadline {
         loggingIn = false;
         long ms = timeout.toMillis() + Math.max(0, bytes) * 1000 / minRate;
         Duration d = Duration.ofMillis(Math.min(ms, Long.MAX_VALUE / 4_000_000));
-        phase(d, what, what + " (" + Math.max(0, bytes) + " bytes) with " + server + " ran past its deadline of "
+        String at = server;
+        phase(d, what, () -> what + " (" + Math.max(0, bytes) + " bytes) with " + at + " ran past its deadline of "
                 + human(d) + " ('timeout' " + human(timeout) + " plus the size at 'minRate' " + ByteSizes.rate(minRate) + ")");
     }
 
@@ -120,6 +123,10 @@ public final class SessionDeadline {
     }
 
     private void phase(Duration d, String what, String text) {
+        phase(d, what, () -> text);
+    }
+
+    private void phase(Duration d, String what, Supplier<String> text) {
         waiting = false;
         doing = what;
         expired = text;
@@ -137,14 +144,14 @@ public final class SessionDeadline {
     int beforeRead(int configured) throws DeadlineExceededException {
         long now = System.nanoTime();
         long end = phaseEnd;
-        String text = expired;
+        Supplier<String> text = expired;
         if (hasFiringEnd && firingEnd - end < 0) {
             end = firingEnd;
-            text = firingText;
+            text = () -> firingText;
         }
         long left = end - now;
         if (left <= 0) {
-            throw fail(text);
+            throw fail(text.get());
         }
         long ms = (left + 999_999) / 1_000_000;
         if (configured == 0 || ms < configured) {
@@ -158,7 +165,7 @@ public final class SessionDeadline {
     /** A read timed out: which limit it was. */
     DeadlineExceededException timedOut(SocketTimeoutException e, int configured) {
         if (lastBound != null) {
-            return fail(lastBound);
+            return fail(lastBound.get());
         }
         if (!greeted) {
             return fail("no greeting from " + server + " within " + human(Duration.ofMillis(configured)));
@@ -181,7 +188,7 @@ public final class SessionDeadline {
             throw fail(firingText);
         }
         if (now - phaseEnd >= 0) {
-            throw fail(expired);
+            throw fail(expired.get());
         }
         if (!greeted && !handshaking) {
             greeted = true;

@@ -6,6 +6,7 @@ import static io.uplink.mail.internal.collect.Fixture.subjects;
 import static org.junit.Assert.assertEquals;
 import static org.junit.Assert.assertFalse;
 import static org.junit.Assert.assertTrue;
+import static org.junit.Assume.assumeFalse;
 
 import java.nio.file.Path;
 import java.time.Duration;
@@ -18,6 +19,8 @@ import org.junit.Before;
 import org.junit.Rule;
 import org.junit.Test;
 import org.junit.rules.TemporaryFolder;
+import org.junit.runner.RunWith;
+import org.junit.runners.Parameterized;
 
 import io.uplink.api.mail.CollectReport;
 import io.uplink.testsupport.MovableClock;
@@ -26,9 +29,19 @@ import io.uplink.testsupport.MovableClock;
  * POP3 servers that misbehave: each session and phase ends at its deadline with a message that says which
  * one ran out; nothing stored is lost and nothing unstored is deleted. The time bounds asserted here are
  * behaviour (the firing ends near its configured deadline, far before the hostile server would let go),
- * with generous room for a slow shared machine.
+ * with generous room for a slow shared machine. The cases in the middle of RETR run twice: lock-step, and
+ * with the server offering PIPELINING (the collector then asks for the next messages ahead).
  */
+@RunWith(Parameterized.class)
 public class HostileServerTest {
+
+    @Parameterized.Parameters(name = "pipelining={0}")
+    public static List<Object[]> modes() {
+        return List.of(new Object[] {false}, new Object[] {true});
+    }
+
+    @Parameterized.Parameter
+    public boolean pipelining;
 
     @Rule
     public TemporaryFolder tmp = new TemporaryFolder();
@@ -40,6 +53,7 @@ public class HostileServerTest {
     @Before
     public void start() throws Exception {
         pop = new ScriptedPop3Server();
+        pop.pipelining = pipelining;
         dir = tmp.getRoot().toPath();
     }
 
@@ -76,6 +90,7 @@ public class HostileServerTest {
 
     @Test
     public void aGreetingOneByteEveryTwoSecondsEndsAtTheTimeout() throws Exception {
+        assumeFalse("no RETR in this case: once is enough", pipelining);
         pop.greeting = ScriptedPop3Server.Greeting.DRIP;
         long t0 = System.nanoTime();
         CollectReport r = collect("timeout", "4s");
@@ -86,6 +101,7 @@ public class HostileServerTest {
 
     @Test
     public void aSilentServerIsNoGreetingNotARefusedLogin() throws Exception {
+        assumeFalse("no RETR in this case: once is enough", pipelining);
         pop.greeting = ScriptedPop3Server.Greeting.SILENT;
         CollectReport r = collect("timeout", "2s");
         assertEquals(List.of("no greeting from " + server() + " within 2s"), r.errors());
@@ -93,6 +109,7 @@ public class HostileServerTest {
 
     @Test
     public void aConnectionClosedDuringTheGreetingSaysSo() throws Exception {
+        assumeFalse("no RETR in this case: once is enough", pipelining);
         pop.greeting = ScriptedPop3Server.Greeting.CLOSE;
         CollectReport r = collect("timeout", "10s");
         assertEquals(List.of("connection closed by the server while waiting for the greeting"), r.errors());
@@ -100,6 +117,7 @@ public class HostileServerTest {
 
     @Test
     public void aRefusedLoginQuotesTheServerAndNotThePassword() throws Exception {
+        assumeFalse("no RETR in this case: once is enough", pipelining);
         pop.passReply = "-ERR [AUTH] Authentication failed.";
         CollectReport r = collect("timeout", "10s");
         assertEquals(1, r.errors().size());
@@ -126,6 +144,7 @@ public class HostileServerTest {
         assertEquals(List.of("m1"), subjects(dir.resolve("mailboxes/alice")));
         assertEquals("nothing deleted on the server", 0, pop.count("DELE"));
         assertEquals(3, pop.mails.size());
+        assertEquals("RETRs asked ahead exactly when the server offers PIPELINING", pipelining, pop.retrsAhead.get() > 0);
     }
 
     @Test
@@ -148,6 +167,7 @@ public class HostileServerTest {
 
     @Test
     public void aServerWithoutUidlIsNotCollectedFrom() throws Exception {
+        assumeFalse("no RETR in this case: once is enough", pipelining);
         three();
         pop.uidl = false;
         CollectReport r = collect("timeout", "10s");
@@ -161,14 +181,16 @@ public class HostileServerTest {
     @Test
     public void moreBytesThanAnnouncedAreNeitherStoredNorDeleted() throws Exception {
         pop.add("uid-big", big());
+        pop.add("uid-2", message("bob@example.net", "alice@example.com", "m2", "after the big one"));
         pop.understateOf = 1;
         CollectReport r = collect("timeout", "10s");
+        assertEquals(pipelining, pop.retrsAhead.get() > 0);
         assertEquals(1, r.errors().size());
         assertTrue(r.errors().get(0), r.errors().get(0).contains("the server sent more than"));
         assertEquals(0, r.collected());
         assertEquals(List.of(), subjects(dir.resolve("mailboxes/alice")));
         assertEquals("nothing deleted", 0, pop.count("DELE"));
-        assertEquals(1, pop.mails.size());
+        assertEquals(2, pop.mails.size());
     }
 
     /** A 1.5 MB message, far more than the 100 bytes its LIST line will announce. */
@@ -193,5 +215,6 @@ public class HostileServerTest {
         assertEquals(2, second.collected());
         assertEquals("all deleted once stored", 0, pop.mails.size());
         assertEquals(List.of("m1", "m2", "m3"), subjects(dir.resolve("mailboxes/alice")));
+        assertEquals(pipelining, pop.retrsAhead.get() > 0);
     }
 }

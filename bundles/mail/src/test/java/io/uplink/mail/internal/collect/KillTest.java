@@ -70,8 +70,9 @@ public class KillTest {
 
     @Test
     public void imapKilledMidCollectLosesNothingAndDuplicatesNothing() throws Exception {
-        // held at the server's answer carrying the 125th message
-        killAndRerun("imap", l -> l.startsWith("S: * " + MESSAGES / 4 + " FETCH ") && l.contains("BODY["), false);
+        // held at the server's answer carrying the 375th message: in the second FETCH (small messages come up to
+        // 256 at a time), after the first batch was stored
+        killAndRerun("imap", l -> l.startsWith("S: * " + MESSAGES * 3 / 4 + " FETCH ") && l.contains("BODY["), false);
     }
 
     @Test

@@ -50,6 +50,10 @@ final class ScriptedPop3Server implements AutoCloseable {
     volatile int slowBytesPerSecond = 100;
     /** 1-based number of the message whose LIST size is announced as 100 bytes; -1 none. */
     volatile int understateOf = -1;
+    /** Whether CAPA offers PIPELINING (RFC 2449); commands are answered in order either way. */
+    volatile boolean pipelining;
+    /** RETR commands read while the client's next command had already arrived (sent without waiting). */
+    final AtomicInteger retrsAhead = new AtomicInteger();
 
     private final ServerSocket server;
     private final PacedWriter paced = new PacedWriter();
@@ -108,6 +112,9 @@ final class ScriptedPop3Server implements AutoCloseable {
                         if (uidl) {
                             LoopbackServer.writeLine(out, "UIDL");
                         }
+                        if (pipelining) {
+                            LoopbackServer.writeLine(out, "PIPELINING");
+                        }
                         LoopbackServer.writeLine(out, ".");
                     }
                     case "USER" -> LoopbackServer.writeLine(out, "+OK");
@@ -137,6 +144,9 @@ final class ScriptedPop3Server implements AutoCloseable {
                     }
                     case "RETR" -> {
                         int n = Integer.parseInt(w[1]);
+                        if (in.available() > 0) {
+                            retrsAhead.incrementAndGet();
+                        }
                         byte[] body = stuffed(box.get(n - 1).bytes());
                         LoopbackServer.writeLine(out, "+OK " + box.get(n - 1).bytes().length + " octets");
                         if (n == cutRetrOf) {
