@@ -147,13 +147,18 @@ public class DeliveryTest {
         assertEquals(0, onRemote());
     }
 
+    /** A Dovecot user whose Maildir Dovecot cannot write: LMTP answers 451 for them after the data. */
+    private static Path unwritable(String user) throws Exception {
+        Path home = dovecot.mail().resolve(user);
+        Files.createDirectories(home);
+        Files.setPosixFilePermissions(home, java.nio.file.attribute.PosixFilePermissions.fromString("rwx------"));
+        Files.setOwner(home, home.getFileSystem().getUserPrincipalLookupService().lookupPrincipalByName("root"));
+        return home;
+    }
+
     @Test
     public void temporaryFailureLeavesTheMessageOnTheServerAndTheNextFiringDeliversIt() throws Exception {
-        // carol's Maildir cannot be written by Dovecot: LMTP answers 451 for her after the data
-        Path carol = dovecot.mail().resolve("carol");
-        Files.createDirectories(carol);
-        Files.setPosixFilePermissions(carol, java.nio.file.attribute.PosixFilePermissions.fromString("rwx------"));
-        Files.setOwner(carol, carol.getFileSystem().getUserPrincipalLookupService().lookupPrincipalByName("root"));
+        Path carol = unwritable("carol");
         send("erin@office.test", "erin first");
         send("carol@office.test, erin@office.test", "carol and erin");
         String[] cfg = cfg(lmtp(), "route", "headers", "domains", "office.test");
@@ -302,11 +307,7 @@ public class DeliveryTest {
 
     @Test
     public void aMessageLeavesTheRemoteServerOnlyWhenEveryDestinationTookIt() throws Exception {
-        // nina's Maildir cannot be written by Dovecot: LMTP answers 451 for her after the data
-        Path nina = dovecot.mail().resolve("nina");
-        Files.createDirectories(nina);
-        Files.setPosixFilePermissions(nina, java.nio.file.attribute.PosixFilePermissions.fromString("rwx------"));
-        Files.setOwner(nina, nina.getFileSystem().getUserPrincipalLookupService().lookupPrincipalByName("root"));
+        Path nina = unwritable("nina");
         send("nina@office.test, oscar@branch.test", "nina and oscar");
         send("oscar@branch.test", "oscar alone");
         String[] cfg = cfg("maildir", "route", "headers", "domains", "office.test, branch.test",
