@@ -82,6 +82,8 @@ final class ServerDestination implements Destination {
     private final ExecutorService senders;
     private final Semaphore window = new Semaphore(WINDOW);
     private final Map<OfficeServer, BlockingQueue<OfficeSession>> idle = new ConcurrentHashMap<>();
+    /** At most {@link #SESSIONS} transactions per server at once, however many servers share the threads. */
+    private final Map<OfficeServer, Semaphore> busy = new ConcurrentHashMap<>();
     private final Map<String, Maildir> maildirs = new ConcurrentHashMap<>();
     private final Deque<Future<Outcome>> pending = new ArrayDeque<>();
     /** Taken in from {@link #pending} before {@link #commit}, on the fetching thread. */
@@ -364,17 +366,28 @@ final class ServerDestination implements Destination {
     private List<OfficeSession.Reply> exchange(OfficeServer server, String from, List<String> addresses,
             OfficeSession.Body body) throws IOException {
         BlockingQueue<OfficeSession> sessions = idle.computeIfAbsent(server, k -> new LinkedBlockingQueue<>());
-        OfficeSession session = sessions.poll();
-        if (session == null) {
-            session = OfficeSession.open(server, timeout);
+        Semaphore slots = busy.computeIfAbsent(server, k -> new Semaphore(SESSIONS));
+        try {
+            slots.acquire();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new InterruptedIOException("interrupted while waiting for a session to " + server);
         }
         try {
-            List<OfficeSession.Reply> replies = session.deliver(from, addresses, body);
-            sessions.add(session);
-            return replies;
-        } catch (IOException | RuntimeException e) {
-            session.close();
-            throw e;
+            OfficeSession session = sessions.poll();
+            if (session == null) {
+                session = OfficeSession.open(server, timeout);
+            }
+            try {
+                List<OfficeSession.Reply> replies = session.deliver(from, addresses, body);
+                sessions.add(session);
+                return replies;
+            } catch (IOException | RuntimeException e) {
+                session.close();
+                throw e;
+            }
+        } finally {
+            slots.release();
         }
     }
 
