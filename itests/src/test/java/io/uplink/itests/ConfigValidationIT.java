@@ -242,14 +242,25 @@ public class ConfigValidationIT extends UplinkTestSupport {
             String first = line.substring(1, line.indexOf('|', 1));
             Matcher t = TICKED.matcher(first);
             while (t.find()) {
-                // the metatype names the per-user key of the submission listener senders.user
-                String key = t.group(1).startsWith("senders.") ? "senders.user" : t.group(1);
+                // the metatype names a per-user or per-domain key once (senders.user, delivery.domain)
+                String key = perItemKey(t.group(1));
                 for (String pid : pids) {
                     out.computeIfAbsent(pid, k -> new TreeSet<>()).add(key);
                 }
             }
         }
         return out;
+    }
+
+    /**
+     * The metatype's name for a key that is one key per user or domain: {@code senders.<user>} is
+     * {@code senders.user}, a collector's {@code delivery.<domain>} is {@code delivery.domain}.
+     */
+    private static String perItemKey(String key) {
+        if (key.startsWith("senders.")) {
+            return "senders.user";
+        }
+        return key.startsWith("delivery.") ? "delivery.domain" : key;
     }
 
     /** The keys set or shown in the distribution's {@code etc/io.uplink.*.cfg} and {@code *.cfg.sample} files. */
@@ -266,7 +277,7 @@ public class ConfigValidationIT extends UplinkTestSupport {
                     Matcher k = CFG_KEY.matcher(line.trim());
                     if (k.matches()) {
                         // senders.<user> is one key per user: the samples show one user's
-                        String key = k.group(1).startsWith("senders.") ? "senders.user" : k.group(1);
+                        String key = perItemKey(k.group(1));
                         out.computeIfAbsent(m.group(1), x -> new TreeSet<>()).add(key);
                     }
                 }
@@ -349,6 +360,13 @@ public class ConfigValidationIT extends UplinkTestSupport {
         bad.put("idle.renew", Map.of("idle.renew", "30m"));
         bad.put("minRate", Map.of("minRate", "fast"));
         bad.put("delivery", Map.of("delivery", "ftp://127.0.0.1:21"));
+        // delivery.<domain>: here the domain is called "domain"
+        Map<String, String> domainDelivery = new LinkedHashMap<>();
+        domainDelivery.put("deliverTo", null);
+        domainDelivery.put("route", "headers");
+        domainDelivery.put("domains", "domain");
+        domainDelivery.put("delivery.domain", "ftp://127.0.0.1:21");
+        bad.put("delivery.domain", domainDelivery);
         badOAuth2(bad);
         return bad;
     }

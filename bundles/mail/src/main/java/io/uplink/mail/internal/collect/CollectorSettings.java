@@ -1,8 +1,13 @@
 package io.uplink.mail.internal.collect;
 
 import java.time.Duration;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.TreeSet;
 
 import javax.net.ssl.SSLSocketFactory;
 
@@ -69,6 +74,11 @@ public final class CollectorSettings {
     final Router router;
     /** Where collected mail goes: {@code null} for the local Maildirs, else the office's LMTP/SMTP server. */
     final OfficeServer delivery;
+    /**
+     * With {@code route = headers}, the domains whose addresses go elsewhere than {@link #delivery}
+     * ({@code delivery.<domain>}): to an office server, or (empty) to the local Maildirs.
+     */
+    final Map<String, Optional<OfficeServer>> domainDelivery;
     final Duration timeout;
     /** Bytes per second a transfer must reach at least: a message of N bytes gets timeout + N / minRate. */
     final long minRate;
@@ -118,7 +128,8 @@ public final class CollectorSettings {
         this.minRate = ByteSizes.rate(s, "minRate", SessionDeadline.DEFAULT_MIN_RATE);
         this.uidlExpiryDays = s.integer("uidl.expiryDays", 30, 1, 36_500);
         this.router = router(s);
-        this.delivery = delivery(s);
+        this.delivery = delivery(s, "delivery");
+        this.domainDelivery = domainDelivery(s, s.list("domains"));
         this.idle = s.bool("idle", false);
         if (idle && protocol != Protocol.IMAP) {
             throw s.problem("idle", "live delivery needs IMAP IDLE; a POP3 collector cannot idle: remove the key "
@@ -134,16 +145,70 @@ public final class CollectorSettings {
     /** RFC 2177: a client should end an IDLE and issue it again at least every 29 minutes. */
     static final Duration MAX_IDLE_RENEW = Duration.ofMinutes(29);
 
-    private static OfficeServer delivery(Settings s) {
-        String v = s.string("delivery", "maildir");
+    /** The keys {@code delivery.<domain>} an item has (each a key of its own, beside the metatype's). */
+    static Set<String> domainDeliveryKeys(Settings s) {
+        Set<String> out = new TreeSet<>();
+        for (String k : s.keys()) {
+            if (k.startsWith(DELIVERY_PREFIX) && k.length() > DELIVERY_PREFIX.length()) {
+                out.add(k);
+            }
+        }
+        return out;
+    }
+
+    private static final String DELIVERY_PREFIX = "delivery.";
+
+    private static Map<String, Optional<OfficeServer>> domainDelivery(Settings s, List<String> domains) {
+        Map<String, Optional<OfficeServer>> out = new LinkedHashMap<>();
+        for (String k : domainDeliveryKeys(s)) {
+            String domain = k.substring(DELIVERY_PREFIX.length()).toLowerCase(Locale.ROOT);
+            if (!s.string("route", "").equalsIgnoreCase("headers")) {
+                throw s.problem(k, "needs route = headers (a delivery per domain of the routed addresses); "
+                        + "use 'delivery' for all mail of this collector");
+            }
+            if (domains.stream().noneMatch(d -> d.equalsIgnoreCase(domain))) {
+                throw s.problem(k, "'" + domain + "' is not one of the domains (" + String.join(", ", domains)
+                        + "); add it to 'domains' or fix the key");
+            }
+            out.put(domain, Optional.ofNullable(delivery(s, k)));
+        }
+        return Map.copyOf(out);
+    }
+
+    private static OfficeServer delivery(Settings s, String key) {
+        String v = s.string(key, "maildir");
         if (v.equalsIgnoreCase("maildir")) {
             return null;
         }
         OfficeServer server = OfficeServer.parse(v);
         if (server == null) {
-            throw s.problem("delivery", "must be 'maildir', 'lmtp://host:port' or 'smtp://host[:port]', got '" + v + "'");
+            throw s.problem(key, "must be 'maildir', 'lmtp://host:port' or 'smtp://host[:port]', got '" + v + "'");
         }
         return server;
+    }
+
+    /**
+     * Where the copy for a routed address goes: its domain's {@code delivery.<domain>}, else {@code delivery};
+     * {@code null} for the local Maildir named by its local part.
+     */
+    OfficeServer deliveryFor(String address) {
+        if (!domainDelivery.isEmpty()) {
+            Optional<OfficeServer> d = domainDelivery.get(address.substring(address.lastIndexOf('@') + 1).toLowerCase(Locale.ROOT));
+            if (d != null) {
+                return d.orElse(null);
+            }
+        }
+        return delivery;
+    }
+
+    /** Whether any mail of this collector goes to an office server. */
+    boolean deliversToServer() {
+        return delivery != null || domainDelivery.values().stream().anyMatch(Optional::isPresent);
+    }
+
+    /** Whether any routed address goes to a local Maildir (the unroutable mailbox always does). */
+    boolean deliversToMaildir() {
+        return delivery == null || domainDelivery.values().stream().anyMatch(Optional::isEmpty);
     }
 
     /** Reads and checks a collector's configuration. */

@@ -22,10 +22,10 @@ interface Destination extends Closeable {
 
     /** The destination a collector's settings name. */
     static Destination of(CollectorSettings cfg, Path mailboxes, Clock clock, Consumer<String> problems) {
-        if (cfg.delivery == null) {
+        if (!cfg.deliversToServer()) {
             return new MaildirDestination(cfg.id(), mailboxes, clock);
         }
-        return new ServerDestination(cfg.delivery, cfg.timeout, mailboxes, cfg.router.unroutable(), clock, problems);
+        return new ServerDestination(cfg, mailboxes, clock, problems);
     }
 
     /**

@@ -158,6 +158,11 @@ public final class MailCollectorComponent implements MailCollector, StatusSource
                 + "lmtp://host:port or smtp://host[:port] (the office's mail server; envelope recipient = the routed address)")
         String delivery() default "maildir";
 
+        @AttributeDefinition(name = "delivery.<domain>", required = false, description = "With route = headers: where "
+                + "the addresses of one of the domains go instead of 'delivery' (maildir, lmtp://host:port, smtp://host[:port]), "
+                + "e.g. delivery.branch.example = lmtp://10.0.0.5:24")
+        String delivery_domain();
+
         @AttributeDefinition(required = false, description = "Mailbox for mail no accepted address matched")
         String unroutable() default "postmaster";
 
@@ -268,6 +273,13 @@ public final class MailCollectorComponent implements MailCollector, StatusSource
         bundleContext = null;
     }
 
+    /** The metatype's keys and the item's {@code delivery.<domain>} keys (checked by {@link CollectorSettings}). */
+    private static Set<String> knownKeys(Settings s) {
+        Set<String> known = new java.util.HashSet<>(KEYS);
+        known.addAll(CollectorSettings.domainDeliveryKeys(s));
+        return known;
+    }
+
     private void configure(Map<String, Object> properties) {
         Settings s = Settings.of("collector", CollectorSettings.FACTORY_PID, properties);
         this.settings = s;
@@ -283,7 +295,7 @@ public final class MailCollectorComponent implements MailCollector, StatusSource
         }
         this.config = parsed;
         this.problem = error;
-        status.configured(s, KEYS, error, parsed == null ? null : parsed.server(), parsed != null && !parsed.enabled, LOG);
+        status.configured(s, knownKeys(s), error, parsed == null ? null : parsed.server(), parsed != null && !parsed.enabled, LOG);
         if (parsed != null) {
             LOG.info("collector '{}' configured: {}", s.id(), parsed.server());
         }

@@ -9,16 +9,26 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.Deque;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
+
+import jakarta.mail.MessagingException;
+import jakarta.mail.internet.InternetHeaders;
 
 import io.uplink.mail.internal.deliver.OfficeServer;
 import io.uplink.mail.internal.deliver.OfficeSession;
@@ -27,57 +37,82 @@ import io.uplink.mail.internal.route.Router;
 import io.uplink.mail.internal.store.Maildir;
 
 /**
- * Delivery to the office's mail server over LMTP or SMTP, with the routed addresses as envelope recipients.
+ * Delivery to the office's mail server(s) over LMTP or SMTP, with the routed addresses as envelope recipients;
+ * with {@code delivery.<domain>} some domains may go to another server or to the local Maildirs in the same
+ * firing ({@link CollectorSettings#deliveryFor}).
  *
  * <p>Each message is kept in memory (up to 256 KiB) or written to {@code tmp/} of the {@code unroutable}
- * Maildir (the spool) as it is fetched, and sent from there by one of {@link #SESSIONS} sessions, so the server stores several messages at once
- * while the next ones are fetched (an LMTP server forces each message to disk: one session at a time
- * leaves it waiting on the disk). A message counts as delivered, and is recorded in the ledger, once every
- * recipient has a final answer: a 250 from the server, or, for a 5xx or for mail no address matched, the
- * copy stored in the unroutable Maildir. Any 4xx (or the server down) leaves the message on the
- * remote server for the next firing.
+ * Maildir (the spool) as it is fetched, and sent from there by one of {@link #SESSIONS} sessions per server,
+ * so the server stores several messages at once while the next ones are fetched (an LMTP server forces each
+ * message to disk: one session at a time leaves it waiting on the disk). There is no barrier between
+ * batches: the fetching goes on while up to {@link #WINDOW} messages wait for their answers, and the
+ * answered ones are taken in as the next ones are handed over. A message counts as delivered, and is
+ * recorded in the ledger, once every recipient has a final answer: a 250 from its server, or, for a 5xx or
+ * for mail no address matched, the copy stored in the unroutable Maildir, and once its local Maildir copies
+ * (domains delivered to {@code maildir}) are stored. Those copies are written only after every server
+ * answered. Any 4xx (or a server down) leaves the message on the remote server for the next firing.
  *
- * <p>The ledger's intent names the spool's file, so after a crash a pending message counts as delivered
- * only when its unroutable copy was completed (which happens after every reply was read); otherwise it is
- * delivered again. A SIGKILL therefore never loses a message and gives the office server at most the
- * messages in flight at that moment (at most {@link #SESSIONS}) a second time. The ledger is forced at every
- * commit (a batch), before anything is deleted on the remote server.
+ * <p>The ledger's intent names the message's local Maildir copies, or, when it has none, the spool's file; so
+ * after a crash a pending message counts as delivered only when one of those copies was completed (which
+ * happens after every reply was read; the missing ones are completed from it); otherwise it is delivered
+ * again. A SIGKILL therefore never loses a message and gives the office server at most the messages in
+ * flight at that moment (one per session, at most {@link #SESSIONS} per server) a second time. The ledger is
+ * forced every {@link #BATCH} answered messages and at {@link #commit}, before anything is deleted on the
+ * remote server.
  */
 final class ServerDestination implements Destination {
 
-    /** Sessions to the office server at once. */
+    /** Sessions to each office server at once. */
     static final int SESSIONS = 8;
-    /** Messages up to this size wait in memory (at most {@link #BATCH} of them), larger ones in the spool. */
+    /** Messages up to this size wait in memory, larger ones in the spool. */
     private static final long IN_MEMORY = 256 * 1024;
-    /** Messages between commits. */
+    /** Answered messages between forcing the ledger. */
     private static final int BATCH = 64;
+    /** Messages handed over and not yet answered, at most: bounds the memory the waiting messages take. */
+    private static final int WINDOW = 2 * BATCH;
 
-    private final OfficeServer server;
+    private final String collector;
+    private final java.util.function.Function<String, OfficeServer> route;
+    private final boolean anyMaildir;
     private final Duration timeout;
     private final Path mailboxes;
     private final String unroutable;
     private final Clock clock;
     private final Consumer<String> problems;
     private final ExecutorService senders;
-    private final BlockingQueue<OfficeSession> idle = new LinkedBlockingQueue<>();
-    private final List<Future<Outcome>> pending = new ArrayList<>();
-    private volatile Deferred down;
+    private final Semaphore window = new Semaphore(WINDOW);
+    private final Map<OfficeServer, BlockingQueue<OfficeSession>> idle = new ConcurrentHashMap<>();
+    /** At most {@link #SESSIONS} transactions per server at once, however many servers share the threads. */
+    private final Map<OfficeServer, Semaphore> busy = new ConcurrentHashMap<>();
+    private final Map<String, Maildir> maildirs = new ConcurrentHashMap<>();
+    private final Deque<Future<Outcome>> pending = new ArrayDeque<>();
+    /** Taken in from {@link #pending} before {@link #commit}, on the fetching thread. */
+    private final List<Deferred> deferred = new ArrayList<>();
+    private final Map<OfficeServer, Deferred> down = new ConcurrentHashMap<>();
+    private final Set<OfficeServer> servers = ConcurrentHashMap.newKeySet();
+    private IOException failure;
+    private int answered;
     private Maildir spool;
 
     /** How one message ended: delivered (with an optional problem to report) or deferred. */
     private record Outcome(Deferred deferred, String problem) {
     }
 
-    ServerDestination(OfficeServer server, Duration timeout, Path mailboxes, String unroutable, Clock clock,
-            Consumer<String> problems) {
-        this.server = server;
-        this.timeout = timeout;
+    ServerDestination(CollectorSettings cfg, Path mailboxes, Clock clock, Consumer<String> problems) {
+        this.collector = cfg.id();
+        this.route = cfg::deliveryFor;
+        this.anyMaildir = cfg.deliversToMaildir();
+        this.timeout = cfg.timeout;
         this.mailboxes = mailboxes;
-        this.unroutable = unroutable;
+        this.unroutable = cfg.router.unroutable();
         this.clock = clock;
         this.problems = problems;
-        this.senders = Executors.newFixedThreadPool(SESSIONS, r -> {
-            Thread t = new Thread(r, "uplink-delivery-" + server);
+        if (cfg.delivery != null) {
+            servers.add(cfg.delivery);
+        }
+        cfg.domainDelivery.values().forEach(d -> d.ifPresent(servers::add));
+        this.senders = Executors.newFixedThreadPool(SESSIONS * servers.size(), r -> {
+            Thread t = new Thread(r, "uplink-collector-" + collector + "-delivery");
             t.setDaemon(true);
             return t;
         });
@@ -86,25 +121,36 @@ final class ServerDestination implements Destination {
     @Override
     public void deliver(UidLedger ledger, String uid, long size, List<Router.Recipient> recipients, Router.Headers headers,
             Maildir.Writer bytes) throws Deferred, IOException {
-        Deferred d = down;
-        if (d != null) {
-            throw d;
-        }
+        takeAnswered(ledger);
         if (spool == null) {
-            spool = Maildir.open(mailboxes.resolve(unroutable));
+            spool = maildir(unroutable);
         }
-        List<String> addresses = new ArrayList<>(recipients.size());
+        Map<OfficeServer, List<String>> byServer = new LinkedHashMap<>();
+        List<String> local = new ArrayList<>();
+        boolean unroutableCopy = false;
         for (Router.Recipient r : recipients) {
-            if (r.address() != null) {
-                addresses.add(r.address());
+            OfficeServer server = r.address() == null ? null : route.apply(r.address());
+            if (server != null) {
+                byServer.computeIfAbsent(server, k -> new ArrayList<>()).add(r.address());
+            } else if (r.address() == null) {
+                unroutableCopy = true;
+            } else {
+                local.add(r.mailbox());
             }
         }
-        String from = envelopeFrom(headers);
-        String unique = Maildir.uniqueName();
-        synchronized (ledger) {
-            ledger.intend(uid, size, unique, List.of(unroutable));
+        for (OfficeServer server : byServer.keySet()) {
+            Deferred d = down.get(server);
+            if (d != null) {
+                // every server this collector uses is down and nothing goes to a Maildir: stop fetching
+                throw new Deferred(uid, d.getMessage(), !anyMaildir && down.keySet().containsAll(servers), null);
+            }
         }
-        boolean unroutableCopy = addresses.size() < recipients.size();
+        String unique = Maildir.uniqueName();
+        // the intent names the copies that prove the delivery finished: the local ones, else the spool's
+        List<String> proof = local.isEmpty() ? List.of(unroutable) : local;
+        synchronized (ledger) {
+            ledger.intend(uid, size, unique, proof);
+        }
         Spooled copy;
         if (size >= 0 && size <= IN_MEMORY) {
             ByteArrayOutputStream buffer = new ByteArrayOutputStream((int) size + 1024);
@@ -113,7 +159,64 @@ final class ServerDestination implements Destination {
         } else {
             copy = new InSpool(spool.write(unique, bytes));
         }
-        pending.add(senders.submit(() -> send(ledger, uid, size, from, addresses, copy, unroutableCopy)));
+        String from;
+        try {
+            from = envelopeFrom(copy);
+        } catch (IOException e) {
+            copy.drop();
+            throw e;
+        }
+        try {
+            window.acquire();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            copy.drop();
+            throw new InterruptedIOException("interrupted while delivering to the office server");
+        }
+        boolean keepSpool = unroutableCopy;
+        try {
+            pending.add(senders.submit(() -> {
+                try {
+                    return send(ledger, uid, size, from, byServer, local, unique, copy, keepSpool);
+                } finally {
+                    window.release();
+                }
+            }));
+        } catch (RuntimeException e) {
+            window.release();
+            copy.drop();
+            throw e;
+        }
+    }
+
+    /** On the fetching thread: takes in the answered messages, and forces the ledger every {@link #BATCH} of them. */
+    private void takeAnswered(UidLedger ledger) throws IOException {
+        while (!pending.isEmpty() && pending.peekFirst().isDone()) {
+            take(pending.pollFirst());
+            if (++answered % BATCH == 0) {
+                synchronized (ledger) {
+                    ledger.sync();
+                }
+            }
+        }
+    }
+
+    private void take(Future<Outcome> f) throws InterruptedIOException {
+        try {
+            Outcome o = f.get();
+            if (o.deferred() != null) {
+                deferred.add(o.deferred());
+            } else if (o.problem() != null) {
+                problems.accept(o.problem());
+            }
+        } catch (ExecutionException e) {
+            if (failure == null) {
+                failure = e.getCause() instanceof IOException io ? io : new IOException(e.getCause().toString(), e.getCause());
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new InterruptedIOException("interrupted while delivering to the office server");
+        }
     }
 
     /**
@@ -175,80 +278,127 @@ final class ServerDestination implements Destination {
         }
     }
 
-    /** On a sender thread: hands the message over, keeps or drops the spool copy, records the delivery. */
-    private Outcome send(UidLedger ledger, String uid, long size, String from, List<String> addresses,
-            Spooled copy, boolean unroutableCopy) throws IOException {
+    /**
+     * On a sender thread: hands the message to each server it goes to, then (every server answered, none
+     * with a 4xx) stores its local copies: the unroutable one (a 5xx, or no address matched) first, then those
+     * the intent names; then records the delivery.
+     */
+    private Outcome send(UidLedger ledger, String uid, long size, String from, Map<OfficeServer, List<String>> byServer,
+            List<String> local, String unique, Spooled copy, boolean unroutableCopy) throws IOException {
         boolean keep = unroutableCopy;
-        String problem = null;
-        Deferred isDown = down;
-        if (isDown != null && !addresses.isEmpty()) {
-            // queued behind a failed connection: do not wait for another timeout
-            copy.drop();
-            return new Outcome(new Deferred(uid, isDown.getMessage(), true, null), null);
-        }
+        List<String> problem = new ArrayList<>();
+        List<Maildir.Delivery> copies = new ArrayList<>(local.size());
         try {
-            if (!addresses.isEmpty()) {
-                List<String> refused = new ArrayList<>();
-                List<String> deferred = new ArrayList<>();
+            for (Map.Entry<OfficeServer, List<String>> e : byServer.entrySet()) {
+                OfficeServer server = e.getKey();
+                Deferred isDown = down.get(server);
+                if (isDown != null) {
+                    // queued behind a failed connection: do not wait for another timeout
+                    copy.drop();
+                    return new Outcome(new Deferred(uid, isDown.getMessage(), false, null), null);
+                }
                 List<OfficeSession.Reply> replies;
                 try {
-                    replies = exchange(from, addresses, copy);
-                } catch (IOException e) {
-                    Deferred d = new Deferred(uid, "cannot deliver to " + server + ": " + reason(e)
-                            + "; the messages stay on the server for the next firing (key 'delivery')", true, e);
-                    down = d;
+                    replies = exchange(server, from, e.getValue(), copy);
+                } catch (IOException x) {
+                    Deferred d = new Deferred(uid, "cannot deliver to " + server + ": " + reason(x)
+                            + "; the messages stay on the server for the next firing (key 'delivery')", false, x);
+                    down.putIfAbsent(server, d);
                     copy.drop();
                     return new Outcome(d, null);
                 }
+                List<String> refused = new ArrayList<>();
+                List<String> later = new ArrayList<>();
                 for (OfficeSession.Reply r : replies) {
                     if (r.permanent()) {
                         refused.add(r.recipient() + " (" + r.text() + ")");
                     } else if (!r.delivered()) {
-                        deferred.add(r.recipient() + " (" + r.text() + ")");
+                        later.add(r.recipient() + " (" + r.text() + ")");
                     }
                 }
-                if (!deferred.isEmpty()) {
+                if (!later.isEmpty()) {
                     copy.drop();
                     return new Outcome(new Deferred(uid, "message " + uid + ": " + server + " answered "
-                            + String.join(", ", deferred) + "; the message stays on the server and is delivered at the "
+                            + String.join(", ", later) + "; the message stays on the server and is delivered at the "
                             + "next firing", false, null), null);
                 }
                 if (!refused.isEmpty()) {
                     keep = true;
-                    problem = "message " + uid + ": " + server + " refused " + String.join(", ", refused)
-                            + "; that copy is in the local mailbox '" + unroutable + "'";
+                    problem.add("message " + uid + ": " + server + " refused " + String.join(", ", refused)
+                            + "; that copy is in the local mailbox '" + unroutable + "'");
                 }
+            }
+            for (String box : local) {
+                if (box.equals(unroutable)) {
+                    keep = true; // the spool's own copy is this mailbox's copy
+                    continue;
+                }
+                try (InputStream in = copy.open()) {
+                    copies.add(maildir(box).write(unique, in::transferTo));
+                }
+            }
+            if (keep) {
+                copy.keep();
+                spool.sync();
+            } else {
+                copy.drop();
+            }
+            for (Maildir.Delivery d : copies) {
+                d.complete();
+            }
+            for (String box : local) {
+                maildir(box).sync();
             }
         } catch (IOException | RuntimeException e) {
             copy.drop();
+            for (Maildir.Delivery d : copies) {
+                d.abandon();
+            }
             throw e;
-        }
-        if (keep) {
-            copy.keep();
-            spool.sync();
-        } else {
-            copy.drop();
         }
         synchronized (ledger) {
             ledger.stored(uid, size, clock.instant());
         }
-        return new Outcome(null, problem);
+        return new Outcome(null, problem.isEmpty() ? null : String.join("; ", problem));
     }
 
     /** One transaction on an idle session (or a new one); a session whose connection broke is dropped. */
-    private List<OfficeSession.Reply> exchange(String from, List<String> addresses, OfficeSession.Body body) throws IOException {
-        OfficeSession session = idle.poll();
-        if (session == null) {
-            session = OfficeSession.open(server, timeout);
+    private List<OfficeSession.Reply> exchange(OfficeServer server, String from, List<String> addresses,
+            OfficeSession.Body body) throws IOException {
+        BlockingQueue<OfficeSession> sessions = idle.computeIfAbsent(server, k -> new LinkedBlockingQueue<>());
+        Semaphore slots = busy.computeIfAbsent(server, k -> new Semaphore(SESSIONS));
+        try {
+            slots.acquire();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new InterruptedIOException("interrupted while waiting for a session to " + server);
         }
         try {
-            List<OfficeSession.Reply> replies = session.deliver(from, addresses, body);
-            idle.add(session);
-            return replies;
-        } catch (IOException | RuntimeException e) {
-            session.close();
-            throw e;
+            OfficeSession session = sessions.poll();
+            if (session == null) {
+                session = OfficeSession.open(server, timeout);
+            }
+            try {
+                List<OfficeSession.Reply> replies = session.deliver(from, addresses, body);
+                sessions.add(session);
+                return replies;
+            } catch (IOException | RuntimeException e) {
+                session.close();
+                throw e;
+            }
+        } finally {
+            slots.release();
         }
+    }
+
+    private Maildir maildir(String mailbox) throws IOException {
+        Maildir m = maildirs.get(mailbox);
+        if (m == null) {
+            m = Maildir.open(mailboxes.resolve(mailbox));
+            Maildir before = maildirs.putIfAbsent(mailbox, m);
+            m = before != null ? before : m;
+        }
+        return m;
     }
 
     private static String reason(IOException e) {
@@ -259,6 +409,18 @@ final class ServerDestination implements Destination {
             return "no answer in time (key 'timeout')";
         }
         return e.getMessage() != null ? e.getMessage() : e.getClass().getSimpleName();
+    }
+
+    /**
+     * The envelope sender from the fetched copy's own header block. Not from the collection's headers: on POP3
+     * those cost a TOP command, a second round trip and a second read of the message at the server.
+     */
+    private static String envelopeFrom(Spooled copy) throws IOException {
+        try (InputStream in = copy.open()) {
+            return envelopeFrom(new InternetHeaders(in)::getHeader);
+        } catch (MessagingException e) {
+            return "";
+        }
     }
 
     /**
@@ -284,38 +446,26 @@ final class ServerDestination implements Destination {
 
     @Override
     public boolean full() {
-        return pending.size() >= BATCH;
+        // no barrier: answered messages are taken in as the next ones are handed over
+        return false;
     }
 
     @Override
     public List<Deferred> commit(UidLedger ledger) throws IOException {
-        List<Deferred> deferred = new ArrayList<>();
-        IOException failure = null;
-        for (Future<Outcome> f : pending) {
-            try {
-                Outcome o = f.get();
-                if (o.deferred() != null) {
-                    deferred.add(o.deferred());
-                } else if (o.problem() != null) {
-                    problems.accept(o.problem());
-                }
-            } catch (ExecutionException e) {
-                if (failure == null) {
-                    failure = e.getCause() instanceof IOException io ? io : new IOException(e.getCause().toString(), e.getCause());
-                }
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                throw new InterruptedIOException("interrupted while delivering to " + server);
-            }
+        while (!pending.isEmpty()) {
+            take(pending.pollFirst());
         }
-        pending.clear();
         synchronized (ledger) {
             ledger.sync();
         }
-        if (failure != null) {
-            throw failure;
+        List<Deferred> out = List.copyOf(deferred);
+        deferred.clear();
+        IOException f = failure;
+        failure = null;
+        if (f != null) {
+            throw f;
         }
-        return deferred;
+        return out;
     }
 
     @Override
@@ -331,8 +481,10 @@ final class ServerDestination implements Destination {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
-        for (OfficeSession s; (s = idle.poll()) != null;) {
-            s.close();
+        for (BlockingQueue<OfficeSession> q : idle.values()) {
+            for (OfficeSession s; (s = q.poll()) != null;) {
+                s.close();
+            }
         }
     }
 }

@@ -37,7 +37,8 @@ import io.uplink.mail.testing.Dovecot;
  * Delivery of collected mail to the office's mail server: a real Dovecot LMTP takes it, and Dovecot IMAP
  * reads it back; temporary failures and a server that is down leave the mail on the remote server until
  * a later firing delivers it; a permanent refusal puts that copy into the unroutable mailbox. Also Dovecot
- * IMAP serving a Maildir that Uplink wrote ({@code mailboxes.dir} pointed at Dovecot's mail folder).
+ * IMAP serving a Maildir that Uplink wrote ({@code mailboxes.dir} pointed at Dovecot's mail folder). A routed
+ * domain with its own delivery ({@code delivery.<domain>}) in the same firing as Dovecot LMTP.
  */
 public class DeliveryTest {
 
@@ -53,7 +54,7 @@ public class DeliveryTest {
     @BeforeClass
     public static void startDovecot() throws Exception {
         dovecot = Dovecot.start(shared.getRoot().toPath().resolve("dovecot"), shared.getRoot().toPath().resolve("office-mail"));
-        for (String u : new String[] {"alice", "bob", "carol", "dave", "erin", "frank", "grace", "heidi", "kate"}) {
+        for (String u : new String[] {"alice", "bob", "carol", "dave", "erin", "frank", "grace", "heidi", "kate", "lena", "nina"}) {
             dovecot.user(u);
         }
     }
@@ -146,13 +147,18 @@ public class DeliveryTest {
         assertEquals(0, onRemote());
     }
 
+    /** A Dovecot user whose Maildir Dovecot cannot write: LMTP answers 451 for them after the data. */
+    private static Path unwritable(String user) throws Exception {
+        Path home = dovecot.mail().resolve(user);
+        Files.createDirectories(home);
+        Files.setPosixFilePermissions(home, java.nio.file.attribute.PosixFilePermissions.fromString("rwx------"));
+        Files.setOwner(home, home.getFileSystem().getUserPrincipalLookupService().lookupPrincipalByName("root"));
+        return home;
+    }
+
     @Test
     public void temporaryFailureLeavesTheMessageOnTheServerAndTheNextFiringDeliversIt() throws Exception {
-        // carol's Maildir cannot be written by Dovecot: LMTP answers 451 for her after the data
-        Path carol = dovecot.mail().resolve("carol");
-        Files.createDirectories(carol);
-        Files.setPosixFilePermissions(carol, java.nio.file.attribute.PosixFilePermissions.fromString("rwx------"));
-        Files.setOwner(carol, carol.getFileSystem().getUserPrincipalLookupService().lookupPrincipalByName("root"));
+        Path carol = unwritable("carol");
         send("erin@office.test", "erin first");
         send("carol@office.test, erin@office.test", "carol and erin");
         String[] cfg = cfg(lmtp(), "route", "headers", "domains", "office.test");
@@ -280,5 +286,77 @@ public class DeliveryTest {
         assertEquals(r.errors().toString(), List.of(), r.errors());
         dovecot.own(mailboxes.resolve("heidi"));
         assertEquals(List.of("from the maildir"), imap("heidi"));
+    }
+
+    @Test
+    public void eachRoutedDomainGoesToItsOwnDeliveryInOneFiring() throws Exception {
+        send("lena@office.test, Max <max@branch.test>", "to both domains");
+        send("max@branch.test", "to the branch");
+        send("someone@elsewhere.test", "to nobody here");
+        CollectReport r = collect(cfg(lmtp(), "route", "headers", "domains", "office.test, branch.test",
+                "delivery.branch.test", "maildir"));
+        assertEquals(r.errors().toString(), List.of(), r.errors());
+        assertEquals(3, r.collected());
+        assertEquals("deleted on the remote server once every destination had it", 0, onRemote());
+        assertEquals("office.test over LMTP", List.of("to both domains -> lena@office.test"), imap("lena"));
+        assertEquals("branch.test into the local Maildir", List.of("to both domains", "to the branch"),
+                Fixture.subjects(dir.resolve("mailboxes/max")));
+        assertEquals(List.of("to nobody here"), Fixture.subjects(dir.resolve("mailboxes/postmaster")));
+        assertTrue("no local copy for the LMTP domain", Fixture.newFiles(dir.resolve("mailboxes/lena")).isEmpty());
+    }
+
+    @Test
+    public void aMessageLeavesTheRemoteServerOnlyWhenEveryDestinationTookIt() throws Exception {
+        Path nina = unwritable("nina");
+        send("nina@office.test, oscar@branch.test", "nina and oscar");
+        send("oscar@branch.test", "oscar alone");
+        String[] cfg = cfg("maildir", "route", "headers", "domains", "office.test, branch.test",
+                "delivery.office.test", lmtp());
+
+        CollectReport first = collect(cfg);
+        assertEquals(first.errors().toString(), 1, first.errors().size());
+        assertTrue(first.errors().get(0), first.errors().get(0).contains("nina@office.test (451"));
+        assertEquals("the message LMTP deferred is still on the remote server", 1, onRemote());
+        assertEquals("its Maildir copy waits for every server's answer", List.of("oscar alone"),
+                Fixture.subjects(dir.resolve("mailboxes/oscar")));
+
+        dovecot.own(nina);
+        CollectReport second = collect(cfg);
+        assertEquals(second.errors().toString(), List.of(), second.errors());
+        assertEquals(0, onRemote());
+        assertEquals(List.of("nina and oscar -> nina@office.test"), imap("nina"));
+        assertEquals(List.of("nina and oscar", "oscar alone"), Fixture.subjects(dir.resolve("mailboxes/oscar")));
+    }
+
+    @Test
+    public void aDomainWhoseServerIsDownWaitsWhileTheOthersAreDelivered() throws Exception {
+        send("paul@office.test", "for the office");
+        send("quinn@branch.test", "for the branch");
+        int closed = Dovecot.freePorts(1)[0];
+        CollectReport r = collect(cfg("maildir", "route", "headers", "domains", "office.test, branch.test",
+                "delivery.office.test", "lmtp://127.0.0.1:" + closed));
+        assertEquals(r.errors().toString(), 1, r.errors().size());
+        assertTrue(r.errors().get(0), r.errors().get(0).contains("connection refused"));
+        assertEquals(1, r.collected());
+        assertEquals(List.of("for the branch"), Fixture.subjects(dir.resolve("mailboxes/quinn")));
+        assertEquals("the office's message stays on the remote server", 1, onRemote());
+    }
+
+    @Test
+    public void aBadDomainDeliveryNamesTheFileAndTheKey() {
+        String[][] bad = {
+            {"route", "headers", "domains", "office.test", "delivery.branch.test", "maildir"},
+            {"route", "headers", "domains", "office.test", "delivery.office.test", "lmtp://host"},
+            {"deliverTo", "alice", "delivery.office.test", "maildir"}};
+        String[] key = {"delivery.branch.test", "delivery.office.test", "delivery.office.test"};
+        for (int i = 0; i < bad.length; i++) {
+            try {
+                CollectorSettings.of(Fixture.settings("office", cfg("maildir", bad[i])));
+                org.junit.Assert.fail(List.of(bad[i]).toString());
+            } catch (io.uplink.api.config.ConfigException e) {
+                assertTrue(e.getMessage(), e.getMessage().contains("io.uplink.collector-office.cfg")
+                        && e.getMessage().contains("'" + key[i] + "'"));
+            }
+        }
     }
 }
