@@ -201,12 +201,7 @@ public final class Collection {
                 listed = listImap(imap, ledger, now);
                 ledger.forgetDeleted(now, Duration.ofDays(cfg.uidlExpiryDays));
             } else {
-                listed = list(folder);
-                List<String> uids = new ArrayList<>(listed.size());
-                for (Listed l : listed) {
-                    uids.add(l.uid);
-                }
-                ledger.refresh(uids, now, Duration.ofDays(cfg.uidlExpiryDays));
+                listed = listPop3((POP3Folder) folder, ledger, now);
             }
 
             List<Listed> fetch = new ArrayList<>();
@@ -376,10 +371,33 @@ public final class Collection {
         ledger.sync();
     }
 
-    /** POP3: the server's whole list (UIDL and LIST), as the protocol offers nothing smaller. */
-    private List<Listed> list(Folder folder) throws MessagingException {
-        POP3Folder pop = (POP3Folder) folder;
-        Message[] messages = folder.getMessages();
+    /**
+     * POP3 offers nothing smaller than the whole list (UIDL and LIST). It is taken into the ledger a line at a
+     * time as it is read ({@link Pop3Listing}), so that 100,000 known messages make no object each: only the
+     * messages that matter (new, too large, due for deletion) are listed for the rest of the firing.
+     */
+    private List<Listed> listPop3(POP3Folder pop, UidLedger ledger, Instant now) throws MessagingException, IOException {
+        UidLedger.Listing listing = ledger.listing();
+        long keep = Duration.ofDays(cfg.leaveOnServerDays).toMillis();
+        List<Listed> out = new ArrayList<>();
+        Pop3Listing.Line each = (number, uid, size) -> {
+            long stored = listing.seen(uid, size);
+            if (stored < 0 || stored + keep <= now.toEpochMilli()) {
+                out.add(new Listed(pop.getMessage(number), uid.toString(), size));
+            }
+        };
+        if (!Pop3Listing.read(pop, pop.getMessageCount(), each)) {
+            for (Listed l : list(pop)) {
+                each.message(l.message.getMessageNumber(), l.uid, l.size);
+            }
+        }
+        listing.finish(now, Duration.ofDays(cfg.uidlExpiryDays));
+        return out;
+    }
+
+    /** POP3 through Angus's API: the whole list as message objects (when {@link Pop3Listing} cannot read it). */
+    private List<Listed> list(POP3Folder pop) throws MessagingException {
+        Message[] messages = pop.getMessages();
         FetchProfile fp = new FetchProfile();
         fp.add(UIDFolder.FetchProfileItem.UID);
         List<Listed> out = new ArrayList<>(messages.length);

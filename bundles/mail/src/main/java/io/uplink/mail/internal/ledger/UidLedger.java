@@ -490,48 +490,86 @@ public final class UidLedger implements Closeable {
      * from the server for longer than {@code expiry}. Appends only what changed.
      */
     public void refresh(java.util.Collection<String> onServer, Instant now, Duration expiry) throws IOException {
-        long t = now.toEpochMilli();
-        long limit = t - expiry.toMillis();
-        long previous = s.listing;
-        UidTable table = s.table;
-        long[] present = new long[(table.count() + 63) >>> 6];
-        java.util.Set<String> oversizedPresent = new java.util.HashSet<>();
+        Listing listing = listing();
         for (String uid : onServer) {
-            int i = table.find(escape(uid));
-            if (i >= 0) {
-                present[i >>> 6] |= 1L << i;
-            }
-            if (!s.oversized.isEmpty() && s.oversized.containsKey(uid)) {
-                oversizedPresent.add(uid);
-            }
+            listing.seen(uid, -1);
         }
-        StringBuilder out = new StringBuilder();
-        for (int i = 0; i < table.count(); i++) {
-            if (!table.isLive(i)) {
-                continue;
-            }
-            boolean listed = (present[i >>> 6] & (1L << i)) != 0;
-            long gone = table.gone(i);
-            long lastSeen = gone > 0 ? gone : Math.max(previous, table.stored(i));
-            if (gone > 0 && listed || !listed && lastSeen < limit) {
-                // back after missing from a listing: the server reuses the UID for new mail; or gone for good
-                table.kill(i);
-                out.append("F ").append(table.escaped(i)).append('\n');
-            } else if (!listed && gone == 0) {
-                table.gone(i, lastSeen);
-                out.append("G ").append(table.escaped(i)).append(' ').append(lastSeen).append('\n');
-            }
+        listing.finish(now, expiry);
+    }
+
+    /** Starts taking in the server's full list one message at a time (see {@link Listing}). */
+    public Listing listing() {
+        return new Listing();
+    }
+
+    /**
+     * The server's full list (POP3), taken in one message at a time as it is read, so that a list of 100,000
+     * known messages makes no object per message; then {@link #finish} does what {@link #refresh} does.
+     */
+    public final class Listing {
+        private final long[] present = new long[(s.table.count() + 63) >>> 6];
+        private final java.util.Set<String> oversizedPresent = new java.util.HashSet<>();
+
+        private Listing() {
         }
-        // a skipped message someone removed from the server needs no more mention
-        for (String uid : new ArrayList<>(s.oversized.keySet())) {
-            if (!oversizedPresent.contains(uid)) {
-                s.oversized.remove(uid);
-                out.append("F ").append(escape(uid)).append('\n');
+
+        /**
+         * One listed message. Returns when it was stored if it is ours, as {@link #collectedAt} will answer
+         * after {@link #finish}; -1 for a new message (also a UID that is back after missing from a listing:
+         * the server reuses it). {@code uid} is only read during the call.
+         */
+        public long seen(CharSequence uid, long size) {
+            if (!s.oversized.isEmpty()) {
+                String u = uid.toString();
+                if (s.oversized.containsKey(u)) {
+                    oversizedPresent.add(u);
+                }
             }
+            int i = s.table.find(plain(uid) ? uid : escape(uid.toString()));
+            if (i < 0 || !s.table.isLive(i)) {
+                return -1;
+            }
+            present[i >>> 6] |= 1L << i;
+            if (s.table.gone(i) > 0 || s.table.deleted(i) > 0 || size >= 0 && s.table.size(i) != size) {
+                return -1;
+            }
+            return s.table.stored(i);
         }
-        s.listing = t;
-        out.append("L ").append(t).append('\n');
-        write(out.toString());
+
+        /** Ends the listing: forgets, notes as missing and drops entries as {@link #refresh} says. Not forced. */
+        public void finish(Instant now, Duration expiry) throws IOException {
+            long t = now.toEpochMilli();
+            long limit = t - expiry.toMillis();
+            long previous = s.listing;
+            UidTable table = s.table;
+            StringBuilder out = new StringBuilder();
+            for (int i = 0; i < table.count(); i++) {
+                if (!table.isLive(i)) {
+                    continue;
+                }
+                boolean listed = (present[i >>> 6] & (1L << i)) != 0;
+                long gone = table.gone(i);
+                long lastSeen = gone > 0 ? gone : Math.max(previous, table.stored(i));
+                if (gone > 0 && listed || !listed && lastSeen < limit) {
+                    // back after missing from a listing: the server reuses the UID for new mail; or gone for good
+                    table.kill(i);
+                    out.append("F ").append(table.escaped(i)).append('\n');
+                } else if (!listed && gone == 0) {
+                    table.gone(i, lastSeen);
+                    out.append("G ").append(table.escaped(i)).append(' ').append(lastSeen).append('\n');
+                }
+            }
+            // a skipped message someone removed from the server needs no more mention
+            for (String uid : new ArrayList<>(s.oversized.keySet())) {
+                if (!oversizedPresent.contains(uid)) {
+                    s.oversized.remove(uid);
+                    out.append("F ").append(escape(uid)).append('\n');
+                }
+            }
+            s.listing = t;
+            out.append("L ").append(t).append('\n');
+            write(out.toString());
+        }
     }
 
     /** IMAP: the UIDVALIDITY the entries are keyed under (0: none yet). */
@@ -814,6 +852,15 @@ public final class UidLedger implements Closeable {
             }
         }
         return b.toString();
+    }
+
+    private static boolean plain(CharSequence uid) {
+        for (int k = 0; k < uid.length(); k++) {
+            if (!plain(uid.charAt(k))) {
+                return false;
+            }
+        }
+        return true;
     }
 
     private static boolean plain(char c) {

@@ -123,7 +123,7 @@ final class UidTable {
     }
 
     /** The index of the escaped UID, dead or live, or -1. */
-    int find(String escaped) {
+    int find(CharSequence escaped) {
         int h = hash(escaped);
         int mask = slots.length - 1;
         for (int p = h & mask; ; p = (p + 1) & mask) {
@@ -226,7 +226,7 @@ final class UidTable {
         slots[p] = i + 1;
     }
 
-    private boolean equal(int i, String s) {
+    private boolean equal(int i, CharSequence s) {
         int o = start[i];
         if (end(i) - o != s.length()) {
             return false;
@@ -244,7 +244,7 @@ final class UidTable {
         return end(i) - o == len && Arrays.equals(chars, o, o + len, b, off, off + len);
     }
 
-    private static int hash(String s) {
+    private static int hash(CharSequence s) {
         int h = 0;
         for (int k = 0; k < s.length(); k++) {
             h = 31 * h + s.charAt(k);
