@@ -437,7 +437,8 @@ public final class Collection {
         long mark = ledger.handledUpTo();
         List<Message> found = new ArrayList<>();
         // n:* names the highest UID even when it is below n (RFC 3501): only those above the mark count
-        for (Message m : imap.getMessagesByUID(mark + 1, UIDFolder.LASTUID)) {
+        Message[] newest = imap.getMessageCount() == 0 ? new Message[0] : imap.getMessagesByUID(mark + 1, UIDFolder.LASTUID);
+        for (Message m : newest) {
             if (m != null && imap.getUID(m) > mark) {
                 found.add(m);
             }
