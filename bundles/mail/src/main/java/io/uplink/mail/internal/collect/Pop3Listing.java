@@ -2,6 +2,7 @@ package io.uplink.mail.internal.collect;
 
 import java.io.BufferedReader;
 import java.io.IOException;
+import java.io.InputStream;
 import java.io.PrintWriter;
 import java.lang.reflect.Field;
 
@@ -31,11 +32,14 @@ final class Pop3Listing {
     private static final Field PORT;
     private static final Field INPUT;
     private static final Field OUTPUT;
+    /** The byte stream under {@link #INPUT}; read directly when the reader holds nothing (null: never). */
+    private static final Field BYTES;
 
     static {
         Field port = null;
         Field input = null;
         Field output = null;
+        Field bytes = null;
         try {
             port = POP3Folder.class.getDeclaredField("port");
             Class<?> protocol = port.getType();
@@ -47,12 +51,23 @@ final class Pop3Listing {
             port.setAccessible(true);
             input.setAccessible(true);
             output.setAccessible(true);
+            try {
+                bytes = protocol.getDeclaredField("traceInput");
+                if (!InputStream.class.isAssignableFrom(bytes.getType())) {
+                    bytes = null;
+                } else {
+                    bytes.setAccessible(true);
+                }
+            } catch (ReflectiveOperationException | RuntimeException e) {
+                bytes = null;
+            }
         } catch (ReflectiveOperationException | RuntimeException e) {
             port = null;
         }
         PORT = port;
         INPUT = input;
         OUTPUT = output;
+        BYTES = bytes;
     }
 
     private Pop3Listing() {
@@ -64,25 +79,30 @@ final class Pop3Listing {
             return false;
         }
         Object protocol;
-        BufferedReader in;
+        BufferedReader reader;
+        InputStream stream;
         PrintWriter out;
         try {
             protocol = PORT.get(folder);
             if (protocol == null) {
                 return false;
             }
-            in = (BufferedReader) INPUT.get(protocol);
+            reader = (BufferedReader) INPUT.get(protocol);
+            stream = BYTES == null ? null : (InputStream) BYTES.get(protocol);
             out = (PrintWriter) OUTPUT.get(protocol);
         } catch (IllegalAccessException e) {
             return false;
         }
-        if (in == null || out == null) {
+        if (reader == null || out == null) {
             return false;
         }
         // a size past 2 GiB is kept as unknown (-1)
         int[] sizes = new int[count + 1];
         StringBuilder line = new StringBuilder(128);
         synchronized (protocol) {
+            // POP3 answers only what was asked: with nothing left in the reader, the bytes below it are ours
+            // until the end of our answers, read in large blocks without a decoder (which allocates per read)
+            Lines in = stream != null && !reader.ready() ? new Bytes(stream) : reader::read;
             command(in, out, line, "LIST");
             while (next(in, line)) {
                 int space = line.indexOf(" ");
@@ -106,7 +126,38 @@ final class Pop3Listing {
         return true;
     }
 
-    private static void command(BufferedReader in, PrintWriter out, StringBuilder line, String command)
+    /** Where the answer's characters come from. */
+    @FunctionalInterface
+    private interface Lines {
+        int read() throws IOException;
+    }
+
+    /** A byte stream read in blocks; ISO-8859-1, as Angus reads POP3. */
+    private static final class Bytes implements Lines {
+        private final InputStream in;
+        private final byte[] buf = new byte[64 * 1024];
+        private int pos;
+        private int lim;
+
+        Bytes(InputStream in) {
+            this.in = in;
+        }
+
+        @Override
+        public int read() throws IOException {
+            if (pos == lim) {
+                lim = in.read(buf, 0, buf.length);
+                pos = 0;
+                if (lim <= 0) {
+                    lim = 0;
+                    return -1;
+                }
+            }
+            return buf[pos++] & 0xff;
+        }
+    }
+
+    private static void command(Lines in, PrintWriter out, StringBuilder line, String command)
             throws IOException, MessagingException {
         out.print(command + "\r\n");
         out.flush();
@@ -121,7 +172,7 @@ final class Pop3Listing {
     }
 
     /** The next line of a multi-line answer, unstuffed; false at its end. */
-    private static boolean next(BufferedReader in, StringBuilder line) throws IOException {
+    private static boolean next(Lines in, StringBuilder line) throws IOException {
         read(in, line);
         if (line.length() > 0 && line.charAt(0) == '.') {
             if (line.length() == 1) {
@@ -132,7 +183,7 @@ final class Pop3Listing {
         return true;
     }
 
-    private static void read(BufferedReader in, StringBuilder line) throws IOException {
+    private static void read(Lines in, StringBuilder line) throws IOException {
         line.setLength(0);
         for (int c = in.read(); c != '\n'; c = in.read()) {
             if (c < 0) {

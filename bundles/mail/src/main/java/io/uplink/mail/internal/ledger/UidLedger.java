@@ -206,7 +206,8 @@ public final class UidLedger implements Closeable {
     private static State read(Path file, boolean entries) throws IOException {
         State s = new State();
         long bytes = Files.exists(file) ? Files.size(file) : 0;
-        s.table = new UidTable(entries ? (int) Math.min(bytes / 24, 50_000_000) : 0);
+        // a compacted journal takes about 25 bytes an entry, 17 of them the UID and its space
+        s.table = entries ? new UidTable((int) Math.min(bytes / 24, 50_000_000), bytes * 3 / 4) : new UidTable(0);
         s.current = bytes == 0;
         if (bytes == 0) {
             return s;

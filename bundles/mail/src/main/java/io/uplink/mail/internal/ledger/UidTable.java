@@ -32,8 +32,13 @@ final class UidTable {
     private int live;
 
     UidTable(int expected) {
+        this(expected, expected * 16L);
+    }
+
+    /** Room for {@code expected} entries whose UIDs take {@code bytes} in all (an estimate). */
+    UidTable(int expected, long bytes) {
         int n = Math.max(16, expected);
-        chars = new byte[n * 16];
+        chars = new byte[(int) Math.min(Integer.MAX_VALUE - 16, Math.max(256, bytes))];
         start = new int[n];
         size = new long[n];
         stored = new long[n];
