@@ -49,7 +49,7 @@ public final class BigMailboxBenchmark {
 
     /** One timed firing and the ledger it ran on. */
     private record Figures(double seconds, long allocated, int collected, long ledgerBytes, double loadMillis,
-            long loadAllocated, double rawMillis) {
+            long loadAllocated, double rawMillis, double idleMillis) {
     }
 
     public static void main(String[] args) throws Exception {
@@ -91,9 +91,9 @@ public final class BigMailboxBenchmark {
                     throw new IllegalStateException(protocol + " box" + n + ": collected " + f.collected + ", not " + NEW);
                 }
                 lines.add(String.format(Locale.ROOT,
-                        "%-4s %7d kept   firing %6.0f ms (raw listing %5.0f ms)   allocated %6.1f MiB (%5.2f MiB per 100k)"
-                                + "   ledger %6.2f MiB on disk, load %4.0f ms, %5.1f MiB",
-                        protocol.toUpperCase(Locale.ROOT), n, f.seconds * 1000, f.rawMillis, f.allocated / 1048576.0,
+                        "%-4s %7d kept | firing %5.0f ms | nothing new %5.0f ms | raw listing %5.0f ms | allocated %5.1f MiB"
+                                + " (%5.2f per 100k) | ledger %5.2f MiB on disk, load %3.0f ms, %4.1f MiB",
+                        protocol.toUpperCase(Locale.ROOT), n, f.seconds * 1000, f.idleMillis, f.rawMillis, f.allocated / 1048576.0,
                         f.allocated / 1048576.0 * 100_000 / n, f.ledgerBytes / 1048576.0, f.loadMillis,
                         f.loadAllocated / 1048576.0));
             }
@@ -136,6 +136,13 @@ public final class BigMailboxBenchmark {
         }
         double loadMillis = (System.nanoTime() - t) / 1e6;
         long loadAllocated = THREADS.getCurrentThreadAllocatedBytes() - a;
+        // a firing that finds nothing new: the listing without the 10 messages' transfer and fsyncs
+        t = System.nanoTime();
+        CollectReport idle = c.run(new Fixture.Context());
+        double idleMillis = (System.nanoTime() - t) / 1e6;
+        if (idle.collected() != 0 || !idle.errors().isEmpty()) {
+            throw new IllegalStateException(protocol + " " + user + " again: " + idle);
+        }
         // the same listing by a raw client that writes nothing: what the server takes
         t = System.nanoTime();
         if (protocol.equals("pop3")) {
@@ -144,7 +151,7 @@ public final class BigMailboxBenchmark {
             imapAbove(user);
         }
         double rawMillis = (System.nanoTime() - t) / 1e6;
-        return new Figures(seconds, allocated, r.collected(), bytes, loadMillis, loadAllocated, rawMillis);
+        return new Figures(seconds, allocated, r.collected(), bytes, loadMillis, loadAllocated, rawMillis, idleMillis);
     }
 
     private Path ledger(String protocol, String user) {
