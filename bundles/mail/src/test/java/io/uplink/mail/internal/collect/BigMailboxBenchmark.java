@@ -115,10 +115,11 @@ public final class BigMailboxBenchmark {
     /** One firing, timed, with the bytes this thread allocated; then the ledger's size and load time. */
     private Figures fire(String protocol, String user) throws Exception {
         Path out = dir.resolve("out").resolve(protocol).resolve(user);
-        Collection c = Fixture.collection(Fixture.settings(user, "connections", "bench", "protocol", protocol, "host",
-                "127.0.0.1", "port", String.valueOf(protocol.equals("pop3") ? pop3 : imap), "security", "none",
-                "username", user, "password", "bench", "deliverTo", "bench", "leaveOnServer.days", "30"), out,
-                Clock.systemUTC());
+        java.util.function.Supplier<Collection> firing = () -> Fixture.collection(Fixture.settings(user, "connections",
+                "bench", "protocol", protocol, "host", "127.0.0.1", "port", String.valueOf(protocol.equals("pop3") ? pop3 : imap),
+                "security", "none", "username", user, "password", "bench", "deliverTo", "bench", "leaveOnServer.days", "30"),
+                out, Clock.systemUTC());
+        Collection c = firing.get();
         long a = THREADS.getCurrentThreadAllocatedBytes();
         long t = System.nanoTime();
         CollectReport r = c.run(new Fixture.Context());
@@ -138,7 +139,7 @@ public final class BigMailboxBenchmark {
         long loadAllocated = THREADS.getCurrentThreadAllocatedBytes() - a;
         // a firing that finds nothing new: the listing without the 10 messages' transfer and fsyncs
         t = System.nanoTime();
-        CollectReport idle = c.run(new Fixture.Context());
+        CollectReport idle = firing.get().run(new Fixture.Context());
         double idleMillis = (System.nanoTime() - t) / 1e6;
         if (idle.collected() != 0 || !idle.errors().isEmpty()) {
             throw new IllegalStateException(protocol + " " + user + " again: " + idle);
