@@ -77,6 +77,9 @@ final class UidTable {
 
     void deleted(int i, long millis) {
         if (deleted == null) {
+            if (millis == 0) {
+                return;
+            }
             deleted = new long[start.length];
         }
         deleted[i] = millis;
