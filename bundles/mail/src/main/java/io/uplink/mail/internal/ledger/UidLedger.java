@@ -108,6 +108,11 @@ public final class UidLedger implements Closeable {
     private final State s;
     private final Steps steps;
     private FileChannel append;
+    /**
+     * Whether a record that must reach the disk before the server is told anything (P, S, D, X, N, V, H) was
+     * written since the last force. G, F and L alone are not forced: each later listing derives them again.
+     */
+    private boolean unforced;
 
     private UidLedger(Path file, State s, Steps steps) {
         this.file = file;
@@ -570,7 +575,7 @@ public final class UidLedger implements Closeable {
             }
             s.listing = t;
             out.append("L ").append(t).append('\n');
-            write(out.toString());
+            write(out.toString(), false);
         }
     }
 
@@ -632,7 +637,7 @@ public final class UidLedger implements Closeable {
             }
         }
         if (out.length() > 0) {
-            write(out.toString());
+            write(out.toString(), false);
         }
     }
 
@@ -690,12 +695,19 @@ public final class UidLedger implements Closeable {
 
     /** Forces what was recorded to disk. */
     public void sync() throws IOException {
-        if (append != null) {
+        if (append != null && unforced) {
             append.force(false);
+            unforced = false;
         }
     }
 
     private void write(String lines) throws IOException {
+        write(lines, true);
+    }
+
+    /** Appends {@code lines}; {@code force}: whether {@link #sync()} must force them. */
+    private void write(String lines, boolean force) throws IOException {
+        unforced |= force;
         if (append == null) {
             Files.createDirectories(file.getParent());
             boolean fresh = !Files.exists(file) || Files.size(file) == 0;
