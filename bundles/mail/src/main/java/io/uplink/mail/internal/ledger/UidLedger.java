@@ -109,8 +109,8 @@ public final class UidLedger implements Closeable {
     private final Steps steps;
     private FileChannel append;
     /**
-     * Whether a record that must reach the disk before the server is told anything (P, S, D, X, N, V, H) was
-     * written since the last force. G, F and L alone are not forced: each later listing derives them again.
+     * Whether a record that must reach the disk before the server is told anything (P, S, D, X, N, V) was
+     * written since the last force. G, F, L and H alone are not forced: a later firing derives them again.
      */
     private boolean unforced;
 
@@ -601,7 +601,8 @@ public final class UidLedger implements Closeable {
     public void handledUpTo(long uid) throws IOException {
         if (uid != s.watermark) {
             s.watermark = uid;
-            write("H " + uid + "\n");
+            // not forced on its own: a lost mark only makes the next firing ask from an older one
+            write("H " + uid + "\n", false);
         }
     }
 
