@@ -109,7 +109,8 @@ public class DurabilityOrderTest {
                 durableInAll = Math.max(durableInAll, dirSync.end);
             }
             int durable = durableInAll;
-            // a batch's S lines are one write: this uid's line may be any of them
+            // a batch's S lines are one write, and an S record may follow a T record (the time of the S records
+            // after it) in the same write: this uid's line may be any of them
             Call stored = t.first(c -> c.isWrite() && c.path().equals(ledger) && (c.text().startsWith("S " + uid + " ")
                     || c.text().contains("\\nS " + uid + " ")), 0,
                     "the S line of " + uid);

@@ -103,6 +103,10 @@ public final class Collection {
     private volatile Socket socket;
     /** POP3: the RETRs of this run, pipelined, or null (lock-step through Angus). */
     private Pop3Pipeline pipeline;
+    /** IMAP: the messages above the ledger's mark, in UID order (see {@link #markHandled}). */
+    private List<Listed> imapAbove = List.of();
+    /** IMAP: the folder's UIDNEXT when it was opened (0 or less: not sent). */
+    private long imapNext;
 
     /** A message on the server, as listed. */
     private record Listed(Message message, String uid, long size) {
@@ -200,25 +204,25 @@ public final class Collection {
             folder = signIn(store);
             // about 64 bytes of listing per message
             deadline.transfer("listing the messages", 64L * folder.getMessageCount());
-            List<Listed> listed = list(folder);
-            List<String> uids = new ArrayList<>(listed.size());
-            for (Listed l : listed) {
-                uids.add(l.uid);
-            }
             Instant now = clock.instant();
-            uidValidityChange(ledger, folder, listed);
-            ledger.refresh(uids, now, Duration.ofDays(cfg.uidlExpiryDays));
+            List<Listed> listed;
+            if (folder instanceof IMAPFolder imap) {
+                listed = listImap(imap, ledger, now);
+                ledger.forgetDeleted(now, Duration.ofDays(cfg.uidlExpiryDays));
+            } else {
+                listed = listPop3((POP3Folder) folder, ledger, now);
+            }
 
             List<Listed> fetch = new ArrayList<>();
             List<Listed> delete = new ArrayList<>();
-            Duration keep = Duration.ofDays(cfg.leaveOnServerDays);
+            long keep = Duration.ofDays(cfg.leaveOnServerDays).toMillis();
             for (Listed l : listed) {
-                UidLedger.Entry e = ledger.get(l.uid);
                 // A known UID is ours unless the server already confirmed deleting it or it has another size:
                 // then the server reuses UIDs and this is a new message. Collecting it again risks a duplicate;
                 // deleting it would lose mail.
-                if (e != null && !e.deletedOnServer() && (e.size() == l.size || l.size < 0)) {
-                    if (!Instant.ofEpochMilli(e.stored()).plus(keep).isAfter(now)) {
+                long stored = ledger.collectedAt(l.uid, l.size);
+                if (stored >= 0) {
+                    if (stored + keep <= now.toEpochMilli()) {
                         delete.add(l);
                     }
                 } else if (cfg.maxMessageSize > 0 && l.size > cfg.maxMessageSize) {
@@ -278,6 +282,8 @@ public final class Collection {
             }
             settle(destination.commit(ledger), delete);
             ledger.sync();
+            // only after the sync: the mark never gets ahead of what the ledger holds durably
+            markHandled(ledger);
             context.progress("collecting", done, fetch.size());
             if (failure != null) {
                 // the connection is in an unknown state: delete nothing now, the ledger settles it next time
@@ -315,23 +321,6 @@ public final class Collection {
             } catch (MessagingException e) {
                 LOG.debug("collector '{}': closing: {}", cfg.id(), describe(e));
             }
-        }
-    }
-
-    /**
-     * IMAP keys a message by UIDVALIDITY/UID. A new UIDVALIDITY (a server that rebuilt its index) voids every
-     * UID collected before: what the folder holds cannot be told apart from new mail, so it is collected again
-     * rather than risk losing any. The firing that sees the change says so.
-     */
-    private void uidValidityChange(UidLedger ledger, Folder folder, List<Listed> listed) {
-        if (!(folder instanceof IMAPFolder) || listed.isEmpty()) {
-            return;
-        }
-        String now = listed.get(0).uid.substring(0, listed.get(0).uid.indexOf('/') + 1);
-        if (ledger.anyUid(u -> u.matches("\\d+/.*") && !u.startsWith(now)) && !ledger.anyUid(u -> u.startsWith(now))) {
-            errors.add("the server changed the folder's UIDVALIDITY (now " + now.substring(0, now.length() - 1)
-                    + "): its " + listed.size() + " messages cannot be told apart from those collected before, so "
-                    + "they are collected again (duplicates are possible; nothing is lost)");
         }
     }
 
@@ -397,32 +386,156 @@ public final class Collection {
         ledger.sync();
     }
 
-    private List<Listed> list(Folder folder) throws MessagingException {
-        Message[] messages = folder.getMessages();
+    /**
+     * POP3 offers nothing smaller than the whole list (UIDL and LIST). It is taken into the ledger a line at a
+     * time as it is read ({@link Pop3Listing}), so that 100,000 known messages make no object each: only the
+     * messages that matter (new, too large, due for deletion) are listed for the rest of the firing.
+     */
+    private List<Listed> listPop3(POP3Folder pop, UidLedger ledger, Instant now) throws MessagingException, IOException {
+        UidLedger.Listing listing = ledger.listing();
+        long keep = Duration.ofDays(cfg.leaveOnServerDays).toMillis();
+        List<Listed> out = new ArrayList<>();
+        Pop3Listing.Line each = (number, uid, size) -> {
+            long stored = listing.seen(uid, size);
+            if (stored < 0 || stored + keep <= now.toEpochMilli()) {
+                out.add(new Listed(pop.getMessage(number), uid.toString(), size));
+            }
+        };
+        if (!Pop3Listing.read(pop, pop.getMessageCount(), each)) {
+            for (Listed l : list(pop)) {
+                each.message(l.message.getMessageNumber(), l.uid, l.size);
+            }
+        }
+        listing.finish(now, Duration.ofDays(cfg.uidlExpiryDays));
+        return out;
+    }
+
+    /** POP3 through Angus's API: the whole list as message objects (when {@link Pop3Listing} cannot read it). */
+    private List<Listed> list(POP3Folder pop) throws MessagingException {
+        Message[] messages = pop.getMessages();
         FetchProfile fp = new FetchProfile();
         fp.add(UIDFolder.FetchProfileItem.UID);
         List<Listed> out = new ArrayList<>(messages.length);
-        if (folder instanceof POP3Folder pop) {
-            pop.fetch(messages, fp);
-            int[] sizes = messages.length == 0 ? new int[0] : pop.getSizes();
-            for (int i = 0; i < messages.length; i++) {
-                String uid = pop.getUID(messages[i]);
-                if (uid == null) {
-                    throw new MessagingException("the server does not support UIDL, so collected messages cannot be "
-                            + "told apart from new ones; collecting from it is not safe");
-                }
-                out.add(new Listed(messages[i], uid, i < sizes.length ? sizes[i] : -1));
+        pop.fetch(messages, fp);
+        int[] sizes = messages.length == 0 ? new int[0] : pop.getSizes();
+        for (int i = 0; i < messages.length; i++) {
+            String uid = pop.getUID(messages[i]);
+            if (uid == null) {
+                throw new MessagingException("the server does not support UIDL, so collected messages cannot be "
+                        + "told apart from new ones; collecting from it is not safe");
             }
-        } else {
-            IMAPFolder imap = (IMAPFolder) folder;
-            fp.add(FetchProfile.Item.SIZE);
-            imap.fetch(messages, fp);
-            long validity = imap.getUIDValidity();
-            for (Message m : messages) {
-                out.add(new Listed(m, validity + "/" + imap.getUID(m), m.getSize()));
+            out.add(new Listed(messages[i], uid, i < sizes.length ? sizes[i] : -1));
+        }
+        return out;
+    }
+
+    /**
+     * IMAP lists only what can matter, never the folder's whole list: the messages above the ledger's mark
+     * ({@code UID FETCH n:* (UID RFC822.SIZE)}), those recorded as too large (to see whether they still
+     * are), and those the ledger says are due for deletion. IMAP keys a message by UIDVALIDITY/UID; a new
+     * UIDVALIDITY (a server that rebuilt its index) voids every UID collected before: what the folder holds
+     * cannot be told apart from new mail, so it is collected again rather than risk losing any. The firing
+     * that sees the change says so.
+     */
+    private List<Listed> listImap(IMAPFolder imap, UidLedger ledger, Instant now) throws MessagingException, IOException {
+        long validity = imap.getUIDValidity();
+        if (ledger.validity() != validity) {
+            if (ledger.validity() != 0 && ledger.size() > 0) {
+                errors.add("the server changed the folder's UIDVALIDITY (now " + validity + "): its "
+                        + imap.getMessageCount() + " messages cannot be told apart from those collected before, so "
+                        + "they are collected again (duplicates are possible; nothing is lost)");
+            }
+            ledger.validity(validity);
+        }
+        imapNext = imap.getUIDNext();
+        String prefix = validity + "/";
+        long mark = ledger.handledUpTo();
+        List<Message> found = new ArrayList<>();
+        // n:* names the highest UID even when it is below n (RFC 3501): only those above the mark count
+        Message[] newest = imap.getMessageCount() == 0 ? new Message[0] : imap.getMessagesByUID(mark + 1, UIDFolder.LASTUID);
+        for (Message m : newest) {
+            if (m != null && imap.getUID(m) > mark) {
+                found.add(m);
+            }
+        }
+        int above = found.size();
+        List<Long> again = new ArrayList<>();
+        for (UidLedger.Oversized o : ledger.oversized()) {
+            if (o.uid().startsWith(prefix)) {
+                again.add(Long.parseLong(o.uid().substring(prefix.length())));
+            }
+        }
+        found.addAll(byUid(imap, again));
+        List<String> due = ledger.due(prefix, Duration.ofDays(cfg.leaveOnServerDays), now);
+        List<Long> dueUids = new ArrayList<>(due.size());
+        for (String uid : due) {
+            dueUids.add(Long.parseLong(uid.substring(prefix.length())));
+        }
+        List<Message> dueFound = byUid(imap, dueUids);
+        java.util.Set<Long> present = new java.util.HashSet<>();
+        for (Message m : dueFound) {
+            present.add(imap.getUID(m));
+        }
+        for (Long uid : dueUids) {
+            if (!present.contains(uid)) {
+                // removed by another client: nothing to delete, and the entry can expire
+                ledger.deleted(prefix + uid, now);
+            }
+        }
+        found.addAll(dueFound);
+        FetchProfile fp = new FetchProfile();
+        fp.add(UIDFolder.FetchProfileItem.UID);
+        fp.add(FetchProfile.Item.SIZE);
+        Message[] arr = found.toArray(new Message[0]);
+        imap.fetch(arr, fp);
+        List<Listed> out = new ArrayList<>(arr.length);
+        java.util.Set<Long> seen = new java.util.HashSet<>();
+        for (Message m : arr) {
+            long uid = imap.getUID(m);
+            if (seen.add(uid)) {
+                out.add(new Listed(m, prefix + uid, m.getSize()));
+            }
+        }
+        imapAbove = out.subList(0, Math.min(above, out.size()));
+        return out;
+    }
+
+    private static List<Message> byUid(IMAPFolder imap, List<Long> uids) throws MessagingException {
+        List<Message> out = new ArrayList<>();
+        if (uids.isEmpty()) {
+            return out;
+        }
+        long[] arr = uids.stream().mapToLong(Long::longValue).toArray();
+        for (Message m : imap.getMessagesByUID(arr)) {
+            if (m != null) {
+                out.add(m);
             }
         }
         return out;
+    }
+
+    /**
+     * IMAP: moves the ledger's mark up over the messages above it that are handled (stored, or recorded as
+     * too large), in UID order, stopping at the first that is not (deferred, failed, link down): the next
+     * firing asks from there. When all are, the mark goes to UIDNEXT - 1.
+     */
+    private void markHandled(UidLedger ledger) throws IOException {
+        if (imapAbove.isEmpty() && imapNext <= 0) {
+            return;
+        }
+        long mark = ledger.handledUpTo();
+        boolean all = true;
+        for (Listed l : imapAbove) {
+            if (ledger.get(l.uid) == null && !ledger.knownOversized(l.uid, l.size)) {
+                all = false;
+                break;
+            }
+            mark = Math.max(mark, Long.parseLong(l.uid.substring(l.uid.indexOf('/') + 1)));
+        }
+        if (all && imapNext > mark + 1) {
+            mark = imapNext - 1;
+        }
+        ledger.handledUpTo(mark);
     }
 
     private void store(UidLedger ledger, Listed l) throws MessagingException, IOException, Destination.Deferred {

@@ -349,6 +349,54 @@ public class CollectionTest {
         }
     }
 
+    /**
+     * A big mailbox left on the server: a firing asks the server only for the UIDs above the ledger's mark
+     * ({@code UID FETCH n:*}), never for the folder's whole list, and still deletes what is due.
+     */
+    @Test
+    public void imapAsksOnlyAboveTheLedgersMarkAndStillDeletesWhatIsDue() throws Exception {
+        for (int i = 1; i <= 5; i++) {
+            deliver("old " + i);
+        }
+        List<String> commands = java.util.Collections.synchronizedList(new java.util.ArrayList<>());
+        try (CommandProxy proxy = new CommandProxy(new java.net.InetSocketAddress("127.0.0.1", greenMail.getImap().getPort()),
+                l -> {
+                    if (l.startsWith("C: ")) {
+                        commands.add(l.substring(l.indexOf(' ', 3) + 1));
+                    }
+                    return false;
+                })) {
+            Settings s = imap("port", String.valueOf(proxy.port()), "leaveOnServer.days", "2");
+            assertEquals(5, collect(s, dir, clock).collected());
+            assertTrue(commands.toString(), commands.contains("UID FETCH 1:* (UID)"));
+
+            deliver("new 1");
+            deliver("new 2");
+            commands.clear();
+            clock.advance(Duration.ofDays(1));
+            CollectReport second = collect(s, dir, clock);
+            assertEquals(2, second.collected());
+            assertTrue(commands.toString(), commands.contains("UID FETCH 6:* (UID)"));
+            assertFalse("no command names the whole folder: " + commands,
+                    commands.stream().anyMatch(c -> c.matches(".*FETCH 1[:, ].*")));
+
+            commands.clear();
+            CollectReport third = collect(s, dir, clock);
+            assertEquals(0, third.collected());
+            assertEquals(List.of(), third.errors());
+            assertTrue(commands.toString(), commands.contains("UID FETCH 8:* (UID)"));
+            assertEquals(7, onServer());
+
+            // the first five are due now; the two new ones are kept another day
+            clock.advance(Duration.ofDays(1).plusHours(1));
+            CollectReport fourth = collect(s, dir, clock);
+            assertEquals(0, fourth.collected());
+            assertEquals(List.of(), fourth.errors());
+            assertEquals(2, onServer());
+            assertEquals(7, subjects(dir.resolve("mailboxes/alice")).size());
+        }
+    }
+
     @Test
     public void imapUidValidityChangeLosesNothingAndSaysSo() throws Exception {
         AtomicBoolean rebuilt = new AtomicBoolean();

@@ -1,0 +1,352 @@
+package io.uplink.mail.internal.collect;
+
+import java.io.BufferedInputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.lang.management.ManagementFactory;
+import java.net.Socket;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+import io.uplink.api.mail.CollectReport;
+import io.uplink.mail.internal.ledger.UidLedger;
+
+/**
+ * The big-mailbox benchmark (run by {@code bench/big-mailbox-benchmark.sh}, not a test): a Dovecot mailbox of
+ * N messages left on the server ({@code leaveOnServer.days = 30}) that the ledger already knows, then 10 new
+ * ones; one timed firing each for POP3 and IMAP. The ledger is generated from the server's own listing
+ * (UIDL, or UIDVALIDITY and UID FETCH 1:*) through {@link UidLedger}, as the first firing would have left it
+ * after its compaction, so that 100,000 messages need not be collected first.
+ * Arguments: run directory, POP3 port, IMAP port, mail uid, mail gid, sizes (comma-separated).
+ */
+public final class BigMailboxBenchmark {
+
+    private static final int NEW = 10;
+    private static final com.sun.management.ThreadMXBean THREADS =
+            (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
+
+    private final Path dir;
+    private final int pop3;
+    private final int imap;
+    private final String owner;
+
+    private BigMailboxBenchmark(Path dir, int pop3, int imap, String owner) {
+        this.dir = dir;
+        this.pop3 = pop3;
+        this.imap = imap;
+        this.owner = owner;
+    }
+
+    /** One timed firing and the ledger it ran on. */
+    private record Figures(double seconds, long allocated, int collected, long ledgerBytes, double loadMillis,
+            long loadAllocated, double rawMillis, double idleMillis) {
+    }
+
+    public static void main(String[] args) throws Exception {
+        Path dir = Path.of(args[0]);
+        BigMailboxBenchmark b = new BigMailboxBenchmark(dir, Integer.parseInt(args[1]), Integer.parseInt(args[2]),
+                args[3] + ":" + args[4]);
+        List<Integer> sizes = new ArrayList<>();
+        for (String s : args[5].split(",")) {
+            sizes.add(Integer.parseInt(s.trim()));
+        }
+        String loadBefore = loadAverage();
+        long t0 = System.nanoTime();
+        b.fill("warm", 0, 5000);
+        for (int n : sizes) {
+            b.fill("box" + n, 0, n);
+        }
+        b.chown();
+        System.out.printf(Locale.ROOT, "filled %d mailboxes in %.1f s%n", sizes.size() + 1, (System.nanoTime() - t0) / 1e9);
+        // warm the JIT and Dovecot's index on a small mailbox, twice
+        for (int round = 0; round < 2; round++) {
+            b.prefill("warm");
+            b.fill("warm", 5000 + round * NEW, NEW);
+            b.chown();
+            b.fire("pop3", "warm");
+            b.fire("imap", "warm");
+            b.forget("warm");
+        }
+        List<String> lines = new ArrayList<>();
+        for (int n : sizes) {
+            long p = System.nanoTime();
+            b.prefill("box" + n);
+            System.out.printf(Locale.ROOT, "box%d: Dovecot indexed it and the ledgers were generated in %.1f s%n", n,
+                    (System.nanoTime() - p) / 1e9);
+            b.fill("box" + n, n, NEW);
+            b.chown();
+            for (String protocol : new String[] {"pop3", "imap"}) {
+                Figures f = b.fire(protocol, "box" + n);
+                if (f.collected != NEW) {
+                    throw new IllegalStateException(protocol + " box" + n + ": collected " + f.collected + ", not " + NEW);
+                }
+                lines.add(String.format(Locale.ROOT,
+                        "%-4s %7d kept | firing %5.0f ms | nothing new %5.0f ms | raw listing %5.0f ms | allocated %5.1f MiB"
+                                + " (%5.2f per 100k) | ledger %5.2f MiB on disk, load %3.0f ms, %4.1f MiB",
+                        protocol.toUpperCase(Locale.ROOT), n, f.seconds * 1000, f.idleMillis, f.rawMillis, f.allocated / 1048576.0,
+                        f.allocated / 1048576.0 * 100_000 / n, f.ledgerBytes / 1048576.0, f.loadMillis,
+                        f.loadAllocated / 1048576.0));
+            }
+        }
+        String loadAfter = loadAverage();
+        System.out.println();
+        System.out.println("big mailbox benchmark: leaveOnServer.days = 30, N known messages on the server, " + NEW
+                + " new; Dovecot on loopback");
+        lines.forEach(System.out::println);
+        System.out.println("targets: firing <= 3 s (POP3), <= 1 s (IMAP) at 100k; a few MiB allocated per 100k entries");
+        System.out.println("load average (1/5/15 min): before " + loadBefore + "  ->  after " + loadAfter);
+    }
+
+    private static String loadAverage() throws IOException {
+        String[] f = Files.readString(Path.of("/proc/loadavg")).split(" ");
+        return f[0] + " " + f[1] + " " + f[2];
+    }
+
+    /** One firing, timed, with the bytes this thread allocated; then the ledger's size and load time. */
+    private Figures fire(String protocol, String user) throws Exception {
+        Path out = dir.resolve("out").resolve(protocol).resolve(user);
+        java.util.function.Supplier<Collection> firing = () -> Fixture.collection(Fixture.settings(user, "connections",
+                "bench", "protocol", protocol, "host", "127.0.0.1", "port", String.valueOf(protocol.equals("pop3") ? pop3 : imap),
+                "security", "none", "username", user, "password", "bench", "deliverTo", "bench", "leaveOnServer.days", "30"),
+                out, Clock.systemUTC());
+        Collection c = firing.get();
+        long a = THREADS.getCurrentThreadAllocatedBytes();
+        long t = System.nanoTime();
+        CollectReport r = c.run(new Fixture.Context());
+        double seconds = (System.nanoTime() - t) / 1e9;
+        long allocated = THREADS.getCurrentThreadAllocatedBytes() - a;
+        if (!r.errors().isEmpty()) {
+            throw new IllegalStateException(protocol + " " + user + ": " + r.errors());
+        }
+        Path ledger = ledger(protocol, user);
+        long bytes = Files.size(ledger);
+        a = THREADS.getCurrentThreadAllocatedBytes();
+        t = System.nanoTime();
+        try (UidLedger l = UidLedger.open(ledger, Instant.now(), p -> false)) {
+            l.size();
+        }
+        double loadMillis = (System.nanoTime() - t) / 1e6;
+        long loadAllocated = THREADS.getCurrentThreadAllocatedBytes() - a;
+        // a firing that finds nothing new: the listing without the 10 messages' transfer and fsyncs
+        t = System.nanoTime();
+        CollectReport idle = firing.get().run(new Fixture.Context());
+        double idleMillis = (System.nanoTime() - t) / 1e6;
+        if (idle.collected() != 0 || !idle.errors().isEmpty()) {
+            throw new IllegalStateException(protocol + " " + user + " again: " + idle);
+        }
+        // the same listing by a raw client that writes nothing: what the server takes
+        t = System.nanoTime();
+        if (protocol.equals("pop3")) {
+            uidl(user);
+        } else {
+            imapAbove(user);
+        }
+        double rawMillis = (System.nanoTime() - t) / 1e6;
+        return new Figures(seconds, allocated, r.collected(), bytes, loadMillis, loadAllocated, rawMillis, idleMillis);
+    }
+
+    private Path ledger(String protocol, String user) {
+        return dir.resolve("out").resolve(protocol).resolve(user).resolve("state/collector-" + user + ".uidl");
+    }
+
+    private void forget(String user) throws IOException {
+        for (String protocol : new String[] {"pop3", "imap"}) {
+            Files.deleteIfExists(ledger(protocol, user));
+        }
+    }
+
+    /**
+     * Writes the ledgers a first firing would leave: every message on the server stored a day ago. The lists
+     * come from the server itself (so Dovecot has indexed the mailbox before anything is timed).
+     */
+    private void prefill(String user) throws IOException {
+        Instant yesterday = Instant.now().minus(Duration.ofDays(1));
+        Path p = ledger("pop3", user);
+        Files.createDirectories(p.getParent());
+        List<String[]> pop = uidl(user);
+        try (UidLedger l = UidLedger.open(p, yesterday, x -> false)) {
+            for (String[] m : pop) {
+                l.stored(m[0], Long.parseLong(m[1]), yesterday);
+            }
+            l.refresh(pop.stream().map(m -> m[0]).toList(), yesterday, Duration.ofDays(30));
+        }
+        Path q = ledger("imap", user);
+        Files.createDirectories(q.getParent());
+        long[] validity = new long[1];
+        List<long[]> uids = imapUids(user, validity);
+        try (UidLedger l = UidLedger.open(q, yesterday, x -> false)) {
+            l.validity(validity[0]);
+            long max = 0;
+            for (long[] m : uids) {
+                l.stored(validity[0] + "/" + m[0], m[1], yesterday);
+                max = Math.max(max, m[0]);
+            }
+            l.handledUpTo(max);
+        }
+    }
+
+    /** Writes {@code n} messages of about 2 KiB straight into the Maildir, as Dovecot names them (size in the name). */
+    private void fill(String user, int from, int n) throws IOException {
+        Path maildir = dir.resolve("home").resolve(user).resolve("Maildir");
+        StringBuilder body = new StringBuilder();
+        int lines = 0;
+        while (body.length() < 2048 - 300) {
+            body.append("The quick brown fox jumps over the lazy dog, again and again and again.\n");
+            lines++;
+        }
+        for (int i = from; i < from + n; i++) {
+            String m = "From: sender@example.net\nTo: " + user + "@example.net\nSubject: big mailbox " + i
+                    + "\nMessage-ID: <" + i + "." + user + "@bench>\n\n" + body;
+            byte[] bytes = m.getBytes(StandardCharsets.US_ASCII);
+            long newlines = lines + 5;
+            // S= and W= (the size with CRLF) spare Dovecot from reading each file to answer LIST
+            Files.write(maildir.resolve((from == 0 ? "cur/" : "new/") + (1700000000L + i) + ".M" + i + "P1.bench,S="
+                    + bytes.length + ",W=" + (bytes.length + newlines) + (from == 0 ? ":2," : "")), bytes);
+        }
+    }
+
+    private void chown() throws Exception {
+        Process p = new ProcessBuilder("chown", "-R", owner, dir.resolve("home").toString()).inheritIO().start();
+        if (p.waitFor() != 0) {
+            throw new IOException("chown failed");
+        }
+    }
+
+    /** UIDL and LIST of the whole mailbox: uid and size per message. */
+    private List<String[]> uidl(String user) throws IOException {
+        try (Socket s = new Socket("127.0.0.1", pop3)) {
+            InputStream in = new BufferedInputStream(s.getInputStream(), 65536);
+            OutputStream out = s.getOutputStream();
+            ok(read(in));
+            send(out, "USER " + user);
+            ok(read(in));
+            send(out, "PASS bench");
+            ok(read(in));
+            send(out, "UIDL");
+            ok(read(in));
+            List<String[]> list = new ArrayList<>();
+            for (String l = read(in); !l.equals("."); l = read(in)) {
+                String[] f = l.split(" ");
+                list.add(new String[] {f[1], null});
+            }
+            send(out, "LIST");
+            ok(read(in));
+            int i = 0;
+            for (String l = read(in); !l.equals("."); l = read(in)) {
+                list.get(i++)[1] = l.split(" ")[1];
+            }
+            send(out, "QUIT");
+            return list;
+        }
+    }
+
+    /** SELECT's UIDVALIDITY and UID FETCH 1:* (UID RFC822.SIZE): uid and size per message. */
+    private List<long[]> imapUids(String user, long[] validity) throws IOException {
+        Pattern v = Pattern.compile("\\[UIDVALIDITY (\\d+)\\]");
+        Pattern fetch = Pattern.compile("UID (\\d+)|RFC822\\.SIZE (\\d+)");
+        try (Socket s = new Socket("127.0.0.1", imap)) {
+            InputStream in = new BufferedInputStream(s.getInputStream(), 65536);
+            OutputStream out = s.getOutputStream();
+            read(in);
+            send(out, "a LOGIN " + user + " bench");
+            untilTagged(in, "a", l -> { });
+            send(out, "b SELECT INBOX");
+            untilTagged(in, "b", l -> {
+                Matcher m = v.matcher(l);
+                if (m.find()) {
+                    validity[0] = Long.parseLong(m.group(1));
+                }
+            });
+            List<long[]> list = new ArrayList<>();
+            send(out, "c UID FETCH 1:* (UID RFC822.SIZE)");
+            untilTagged(in, "c", l -> {
+                long[] e = new long[2];
+                Matcher m = fetch.matcher(l);
+                while (m.find()) {
+                    if (m.group(1) != null) {
+                        e[0] = Long.parseLong(m.group(1));
+                    } else {
+                        e[1] = Long.parseLong(m.group(2));
+                    }
+                }
+                if (e[0] > 0) {
+                    list.add(e);
+                }
+            });
+            send(out, "d LOGOUT");
+            return list;
+        }
+    }
+
+    /** LOGIN, SELECT, UID FETCH of the last UID and above, LOGOUT. */
+    private void imapAbove(String user) throws IOException {
+        try (Socket s = new Socket("127.0.0.1", imap)) {
+            InputStream in = new BufferedInputStream(s.getInputStream(), 65536);
+            OutputStream out = s.getOutputStream();
+            read(in);
+            send(out, "a LOGIN " + user + " bench");
+            untilTagged(in, "a", l -> { });
+            long[] next = new long[1];
+            Pattern p = Pattern.compile("\\[UIDNEXT (\\d+)\\]");
+            send(out, "b SELECT INBOX");
+            untilTagged(in, "b", l -> {
+                Matcher m = p.matcher(l);
+                if (m.find()) {
+                    next[0] = Long.parseLong(m.group(1));
+                }
+            });
+            send(out, "c UID FETCH " + Math.max(1, next[0] - 1) + ":* (UID RFC822.SIZE)");
+            untilTagged(in, "c", l -> { });
+            send(out, "d LOGOUT");
+            untilTagged(in, "d", l -> { });
+        }
+    }
+
+    private static void untilTagged(InputStream in, String tag, java.util.function.Consumer<String> each) throws IOException {
+        while (true) {
+            String l = read(in);
+            if (l.startsWith(tag + " ")) {
+                if (!l.startsWith(tag + " OK")) {
+                    throw new IOException(l);
+                }
+                return;
+            }
+            each.accept(l);
+        }
+    }
+
+    private static void ok(String l) throws IOException {
+        if (!l.startsWith("+OK")) {
+            throw new IOException(l);
+        }
+    }
+
+    private static void send(OutputStream out, String c) throws IOException {
+        out.write((c + "\r\n").getBytes(StandardCharsets.US_ASCII));
+        out.flush();
+    }
+
+    /** One line without its CRLF. */
+    private static String read(InputStream in) throws IOException {
+        StringBuilder b = new StringBuilder();
+        for (int c = in.read(); c != '\n'; c = in.read()) {
+            if (c < 0) {
+                throw new IOException("connection closed");
+            }
+            if (c != '\r') {
+                b.append((char) c);
+            }
+        }
+        return b.toString();
+    }
+}
