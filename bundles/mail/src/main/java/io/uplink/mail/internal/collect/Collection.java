@@ -16,6 +16,7 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
+import java.util.function.Consumer;
 import java.util.Map;
 import java.util.Properties;
 import java.util.Set;
@@ -103,6 +104,8 @@ public final class Collection {
     private volatile Socket socket;
     /** POP3: the RETRs of this run, pipelined, or null (lock-step through Angus). */
     private Pop3Pipeline pipeline;
+    /** Told of each socket the session opens, besides {@link #socket} (the IDLE session keeps them to cut them). */
+    private Consumer<Socket> opened = s -> { };
     /** IMAP: the messages above the ledger's mark, in UID order (see {@link #markHandled}). */
     private List<Listed> imapAbove = List.of();
     /** IMAP: the folder's UIDNEXT when it was opened (0 or less: not sent). */
@@ -685,18 +688,24 @@ public final class Collection {
         return properties();
     }
 
+    /** As {@link #properties(SessionDeadline)}, and {@code opened} is told of every socket the session opens. */
+    Properties properties(SessionDeadline d, Consumer<Socket> opened) {
+        this.opened = opened;
+        return properties(d);
+    }
+
     Properties properties() {
         String p = "mail." + cfg.protocol.jakartaName();
         Properties props = new Properties();
         String millis = String.valueOf(cfg.timeout.toMillis());
         props.setProperty(p + ".connectiontimeout", millis);
         props.setProperty(p + ".timeout", millis);
-        props.put(p + ".socketFactory", LineBoundSocketFactories.plain(CollectorSettings.MAX_LINE, deadline, s -> socket = s));
+        props.put(p + ".socketFactory", LineBoundSocketFactories.plain(CollectorSettings.MAX_LINE, deadline, this::opened));
         // never fall back to a socket without our checks
         props.setProperty(p + ".socketFactory.fallback", "false");
         if (cfg.tls != null) {
             props.put(p + ".ssl.socketFactory",
-                    LineBoundSocketFactories.tls(cfg.tls, CollectorSettings.MAX_LINE, deadline, s -> socket = s));
+                    LineBoundSocketFactories.tls(cfg.tls, CollectorSettings.MAX_LINE, deadline, this::opened));
             // the host name is checked in the handshake (endpoint identification)
             props.setProperty(p + ".ssl.checkserveridentity", "false");
         }
@@ -720,6 +729,11 @@ public final class Collection {
         }
         signIn.configure(props, cfg.protocol.jakartaName()); // after the socket factories: it may wrap them
         return props;
+    }
+
+    private void opened(Socket s) {
+        socket = s;
+        opened.accept(s);
     }
 
     /** A failure this class already put in the user's words. */

@@ -12,8 +12,6 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 
-import javax.net.SocketFactory;
-import javax.net.ssl.SSLSocketFactory;
 
 import org.eclipse.angus.mail.iap.ResponseHandler;
 import org.eclipse.angus.mail.imap.IMAPFolder;
@@ -294,12 +292,8 @@ final class IdleSession {
         SessionDeadline deadline = new SessionDeadline(cfg.timeout, cfg.minRate, sessionContext);
         // the Maildirs and the ledger belong to the collections; this session only listens
         Collection c = new Collection(cfg, null, null, java.time.Clock.systemUTC(), signIn);
-        Properties p = c.properties(deadline);
+        Properties p = c.properties(deadline, own::opened);
         Duration renew = cfg.idleRenew;
-        p.put("mail.imap.socketFactory", own.plain((SocketFactory) p.get("mail.imap.socketFactory")));
-        if (p.get("mail.imap.ssl.socketFactory") instanceof SSLSocketFactory tls) {
-            p.put("mail.imap.ssl.socketFactory", own.tls(tls));
-        }
         Thread t = Thread.currentThread();
         ClassLoader loader = t.getContextClassLoader();
         t.setContextClassLoader(Session.class.getClassLoader());

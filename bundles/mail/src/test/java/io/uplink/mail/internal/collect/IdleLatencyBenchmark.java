@@ -1,5 +1,7 @@
 package io.uplink.mail.internal.collect;
 
+import static org.awaitility.Awaitility.await;
+
 import java.nio.file.FileSystems;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -59,16 +61,9 @@ public final class IdleLatencyBenchmark {
                 schedule, IdleSession.CHECK_EVERY, p);
         IdleSession idle = collector.idleSession();
         Path incoming = dir.resolve("out").resolve("mailboxes").resolve("bench").resolve("new");
-        long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
-        while (!idle.state().startsWith("idling") || !Files.isDirectory(incoming)) {
-            if (System.nanoTime() > until) {
-                throw new IllegalStateException("the collector did not start idling: " + idle.state());
-            }
-            if (!Files.isDirectory(incoming)) {
-                Files.createDirectories(incoming);
-            }
-            Thread.sleep(20);
-        }
+        Files.createDirectories(incoming);
+        await("the collector starts idling").atMost(60, TimeUnit.SECONDS).pollInterval(20, TimeUnit.MILLISECONDS)
+                .until(() -> idle.state().startsWith("idling"));
 
         List<Long> micros = new ArrayList<>();
         List<Long> serverMicros = new ArrayList<>();
@@ -100,10 +95,8 @@ public final class IdleLatencyBenchmark {
                     }
                 }
                 // the collection ends after the file (ledger, deletion): let it finish before the next message
-                until = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
-                while (!idle.state().startsWith("idling") && System.nanoTime() < until) {
-                    Thread.sleep(1);
-                }
+                await("the collector idles again").atMost(30, TimeUnit.SECONDS).pollInterval(1, TimeUnit.MILLISECONDS)
+                        .until(() -> idle.state().startsWith("idling"));
             }
         }
         collector.deactivate();
