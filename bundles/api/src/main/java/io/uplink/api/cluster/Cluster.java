@@ -30,6 +30,17 @@ public interface Cluster {
      */
     String request(String connectionId, String cause);
 
+    /**
+     * Asks the cluster to fire a connection for a schedule's slot. Every node's scheduler asks for the same slot, so
+     * an implementation fires each (connection, slot) once and answers every such request with that firing's id.
+     * This default only makes the method additive: it does not dedupe (since 1.1).
+     *
+     * @param slot the instant the schedule was due, or {@code null}: then as {@link #request(String, String)}
+     */
+    default String request(String connectionId, String cause, java.time.Instant slot) {
+        return request(connectionId, cause);
+    }
+
     /** The result of a firing that ran on any node, once it has ended. */
     Optional<FiringResult> result(String firingId);
 
