@@ -18,7 +18,6 @@ import io.uplink.api.Outcome;
 import io.uplink.api.cluster.Fence;
 import io.uplink.api.mail.CollectReport;
 import io.uplink.api.mail.MailCollector;
-import io.uplink.api.mail.MailSender;
 import io.uplink.api.mail.TaskContext;
 
 import java.nio.file.Files;
@@ -132,7 +131,10 @@ public class ClusterFiringsTest {
                 return new CollectReport("alice", 0, 0, List.of());
             }
         };
-        b.setMail(mailWith(alice));
+        // the core component is the engine's MailTasks in the container: it links the collector by its properties
+        ConnectionServiceComponent tasks = new ConnectionServiceComponent();
+        tasks.bindCollector(alice, Map.of(MailCollector.CONNECTIONS, "office"));
+        b.setMail(tasks);
         MemoryCluster.MemoryFence fence = new MemoryCluster.MemoryFence("office", "f-42", "b");
         viewB.fences.put("office", fence);
         FiringResult[] out = new FiringResult[1];
@@ -342,24 +344,5 @@ public class ClusterFiringsTest {
         assertEquals(List.of("a"), ClusterFirings.chainOf(ClusterFirings.fallbackCause("a", List.of())));
         assertEquals(List.of("a", "b", "c"), ClusterFirings.chainOf(ClusterFirings.fallbackCause("c", List.of("a", "b"))));
         assertEquals(List.of(), ClusterFirings.chainOf("shell"));
-    }
-
-    private static MailTasks mailWith(MailCollector c) {
-        return new MailTasks() {
-            @Override
-            public MailSender sender(String id) {
-                return null;
-            }
-
-            @Override
-            public boolean anySender() {
-                return false;
-            }
-
-            @Override
-            public List<MailCollector> collectors(String connectionId) {
-                return c.connections().contains(connectionId) ? List.of(c) : List.of();
-            }
-        };
     }
 }
