@@ -9,6 +9,8 @@ import io.uplink.api.Outcome;
 import io.uplink.api.cluster.Cluster;
 import io.uplink.api.cluster.Fence;
 import io.uplink.api.cluster.LocalFirings;
+import io.uplink.api.config.Settings;
+import io.uplink.api.method.ConnectionMethod;
 
 import java.time.Duration;
 import java.time.Instant;
@@ -18,6 +20,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
@@ -206,6 +209,28 @@ final class ClusterFirings implements LocalFirings {
         } finally {
             watch.cancel(false);
         }
+    }
+
+    /**
+     * A connection whose method holds a device wired to one machine (a dial-up modem) must be pinned to that
+     * machine's node with key {@code node}: the problem naming file and key, or {@code null} when it is.
+     */
+    String pinProblem(Settings s, ConnectionConfig c, ConnectionMethod m) {
+        if (c.node() != null) {
+            return null;
+        }
+        Set<String> devices;
+        try {
+            devices = m.resources(s);
+        } catch (RuntimeException ex) {
+            devices = Set.of();
+        }
+        if (!"dialup".equals(c.method()) && devices.isEmpty()) {
+            return null;
+        }
+        return s.problem(ConnectionConfig.NODE, "a " + c.method() + " connection in a cluster must be pinned to the "
+                + "node its device is wired to: set node = <that node's id> (this node is '" + cluster.nodeId() + "')")
+                .getMessage();
     }
 
     // ------------------------------------------------------------------ views

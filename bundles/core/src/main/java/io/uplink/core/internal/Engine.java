@@ -202,6 +202,14 @@ public final class Engine implements ConnectionService {
         synchronized (lock) {
             old = cluster;
             cluster = c;
+            if (old != null && old != c) {
+                // their fence belonged to the cluster service that left: they cannot commit any more
+                for (Entry e : byPid.values()) {
+                    if (e.current != null && e.current.handle().node() != null) {
+                        e.current.stop("the cluster service left this node", true);
+                    }
+                }
+            }
             refreshAll();
         }
         if (old != null && old != c) {
@@ -496,27 +504,10 @@ public final class Engine implements ConnectionService {
         }
     }
 
-    /**
-     * In a cluster, a connection whose method holds a device wired to one machine (a dial-up modem) must be pinned
-     * to that machine's node; {@code null} when it is, or when this node is not in a cluster.
-     */
+    /** In a cluster, a connection with a device must be pinned: the problem, or {@code null}. Holds {@link #lock}. */
     private String unpinned(Entry e, ConnectionMethod m) {
         ClusterFirings c = cluster;
-        if (c == null || e.config.node() != null) {
-            return null;
-        }
-        Set<String> devices;
-        try {
-            devices = m.resources(e.settings);
-        } catch (RuntimeException ex) {
-            devices = Set.of();
-        }
-        if (!"dialup".equals(e.config.method()) && devices.isEmpty()) {
-            return null;
-        }
-        return e.settings.problem(ConnectionConfig.NODE, "a " + e.config.method() + " connection in a cluster must be "
-                + "pinned to the node its device is wired to: set node = <that node's id> (this node is '"
-                + c.nodeId() + "')").getMessage();
+        return c == null ? null : c.pinProblem(e.settings, e.config, m);
     }
 
     private static String validate(ConnectionMethod m, Settings s) {

@@ -340,6 +340,26 @@ public class ClusterFiringsTest {
     }
 
     @Test
+    public void whenTheClusterServiceLeavesTheFiringsItHandedOverStopAndWaitersAreTold() throws Exception {
+        configure("office", "node", "b", "test.block", "true");
+        methodB.gate = new CountDownLatch(1);
+        Firing first = a.fire("office", "shell");
+        assertTrue(methodB.entered.await(WAIT.toMillis(), TimeUnit.MILLISECONDS));
+        b.setCluster(null);
+        FiringResult r = first.await(WAIT);
+        assertEquals(Outcome.FAILED, r.outcome());
+        assertThat(r.summary(), containsString("the cluster service left this node"));
+
+        Firing waiting = a.fire("office", "shell");
+        a.setCluster(null);
+        FiringResult told = waiting.await(WAIT);
+        assertEquals(Outcome.FAILED, told.outcome());
+        assertThat(told.summary(), containsString("the cluster service left this node before the firing's result was known"));
+        assertEquals("a node without the cluster fires on its own again", Outcome.OK,
+                a.fire("office", "shell").await(WAIT).outcome());
+    }
+
+    @Test
     public void theFallbackChainTravelsInTheCause() {
         assertEquals(List.of("a"), ClusterFirings.chainOf(ClusterFirings.fallbackCause("a", List.of())));
         assertEquals(List.of("a", "b", "c"), ClusterFirings.chainOf(ClusterFirings.fallbackCause("c", List.of("a", "b"))));
