@@ -36,8 +36,8 @@ import org.slf4j.LoggerFactory;
  * The engine's side of a cluster. Fires go to {@link Cluster#request}, whose scheduler hands each firing to one node;
  * this node runs the ones handed to it ({@link LocalFirings#run}) with the engine's own {@link FiringRun}, under the
  * connection's {@link Fence}. A requester's handle completes when {@link Cluster#result} has the firing's record,
- * looked at every {@code poll}; a firing that ran here completes it at once. The views (status, history) come from
- * the cluster, and the node's own history file is not used.
+ * looked at every {@code poll} (also for a firing that ran here: then the views already show it when the requester
+ * looks). The views (status, history) come from the cluster, and the node's own history file is not used.
  */
 final class ClusterFirings implements LocalFirings {
 
@@ -198,9 +198,8 @@ final class ClusterFirings implements LocalFirings {
         }, 0, poll.toMillis(), TimeUnit.MILLISECONDS);
         try {
             engine.startFenced(h);
-            FiringResult r = h.ownResult().get();
-            done(firingId, r);
-            return r;
+            // a requester here still waits for the cluster's record, so that what it reads next already shows it
+            return h.ownResult().get();
         } catch (InterruptedException e) {
             engine.stopFiring(h, "the cluster stopped the firing on this node");
             throw e;
