@@ -31,13 +31,17 @@ public interface Cluster {
     String request(String connectionId, String cause);
 
     /**
-     * Asks the cluster to fire a connection for a schedule's slot. Every node's scheduler asks for the same slot, so
-     * an implementation fires each (connection, slot) once and answers every such request with that firing's id.
-     * This default only makes the method additive: it does not dedupe (since 1.1).
+     * Asks the cluster to fire a connection for one schedule slot: every node may ask for the same slot, and the
+     * slot fires once cluster-wide (also when the node that would have fired it dies).
      *
-     * @param slot the instant the schedule was due, or {@code null}: then as {@link #request(String, String)}
+     * <p>The default (for stand-ins without a database) is a plain {@link #request}; the cluster bundle keeps one
+     * row per (connection, slot).
+     *
+     * @param cause as in {@link #request}, {@code schedule:<item>} for a schedule item
+     * @param slot the instant the slot is due, the same on every node that asks for it
+     * @return the id of the firing that serves the slot
      */
-    default String request(String connectionId, String cause, java.time.Instant slot) {
+    default String requestSlot(String connectionId, String cause, java.time.Instant slot) {
         return request(connectionId, cause);
     }
 

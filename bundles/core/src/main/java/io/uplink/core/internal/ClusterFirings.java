@@ -43,6 +43,8 @@ final class ClusterFirings implements LocalFirings {
 
     private static final Logger LOG = LoggerFactory.getLogger(ClusterFirings.class);
     static final Duration POLL = Duration.ofMillis(250);
+    /** How long an interrupted {@link #run} waits for its firing to end before it gives the fence up. */
+    private static final Duration STOP_WAIT = Duration.ofSeconds(30);
     private static final String FALLBACK = "fallback:";
     private static final String AFTER = " after ";
 
@@ -81,7 +83,7 @@ final class ClusterFirings implements LocalFirings {
         if (closed) {
             throw new IllegalStateException("the cluster service is gone");
         }
-        String firingId = slot == null ? cluster.request(id, cause) : cluster.request(id, cause, slot);
+        String firingId = slot == null ? cluster.request(id, cause) : cluster.requestSlot(id, cause, slot);
         return waiting.computeIfAbsent(firingId, fid -> new FiringHandle(fid, id, cause, List.of()));
     }
 
@@ -201,7 +203,17 @@ final class ClusterFirings implements LocalFirings {
             // a requester here still waits for the cluster's record, so that what it reads next already shows it
             return h.ownResult().get();
         } catch (InterruptedException e) {
-            engine.stopFiring(h, "the cluster stopped the firing on this node");
+            // the cluster lost the fence, or stops: the firing ends as on a hang-up, after the step in progress;
+            // the fence is given up only after that (bounded), so that no two nodes work on one connection at once
+            engine.stopFiring(h, fence.held() ? "the cluster stopped the firing on this node"
+                    : "this node lost the cluster lock of the connection (another node may take over);"
+                    + " it commits and deletes nothing more");
+            try {
+                h.ownResult().get(STOP_WAIT.toMillis(), TimeUnit.MILLISECONDS);
+            } catch (ExecutionException | java.util.concurrent.TimeoutException | InterruptedException ignored) {
+                LOG.debug("firing {} of connection '{}' did not end within {} of being stopped", firingId, connectionId,
+                        STOP_WAIT);
+            }
             throw e;
         } catch (ExecutionException e) {
             throw new IllegalStateException(e.getCause());

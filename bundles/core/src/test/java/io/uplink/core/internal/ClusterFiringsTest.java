@@ -186,6 +186,32 @@ public class ClusterFiringsTest {
     }
 
     @Test
+    public void anInterruptedRunStopsItsFiringAndReturnsOnlyOnceItEnded() throws Exception {
+        configure("modem", "test.block", "true");
+        methodB.gate = new CountDownLatch(1);
+        MemoryCluster.MemoryFence fence = new MemoryCluster.MemoryFence("modem", "f-9", "b");
+        boolean[] interrupted = new boolean[1];
+        ConnectionState[] afterwards = new ConnectionState[1];
+        Thread runner = new Thread(() -> {
+            try {
+                viewB.local.run("modem", "f-9", "shell", fence);
+            } catch (InterruptedException e) {
+                interrupted[0] = true;
+                afterwards[0] = b.status("modem").orElseThrow().state();
+            }
+        });
+        runner.start();
+        assertTrue(methodB.entered.await(WAIT.toMillis(), TimeUnit.MILLISECONDS));
+        fence.held = false;
+        runner.interrupt(); // what the cluster bundle does when the fence's session is lost
+        runner.join(WAIT.toMillis());
+        assertFalse(runner.isAlive());
+        assertTrue(interrupted[0]);
+        assertEquals("the fence is given up only when the firing has ended", ConnectionState.IDLE, afterwards[0]);
+        assertEquals(0, methodB.online.get());
+    }
+
+    @Test
     public void canRunRefusesWhatIsPinnedElsewhereNotConfiguredHereOrInError() {
         configure("modem", "node", "b");
         configure("office");

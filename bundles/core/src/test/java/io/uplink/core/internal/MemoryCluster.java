@@ -198,7 +198,7 @@ final class MemoryCluster {
         }
 
         @Override
-        public String request(String connectionId, String cause, Instant slot) {
+        public String requestSlot(String connectionId, String cause, Instant slot) {
             return MemoryCluster.this.request(connectionId, cause, slot);
         }
 
