@@ -89,6 +89,19 @@ public class ClusterFiringsTest {
         }
     }
 
+    /** Runs a firing handed over to node b in a thread of its own, as the cluster's worker thread does. */
+    private Thread runOnB(String id, String firingId, String cause, Fence fence, FiringResult[] out) {
+        Thread t = new Thread(() -> {
+            try {
+                out[0] = viewB.local.run(id, firingId, cause, fence);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        });
+        t.start();
+        return t;
+    }
+
     @Test
     public void aFireGoesThroughTheClusterAndItsHandleEndsWithTheClustersResult() throws Exception {
         configure("office", "node", "b");
@@ -138,14 +151,7 @@ public class ClusterFiringsTest {
         MemoryCluster.MemoryFence fence = new MemoryCluster.MemoryFence("office", "f-42", "b");
         viewB.fences.put("office", fence);
         FiringResult[] out = new FiringResult[1];
-        Thread runner = new Thread(() -> {
-            try {
-                out[0] = viewB.local.run("office", "f-42", "schedule:work", fence);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            }
-        });
-        runner.start();
+        Thread runner = runOnB("office", "f-42", "schedule:work", fence, out);
         assertTrue(collecting.await(WAIT.toMillis(), TimeUnit.MILLISECONDS));
         assertEquals("the firing in progress is the one the cluster named", "f-42",
                 b.status("office").orElseThrow().progress().firingId());
@@ -169,14 +175,7 @@ public class ClusterFiringsTest {
         methodB.gate = new CountDownLatch(1);
         MemoryCluster.MemoryFence fence = new MemoryCluster.MemoryFence("modem", "f-7", "b");
         FiringResult[] out = new FiringResult[1];
-        Thread runner = new Thread(() -> {
-            try {
-                out[0] = viewB.local.run("modem", "f-7", "shell", fence);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            }
-        });
-        runner.start();
+        Thread runner = runOnB("modem", "f-7", "shell", fence, out);
         assertTrue(methodB.entered.await(WAIT.toMillis(), TimeUnit.MILLISECONDS));
         fence.held = false;
         runner.join(WAIT.toMillis());
