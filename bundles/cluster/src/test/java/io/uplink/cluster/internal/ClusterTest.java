@@ -127,7 +127,10 @@ public class ClusterTest {
         assertTrue(a.cluster.nodeOf(followUp).isPresent());
     }
 
-    /** Every node asks for the same schedule slot (several times): it fires once, cluster-wide. */
+    /**
+     * Every node asks for the same schedule slot (several times): it fires once, cluster-wide, also when the node
+     * that would have fired it dies.
+     */
     @Test
     public void aSlotAskedByEveryNodeFiresOnce() throws Exception {
         Node a = node(null);
@@ -161,6 +164,16 @@ public class ClusterTest {
         String next = a.cluster.requestSlot("office", "schedule:workhours", slot.plusSeconds(900));
         assertNotEquals(id, next);
         await().atMost(WAIT.toSeconds(), TimeUnit.SECONDS).until(() -> a.cluster.result(next).isPresent());
+
+        // the node that asks first dies before its trigger fires (its Quartz is gone): another node fires the slot, once
+        Instant late = slot.plusSeconds(1800);
+        a.cluster.halt();
+        String orphan = a.cluster.requestSlot("office", "schedule:workhours", late);
+        assertEquals(orphan, b.cluster.requestSlot("office", "schedule:workhours", late));
+        await().atMost(WAIT.toSeconds(), TimeUnit.SECONDS).until(() -> c.cluster.result(orphan).isPresent());
+        assertEquals(orphan, c.cluster.requestSlot("office", "schedule:workhours", late));
+        assertEquals(3, a.ran.size() + b.ran.size() + c.ran.size());
+        assertTrue(b.ran.stream().anyMatch(r -> r.contains(orphan)) || c.ran.stream().anyMatch(r -> r.contains(orphan)));
     }
 
     /**
