@@ -261,6 +261,55 @@ public class ClusterTest {
         assertEquals(Outcome.FAILED, b.cluster.result(first).get().outcome());
     }
 
+    /** A node that stops (bundle stop, Karaf shutdown) hands its running firing back; another node runs it again. */
+    @Test
+    public void aStoppingNodeHandsItsFiringBack() throws Exception {
+        Node a = node(null);
+        Node b = node(id -> false);
+        a.closeGate();
+        String first = a.cluster.request("office", "shell");
+        await().atMost(WAIT.toSeconds(), TimeUnit.SECONDS).until(() -> a.ran.size() == 1);
+        b.runnable = null;
+        a.close();
+        assertTrue(a.interrupted.contains(first));
+        await().atMost(WAIT.toSeconds(), TimeUnit.SECONDS).until(() -> b.ran.size() == 1);
+        String second = b.ran.get(0).split(" ")[1];
+        await().atMost(WAIT.toSeconds(), TimeUnit.SECONDS).until(() -> b.cluster.result(second).isPresent());
+        assertTrue(b.cluster.result(second).get().summary().contains("took over firing " + first));
+        assertTrue(b.cluster.result(first).get().summary(),
+                b.cluster.result(first).get().summary().contains("node " + a.settings.nodeId() + " stopped"));
+    }
+
+    /** Nodes that start at once set the schema up once, without colliding; a later start changes nothing. */
+    @Test
+    public void theSchemaIsSetUpOnceWhenNodesStartAtOnce() throws Exception {
+        ExecutorService pool = Executors.newFixedThreadPool(4);
+        CountDownLatch go = new CountDownLatch(1);
+        List<Future<Object>> setups = new ArrayList<>();
+        for (int i = 0; i < 4; i++) {
+            setups.add(pool.submit(() -> {
+                go.await();
+                try (Connection c = pg.connect(db)) {
+                    Schema.create(c);
+                }
+                return null;
+            }));
+        }
+        go.countDown();
+        for (Future<Object> f : setups) {
+            f.get(30, TimeUnit.SECONDS);
+        }
+        pool.shutdown();
+        try (Connection c = pg.connect(db)) {
+            Schema.create(c);
+            try (Statement st = c.createStatement(); java.sql.ResultSet rs = st.executeQuery("SELECT count(*) FROM"
+                    + " information_schema.tables WHERE table_name LIKE 'qrtz%' OR table_name LIKE 'uplink%'")) {
+                rs.next();
+                assertEquals(11 + 4, rs.getInt(1));
+            }
+        }
+    }
+
     /** A connection only node B may run (a modem wired to it) is run by B, whichever node asks. */
     @Test
     public void aPinnedConnectionRunsOnItsNode() throws Exception {
