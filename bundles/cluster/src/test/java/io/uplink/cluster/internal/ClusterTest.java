@@ -261,6 +261,44 @@ public class ClusterTest {
         assertEquals(Outcome.FAILED, b.cluster.result(first).get().outcome());
     }
 
+    /** A node's JVM is killed (SIGKILL) during a firing: another node runs it again, and the history shows it. */
+    @Test
+    public void aKilledNodesFiringIsTakenOver() throws Exception {
+        Node b = node(id -> false);
+        String child = "child" + NODES.incrementAndGet();
+        java.nio.file.Path err = java.nio.file.Files.createTempFile("uplink-child-node", ".log");
+        Process p = new ProcessBuilder(java.nio.file.Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-cp", System.getProperty("java.class.path"), ChildNode.class.getName(), pg.url(db), child, "office")
+                .redirectError(err.toFile()).start();
+        String first;
+        try {
+            java.io.BufferedReader out = new java.io.BufferedReader(
+                    new java.io.InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8));
+            // bounded: a child that never runs the firing fails the test instead of hanging it
+            String line = CompletableFuture.supplyAsync(() -> {
+                try {
+                    return out.readLine();
+                } catch (java.io.IOException e) {
+                    return null;
+                }
+            }).get(WAIT.toSeconds(), TimeUnit.SECONDS);
+            assertTrue("the child node runs the firing: " + line + "\n" + java.nio.file.Files.readString(err),
+                    line != null && line.startsWith("RUNNING "));
+            first = line.substring("RUNNING ".length());
+            b.runnable = null;
+        } finally {
+            p.destroyForcibly();
+            p.waitFor(30, TimeUnit.SECONDS);
+        }
+        await().atMost(WAIT.toSeconds(), TimeUnit.SECONDS).until(() -> b.ran.size() == 1);
+        String second = b.ran.get(0).split(" ")[1];
+        await().atMost(WAIT.toSeconds(), TimeUnit.SECONDS).until(() -> b.cluster.result(second).isPresent());
+        assertTrue(b.cluster.result(second).get().summary().contains("took over firing " + first + " of node " + child));
+        assertEquals(Outcome.FAILED, b.cluster.result(first).get().outcome());
+        assertFalse(b.cluster.nodes().stream().filter(n -> n.id().equals(child)).findFirst().get().alive());
+        java.nio.file.Files.deleteIfExists(err);
+    }
+
     /** A node that stops (bundle stop, Karaf shutdown) hands its running firing back; another node runs it again. */
     @Test
     public void aStoppingNodeHandsItsFiringBack() throws Exception {
