@@ -348,6 +348,27 @@ public class ClusterTest {
         }
     }
 
+    /** A node's check-in forgets schedule slots older than a week and history older than 90 days, nothing newer. */
+    @Test
+    public void oldSlotsAndHistoryAreForgotten() throws Exception {
+        try (Connection c = pg.connect(db); Statement st = c.createStatement()) {
+            Schema.create(c);
+            st.execute("INSERT INTO uplink_schedule_slot VALUES ('office', now() - interval '8 days', 'f-old', 'schedule:a'),"
+                    + " ('office', now() - interval '6 days', 'f-new', 'schedule:a')");
+            st.execute("INSERT INTO uplink_firing (firing_id, connection_id, cause, state, requested, ended) VALUES"
+                    + " ('f-old', 'office', 'shell', 'ENDED', now() - interval '91 days', now() - interval '91 days'),"
+                    + " ('f-new', 'office', 'shell', 'ENDED', now() - interval '89 days', now() - interval '89 days')");
+        }
+        node(null);
+        try (Connection c = pg.connect(db); Statement st = c.createStatement();
+                java.sql.ResultSet rs = st.executeQuery("SELECT (SELECT string_agg(firing_id, ',') FROM uplink_schedule_slot),"
+                        + " (SELECT string_agg(firing_id, ',') FROM uplink_firing)")) {
+            rs.next();
+            assertEquals("f-new", rs.getString(1));
+            assertEquals("f-new", rs.getString(2));
+        }
+    }
+
     /** A connection only node B may run (a modem wired to it) is run by B, whichever node asks. */
     @Test
     public void aPinnedConnectionRunsOnItsNode() throws Exception {
