@@ -61,7 +61,7 @@ public class UidLedgerTest {
             // killed here: u1's file is in new/ but no S line; u2 never got its file
         }
         Files.writeString(root.resolve("mailboxes/alice/tmp/" + lost), "half");
-        try (UidLedger l = UidLedger.open(file, t0, UidLedger.inMailboxes(mailboxes))) {
+        try (UidLedger l = UidLedger.open(file, t0, Ledger.inMailboxes(mailboxes))) {
             assertNotNull("u1 is in the mailbox, so it counts as collected", l.get("u1"));
             assertNull("u2 never arrived, so it is collected again", l.get("u2"));
         }
@@ -77,7 +77,7 @@ public class UidLedgerTest {
         Path file = pending(root, "u1", unique);
         Files.writeString(root.resolve("mailboxes/alice/tmp/" + unique), "half");
         Files.writeString(root.resolve("mailboxes/bob/tmp/" + unique), "ha");
-        try (UidLedger l = UidLedger.open(file, t0, UidLedger.inMailboxes(root.resolve("mailboxes")))) {
+        try (UidLedger l = UidLedger.open(file, t0, Ledger.inMailboxes(root.resolve("mailboxes")))) {
             assertNull("in no mailbox: collected again", l.get("u1"));
         }
         for (String mb : List.of("alice", "bob")) {
@@ -94,7 +94,7 @@ public class UidLedgerTest {
         Path done = Maildir.open(root.resolve("mailboxes/alice")).deliver(unique, out -> out.write(BODY), true);
         // bob's copy was still being written when the kill came
         Files.writeString(root.resolve("mailboxes/bob/tmp/" + unique), "Subject: half");
-        try (UidLedger l = UidLedger.open(file, t0, UidLedger.inMailboxes(root.resolve("mailboxes")))) {
+        try (UidLedger l = UidLedger.open(file, t0, Ledger.inMailboxes(root.resolve("mailboxes")))) {
             assertNotNull("in every mailbox after the repair: delivered", l.get("u1"));
         }
         List<String> bob = names(root.resolve("mailboxes/bob/new"));
@@ -114,7 +114,7 @@ public class UidLedgerTest {
             l.intend("u1", BODY.length, unique, List.of("alice", "bob"));
         }
         Maildir.open(root.resolve("mailboxes/alice")).deliver(unique, out -> out.write(BODY), true);
-        try (UidLedger l = UidLedger.open(file, t0, UidLedger.inMailboxes(root.resolve("mailboxes")))) {
+        try (UidLedger l = UidLedger.open(file, t0, Ledger.inMailboxes(root.resolve("mailboxes")))) {
             assertNotNull(l.get("u1"));
         }
         assertEquals(1, names(root.resolve("mailboxes/bob/new")).size());
@@ -129,7 +129,7 @@ public class UidLedgerTest {
         // a Maildir reader (Dovecot, mutt) moved it to cur/ and added its size and flags to the name
         Path moved = root.resolve("mailboxes/alice/cur/" + done.getFileName() + ",W=" + (BODY.length + 2) + ":2,S");
         Files.move(done, moved);
-        try (UidLedger l = UidLedger.open(file, t0, UidLedger.inMailboxes(root.resolve("mailboxes")))) {
+        try (UidLedger l = UidLedger.open(file, t0, Ledger.inMailboxes(root.resolve("mailboxes")))) {
             assertNotNull(l.get("u1"));
         }
         assertTrue(Maildir.open(root.resolve("mailboxes/alice")).holds(unique));
@@ -147,7 +147,7 @@ public class UidLedgerTest {
         for (String mb : List.of("alice", "bob")) {
             Maildir.open(root.resolve("mailboxes/" + mb)).deliver(unique, out -> out.write(BODY), false);
         }
-        try (UidLedger l = UidLedger.open(file, t0, UidLedger.inMailboxes(root.resolve("mailboxes")))) {
+        try (UidLedger l = UidLedger.open(file, t0, Ledger.inMailboxes(root.resolve("mailboxes")))) {
             assertNotNull(l.get("u1"));
         }
         for (String mb : List.of("alice", "bob")) {
@@ -163,13 +163,13 @@ public class UidLedgerTest {
         Maildir.open(root.resolve("mailboxes/alice")).deliver(unique, out -> out.write(BODY), true);
         Path ledgerBefore = root.resolve("before.uidl");
         Files.copy(file, ledgerBefore);
-        try (UidLedger l = UidLedger.open(file, t0, UidLedger.inMailboxes(root.resolve("mailboxes")))) {
+        try (UidLedger l = UidLedger.open(file, t0, Ledger.inMailboxes(root.resolve("mailboxes")))) {
             assertNotNull(l.get("u1"));
         }
         // as if the kill came after bob's copy was renamed into new/ but before the ledger was rewritten
         Files.copy(ledgerBefore, file, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
         Files.writeString(root.resolve("mailboxes/bob/tmp/" + unique), "left over");
-        try (UidLedger l = UidLedger.open(file, t0, UidLedger.inMailboxes(root.resolve("mailboxes")))) {
+        try (UidLedger l = UidLedger.open(file, t0, Ledger.inMailboxes(root.resolve("mailboxes")))) {
             assertNotNull(l.get("u1"));
         }
         for (String mb : List.of("alice", "bob")) {
@@ -393,7 +393,7 @@ public class UidLedgerTest {
                 + "X big 9000000 " + a + "\n"
                 + "P u1 " + BODY.length + " " + unique + " alice\n"
                 + "D kept " + b + "\n");
-        try (UidLedger l = UidLedger.open(file, t0.plusSeconds(5), UidLedger.inMailboxes(root.resolve("mailboxes")))) {
+        try (UidLedger l = UidLedger.open(file, t0.plusSeconds(5), Ledger.inMailboxes(root.resolve("mailboxes")))) {
             assertEquals(new UidLedger.Entry("kept", 10, a, b, b), l.get("kept"));
             assertEquals("missing from the last listing", new UidLedger.Entry("missing", 20, a, a, 0), l.get("missing"));
             assertEquals(new UidLedger.Entry("deleted one", 30, a, b, b), l.get("deleted one"));
