@@ -222,7 +222,44 @@ public final class CollectBenchmark {
                     System.out.printf(Locale.ROOT, "%-4s  median ratio %3.0f%% (target: PostgreSQL >= 50%% of file)%n",
                             p.toUpperCase(Locale.ROOT), 100 * ratios.get(ratios.size() / 2));
                 }
+                bigLedger(jdbc);
                 System.out.printf(Locale.ROOT, "load average %s -> %s%n", load, loadAverage());
+            }
+        }
+    }
+
+    /** A ledger of 100,000 entries in the database: how long opening it (reading every row) and a full listing take. */
+    private static void bigLedger(io.uplink.mail.internal.ledger.LedgerStore jdbc) throws IOException {
+        int n = 100_000;
+        java.time.Instant t0 = java.time.Instant.now();
+        List<String> uids = new ArrayList<>(n);
+        for (int i = 0; i < n; i++) {
+            uids.add(String.format("%08X5f3e2a1%d", i, i % 10));
+        }
+        try (io.uplink.mail.internal.ledger.Ledger l = jdbc.open("big", new Fixture.Context(), t0, p -> false)) {
+            for (int i = 0; i < n; i += 1000) {
+                java.util.Map<String, Long> batch = new java.util.LinkedHashMap<>();
+                for (String u : uids.subList(i, i + 1000)) {
+                    batch.put(u, 4096L);
+                }
+                l.stored(batch, t0);
+            }
+        }
+        for (int round = 1; round <= 3; round++) {
+            long a = System.nanoTime();
+            try (io.uplink.mail.internal.ledger.Ledger l = jdbc.open("big", new Fixture.Context(), t0, p -> false)) {
+                long opened = System.nanoTime();
+                io.uplink.mail.internal.ledger.Ledger.Listing listing = l.listing();
+                for (String u : uids) {
+                    listing.seen(u, 4096);
+                }
+                for (int k = 0; k < 10; k++) {
+                    listing.seen("new-" + round + "-" + k, 4096);
+                }
+                listing.finish(t0.plusSeconds(round), java.time.Duration.ofDays(30));
+                l.sync();
+                System.out.printf(Locale.ROOT, "100,000-entry ledger in PostgreSQL, round %d: open %4d ms, full listing with 10 new"
+                        + " + sync %4d ms%n", round, (opened - a) / 1_000_000, (System.nanoTime() - opened) / 1_000_000);
             }
         }
     }
