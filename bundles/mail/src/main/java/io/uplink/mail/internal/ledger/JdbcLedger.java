@@ -271,8 +271,13 @@ public final class JdbcLedger extends TableLedger<TableLedger.Memory> {
      * writer within a fraction of a second, made durable by the next synchronous commit).
      */
     private <T> T commit(boolean durable, Fence.Work<T> work) throws FencedException {
+        return commit(durable, false, work);
+    }
+
+    /** {@code workSetsAsync}: the work's first statement sets {@code synchronous_commit} itself (one round trip less). */
+    private <T> T commit(boolean durable, boolean workSetsAsync, Fence.Work<T> work) throws FencedException {
         T result = fence.commit(c -> {
-            if (!durable) {
+            if (!durable && !workSetsAsync) {
                 try (Statement st = c.createStatement()) {
                     st.execute("SET LOCAL synchronous_commit TO off");
                 }
@@ -367,16 +372,18 @@ public final class JdbcLedger extends TableLedger<TableLedger.Memory> {
         }
     }
 
+    /** One round trip for the row and one for the commit: the per-message cost of the database store. */
     @Override
     public void intend(String uid, long size, String unique, List<String> mailboxes) throws IOException {
-        commit(false, c -> {
-            try (PreparedStatement st = c.prepareStatement(INTEND)) {
+        boolean alone = dirty.isEmpty() && !metaDirty;
+        commit(false, alone, c -> {
+            try (PreparedStatement st = c.prepareStatement(alone ? "SET LOCAL synchronous_commit TO off; " + INTEND : INTEND)) {
                 st.setString(1, collector);
                 st.setString(2, uid);
                 st.setLong(3, size);
                 st.setString(4, unique);
                 st.setArray(5, c.createArrayOf("text", mailboxes.toArray()));
-                st.executeUpdate();
+                st.execute();
             }
             return null;
         });
