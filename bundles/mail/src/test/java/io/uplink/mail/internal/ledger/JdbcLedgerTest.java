@@ -1,6 +1,7 @@
 package io.uplink.mail.internal.ledger;
 
 import static org.junit.Assert.assertEquals;
+import static org.junit.Assert.assertFalse;
 import static org.junit.Assert.assertNotNull;
 import static org.junit.Assert.assertNull;
 import static org.junit.Assert.assertThrows;
@@ -19,9 +20,11 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 
 import javax.sql.DataSource;
@@ -197,6 +200,27 @@ public class JdbcLedgerTest extends LedgerContract {
                 assertNull("never delivered: collected again", b.get("u2"));
                 assertNotNull(b.get("u0"));
                 assertEquals(List.of("u0 stored", "u1 stored"), rows());
+            }
+        }
+    }
+
+    /** A collector linked to two connections: the second firing waits for the first, as on a single node. */
+    @Test
+    public void aSecondFiringOfTheCollectorWaitsUntilTheFirstClosesItsLedger() throws Exception {
+        Ledger a = open(t0, p -> false);
+        try (SessionFence modem = SessionFence.acquire(pg, db, "modem", "node-b")) {
+            CompletableFuture<Ledger> b = CompletableFuture.supplyAsync(() -> {
+                try {
+                    return open(modem, t0, p -> false, true);
+                } catch (IOException e) {
+                    throw new java.io.UncheckedIOException(e);
+                }
+            });
+            a.stored("u1", 10, t0);
+            assertFalse("A holds the collector", b.isDone());
+            a.close();
+            try (Ledger second = b.get(30, TimeUnit.SECONDS)) {
+                assertEquals("it reads what A recorded", t0.toEpochMilli(), second.collectedAt("u1", 10));
             }
         }
     }
