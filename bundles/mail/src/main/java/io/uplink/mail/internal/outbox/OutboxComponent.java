@@ -74,8 +74,9 @@ public class OutboxComponent implements Outbox, FailedMail, LocalMailboxes {
      * In a cluster the queue lives in the shared database; a node without one keeps it in files. Static and greedy:
      * the queue (and the senders on it) restart on the store that the cluster's arrival or departure calls for.
      */
-    @Reference(cardinality = ReferenceCardinality.OPTIONAL, policyOption = ReferencePolicyOption.GREEDY)
-    private volatile Cluster cluster;
+    @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.STATIC,
+            policyOption = ReferencePolicyOption.GREEDY)
+    private Cluster cluster;
 
     // read for the default of localDomains: the domains of the route = headers collectors
     @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC)
