@@ -69,6 +69,10 @@ public final class JdbcOutbox implements OutboxStore {
     private static final String MESSAGE_COLUMNS = "m.id, m.sender, m.queued, m.size, m.priority, m.attempts, m.next_try,"
             + " m.last_error, m.failed_at";
 
+    /** How many messages, and how many bytes of them, a firing claims in one commit. */
+    private static final int CLAIM_AHEAD = 16;
+    private static final long CLAIM_AHEAD_BYTES = 4L << 20;
+
     private final DataSource db;
     private final Function<String, Optional<Fence>> fences;
     private final Path postmaster;
@@ -441,86 +445,202 @@ public final class JdbcOutbox implements OutboxStore {
         Fence fence = fences.apply(firing.connectionId()).orElseThrow(() -> new IOException("connection '"
                 + firing.connectionId() + "' holds no cluster fence on this node: the outbox in the cluster's database is"
                 + " sent only by a firing the cluster runs"));
-        return new FencedSending(fence, firing.firingId());
+        Object[] session = fence.commit(c -> {
+            try (Statement st = c.createStatement(); ResultSet rs = st.executeQuery("SELECT pid, backend_start FROM"
+                    + " pg_stat_activity WHERE pid = pg_backend_pid()")) {
+                rs.next();
+                return new Object[] {rs.getInt(1), rs.getObject(2, OffsetDateTime.class)};
+            }
+        });
+        return new FencedSending(fence, firing.firingId(), (Integer) session[0], (OffsetDateTime) session[1]);
     }
 
-    /** A firing sending from the queue: every claim and record is committed through its fence. */
+    /**
+     * A firing sending from the queue: every claim and record is committed through its fence. Claims are taken a few
+     * messages ahead in one commit (up to {@value #CLAIM_AHEAD} messages or {@value #CLAIM_AHEAD_BYTES} bytes): a
+     * claim only keeps other firings away, so claiming ahead sends nothing twice, while the commit per message stays
+     * the one after the server's 250.
+     */
     private final class FencedSending implements Sending {
         private final Fence fence;
         private final String firingId;
+        private final int pid;
+        private final OffsetDateTime started;
+        /** Claimed ahead, not handed out yet. */
+        private final Map<String, Claimed> ahead = new LinkedHashMap<>();
+        /** Handed out to the sender and not recorded yet. */
+        private final Map<String, Entry> out = new java.util.HashMap<>();
+        private final java.util.Set<String> handedOut = new java.util.HashSet<>();
 
-        FencedSending(Fence fence, String firingId) {
+        FencedSending(Fence fence, String firingId, int pid, OffsetDateTime started) {
             this.fence = fence;
             this.firingId = firingId;
+            this.pid = pid;
+            this.started = started;
+        }
+
+        /**
+         * A claim that keeps a message from this firing: one by another live session. A claim by this fenced session
+         * is this connection's own (a fence's session may serve several firings in turn, one at a time); within the
+         * firing, what was handed out is not handed out again.
+         */
+        private String blocking() {
+            return LIVE_CLAIM + " AND NOT (r.holder_pid = ? AND r.holder_start = ?)";
         }
 
         @Override
         public List<QueuedMessage> due() {
-            return JdbcOutbox.this.due();
+            return views(read(c -> entries(c, "m.failed_at IS NULL AND (m.next_try IS NULL OR m.next_try <= ?)"
+                    + " AND NOT EXISTS (SELECT 1 FROM uplink_outbox_rcpt r WHERE r.message_id = m.id AND " + blocking()
+                    + ") ORDER BY m.priority DESC, m.queued, m.id", time(clock.instant()), pid, started)));
         }
 
         @Override
         public Optional<Envelope> claim(String id) throws IOException {
-            return fence.commit(c -> {
-                if (!lock(c, id, false) || liveClaim(c, id)) {
-                    return Optional.empty();
-                }
-                List<String> claimed = new ArrayList<>();
-                try (PreparedStatement st = c.prepareStatement("UPDATE uplink_outbox_rcpt r SET state = 'claimed',"
-                        + " reply = r.reply, firing = ?, holder_pid = pg_backend_pid(), holder_start = (SELECT"
-                        + " backend_start FROM pg_stat_activity WHERE pid = pg_backend_pid()) WHERE r.message_id = ?"
-                        + " AND r.state IN ('pending', 'claimed') RETURNING r.pos, r.address")) {
-                    st.setString(1, firingId);
+            if (handedOut.contains(id)) {
+                return Optional.empty();
+            }
+            Claimed c = ahead.remove(id);
+            if (c == null) {
+                c = claimAhead(id);
+            }
+            if (c == null) {
+                return Optional.empty();
+            }
+            handedOut.add(id);
+            out.put(id, c.entry());
+            return Optional.of(c.envelope());
+        }
+
+        /** Claims {@code id} and the next due messages in one fenced commit; the claim of {@code id}, if it got it. */
+        private Claimed claimAhead(String id) throws IOException {
+            Instant now = clock.instant();
+            Map<String, Claimed> got = fence.commit(c -> {
+                Map<String, Claimed> claimed = new LinkedHashMap<>();
+                claimOne(c, id, false).ifPresent(x -> claimed.put(id, x));
+                List<String> next = new ArrayList<>();
+                try (PreparedStatement st = c.prepareStatement("SELECT m.id FROM uplink_outbox_message m"
+                        + " WHERE m.failed_at IS NULL AND (m.next_try IS NULL OR m.next_try <= ?) AND m.id <> ?"
+                        + " AND NOT EXISTS (SELECT 1 FROM uplink_outbox_rcpt r WHERE r.message_id = m.id AND "
+                        + LIVE_CLAIM + ") ORDER BY m.priority DESC, m.queued, m.id LIMIT ?")) {
+                    st.setObject(1, time(now));
                     st.setString(2, id);
+                    st.setInt(3, CLAIM_AHEAD);
                     try (ResultSet rs = st.executeQuery()) {
-                        Map<Integer, String> byPos = new java.util.TreeMap<>();
                         while (rs.next()) {
-                            byPos.put(rs.getInt(1), rs.getString(2));
+                            next.add(rs.getString(1));
                         }
-                        claimed.addAll(byPos.values());
                     }
                 }
-                if (claimed.isEmpty()) {
+                long bytes = 0;
+                for (String n : next) {
+                    if (claimed.size() >= CLAIM_AHEAD || bytes >= CLAIM_AHEAD_BYTES) {
+                        break;
+                    }
+                    if (handedOut.contains(n) || ahead.containsKey(n)) {
+                        continue;
+                    }
+                    Optional<Claimed> x = claimOne(c, n, true);
+                    if (x.isPresent()) {
+                        claimed.put(n, x.get());
+                        bytes += x.get().envelope().size();
+                    }
+                }
+                return claimed;
+            });
+            Claimed mine = got.remove(id);
+            ahead.putAll(got);
+            return mine;
+        }
+
+        /** Claims one message's pending recipients on the fenced session; empty when it is gone or taken. */
+        private Optional<Claimed> claimOne(Connection c, String id, boolean skipLocked) throws SQLException {
+            try (PreparedStatement st = c.prepareStatement("SELECT 1 FROM uplink_outbox_message WHERE id = ?"
+                    + " AND failed_at IS NULL FOR UPDATE" + (skipLocked ? " SKIP LOCKED" : ""))) {
+                st.setString(1, id);
+                try (ResultSet rs = st.executeQuery()) {
+                    if (!rs.next()) {
+                        return Optional.empty();
+                    }
+                }
+            }
+            try (PreparedStatement st = c.prepareStatement("SELECT 1 FROM uplink_outbox_rcpt r WHERE r.message_id = ?"
+                    + " AND " + blocking())) {
+                st.setString(1, id);
+                st.setInt(2, pid);
+                st.setObject(3, started);
+                try (ResultSet rs = st.executeQuery()) {
+                    if (rs.next()) {
+                        return Optional.empty();
+                    }
+                }
+            }
+            try (PreparedStatement st = c.prepareStatement("UPDATE uplink_outbox_rcpt SET state = 'claimed', firing = ?,"
+                    + " holder_pid = ?, holder_start = ? WHERE message_id = ? AND state IN ('pending', 'claimed')")) {
+                st.setString(1, firingId);
+                st.setInt(2, pid);
+                st.setObject(3, started);
+                st.setString(4, id);
+                if (st.executeUpdate() == 0) {
                     return Optional.empty();
                 }
-                String from;
-                long size;
-                try (PreparedStatement st = c.prepareStatement("SELECT sender, size, body FROM uplink_outbox_message"
-                        + " WHERE id = ?")) {
-                    st.setString(1, id);
-                    try (ResultSet rs = st.executeQuery()) {
-                        rs.next();
-                        from = rs.getString(1);
-                        size = rs.getLong(2);
-                        return Optional.of(new Envelope(id, from, claimed, size, null, rs.getBytes(3)));
-                    }
+            }
+            List<Entry> found = entries(c, "m.id = ?", id);
+            Entry e = found.get(0);
+            try (PreparedStatement st = c.prepareStatement("SELECT body FROM uplink_outbox_message WHERE id = ?")) {
+                st.setString(1, id);
+                try (ResultSet rs = st.executeQuery()) {
+                    rs.next();
+                    return Optional.of(new Claimed(e, new Envelope(id, e.from, e.pending(), e.size, null, rs.getBytes(1))));
                 }
-            });
+            }
         }
 
         @Override
         public void release(String id) {
+            handedOut.remove(id);
+            out.remove(id);
+            unclaimAll(List.of(id));
+        }
+
+        @Override
+        public void close() {
+            if (!ahead.isEmpty()) {
+                unclaimAll(new ArrayList<>(ahead.keySet()));
+                ahead.clear();
+            }
+        }
+
+        private void unclaimAll(List<String> ids) {
             try {
-                fence.commit(c -> unclaim(c, id));
+                fence.commit(c -> {
+                    for (String id : ids) {
+                        unclaim(c, id);
+                    }
+                    return null;
+                });
             } catch (IOException e) {
-                // the fence is gone: the claim lapses with it, the message is due again for the next firing
-                LOG.warn("Outgoing message {}: cannot give back its claim ({}); it is due again once this firing's"
-                        + " lock is free", id, e.getMessage());
+                // the fence is gone: the claims lapse with it, the messages are due again for the next firing
+                LOG.warn("Outgoing message(s) {}: cannot give back their claim ({}); due again once this firing's lock"
+                        + " is free", ids, e.getMessage());
             }
         }
 
         @Override
         public Result record(String id, Map<String, Outcome> outcomes, String remoteHost, boolean backoff,
                 Executor removal) throws IOException {
-            return JdbcOutbox.this.record(fence, id, outcomes, remoteHost, backoff);
+            Entry e = out.remove(id);
+            handedOut.remove(id);
+            return JdbcOutbox.this.record(fence, e, id, outcomes, remoteHost, backoff);
         }
 
         @Override
         public Result recordAll(String id, Verdict verdict, String reply, String remoteHost, boolean backoff)
                 throws IOException {
             Map<String, Outcome> all = new LinkedHashMap<>();
-            for (Entry e : read(c -> entries(c, "m.id = ?", id))) {
-                for (String r : e.pending()) {
+            Entry e = out.get(id);
+            for (Entry x : e != null ? List.of(e) : read(c -> entries(c, "m.id = ?", id))) {
+                for (String r : x.pending()) {
                     all.put(r, new Outcome(verdict, reply));
                 }
             }
@@ -528,15 +648,20 @@ public final class JdbcOutbox implements OutboxStore {
         }
     }
 
+    /** A message claimed by a firing: its state when claimed, and what the sender needs. */
+    private record Claimed(Entry entry, Envelope envelope) {
+    }
+
     /**
      * Records one try, as {@link FileOutbox#record(String, Map, String, boolean, Executor)}: the bounce of recipients
      * that failed for good first, then one fenced commit of the recipients' states (the claimed ones not named go back
      * to pending) and of the message's, which leaves the queue (deleted, or failed) when no recipient is pending.
      */
-    private Result record(Fence fence, String id, Map<String, Outcome> outcomes, String remoteHost, boolean backoff)
-            throws IOException {
+    private Result record(Fence fence, Entry claimed, String id, Map<String, Outcome> outcomes, String remoteHost,
+            boolean backoff) throws IOException {
         Instant now = now();
-        List<Entry> found = tx(c -> entries(c, "m.id = ? AND m.failed_at IS NULL", id));
+        // as claimed: nobody else changes the recipients of a message this firing holds
+        List<Entry> found = claimed != null ? List.of(claimed) : tx(c -> entries(c, "m.id = ? AND m.failed_at IS NULL", id));
         if (found.isEmpty()) {
             return Result.SENT;
         }
@@ -601,14 +726,13 @@ public final class JdbcOutbox implements OutboxStore {
     // ------------------------------------------------------------------ SQL
 
     /** Gives this session's claims on a message back (to pending). */
-    private static Object unclaim(Connection c, String id) throws SQLException {
+    private static void unclaim(Connection c, String id) throws SQLException {
         try (PreparedStatement st = c.prepareStatement("UPDATE uplink_outbox_rcpt SET state = 'pending', firing = NULL,"
                 + " holder_pid = NULL, holder_start = NULL WHERE message_id = ? AND state = 'claimed'"
                 + " AND holder_pid = pg_backend_pid()")) {
             st.setString(1, id);
             st.executeUpdate();
         }
-        return null;
     }
 
     /** Locks a message's row for this transaction; false when there is none (queued, or failed as asked). */

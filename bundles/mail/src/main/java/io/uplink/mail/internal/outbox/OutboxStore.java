@@ -112,5 +112,9 @@ public interface OutboxStore extends Outbox {
 
         /** Records the same outcome for every pending recipient of a claimed message. */
         Result recordAll(String id, Verdict verdict, String reply, String remoteHost, boolean backoff) throws IOException;
+
+        /** The firing is done: claims it took ahead and did not use go back. */
+        default void close() {
+        }
     }
 }

@@ -107,6 +107,7 @@ final class SmtpSession {
                 return s.send();
             } finally {
                 s.removal.close();
+                outbox.close();
             }
         } finally {
             Thread.currentThread().setContextClassLoader(before);

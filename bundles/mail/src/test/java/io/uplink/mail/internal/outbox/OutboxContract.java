@@ -130,8 +130,12 @@ public abstract class OutboxContract {
 
     private static Result tryOnce(OutboxStore o, String id, Map<String, Outcome> outcomes) throws IOException {
         OutboxStore.Sending s = o.sending(FIRING);
-        assertTrue("claimed " + id, s.claim(id).isPresent());
-        return s.record(id, outcomes, "smtp.example.net", true, Runnable::run);
+        try {
+            assertTrue("claimed " + id, s.claim(id).isPresent());
+            return s.record(id, outcomes, "smtp.example.net", true, Runnable::run);
+        } finally {
+            s.close();
+        }
     }
 
     private List<Path> mail(String mailbox) throws IOException {
@@ -312,6 +316,7 @@ public abstract class OutboxContract {
         OutboxStore.Sending s = o.sending(FIRING);
         s.claim(q.id()).orElseThrow();
         assertEquals(Result.DEFERRED, s.recordAll(q.id(), Verdict.TEMPORARY, "connection lost", "relay", false));
+        s.close();
         QueuedMessage m = o.get(q.id()).orElseThrow();
         assertNull(m.nextTry());
         assertEquals(List.of("b@y.org", "c@y.org"), m.pending());
@@ -343,6 +348,7 @@ public abstract class OutboxContract {
         assertFalse(o.delete(q.id()));
         assertEquals(0, open().size());
         assertTrue(s.claim(q.id()).isEmpty());
+        s.close();
     }
 
     @Test
