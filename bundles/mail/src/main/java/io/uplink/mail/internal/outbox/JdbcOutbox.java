@@ -516,6 +516,9 @@ public final class JdbcOutbox implements OutboxStore {
         private Claimed claimAhead(String id) throws IOException {
             Instant now = clock.instant();
             Map<String, Claimed> got = fence.commit(c -> {
+                // a claim keeps other firings away while this one's lock lives; a database crash ends every lock
+                // and every claim with it, so claims need not wait for the disk
+                asynchronous(c);
                 Map<String, Claimed> claimed = new LinkedHashMap<>();
                 claimOne(c, id, false).ifPresent(x -> claimed.put(id, x));
                 List<String> next = new ArrayList<>();
@@ -688,7 +691,10 @@ public final class JdbcOutbox implements OutboxStore {
         Result result = anyPending ? Result.DEFERRED : anyFailed ? Result.FAILED : Result.SENT;
         fence.commit(c -> {
             if (result == Result.SENT) {
-                // every recipient accepted: the message leaves the queue in this commit
+                // every recipient accepted: the message leaves the queue in this commit. It need not wait for the
+                // disk: a database crash that loses it means the message is sent once more, never lost (as a rename
+                // in the file store that a crash undoes); a lost fence still refuses it, since the commit is checked
+                asynchronous(c);
                 delete(c, id);
                 return null;
             }
@@ -724,6 +730,13 @@ public final class JdbcOutbox implements OutboxStore {
     }
 
     // ------------------------------------------------------------------ SQL
+
+    /** This transaction's commit returns before its WAL reaches the disk (visible at once, durable soon after). */
+    private static void asynchronous(Connection c) throws SQLException {
+        try (Statement st = c.createStatement()) {
+            st.execute("SET LOCAL synchronous_commit = off");
+        }
+    }
 
     /** Gives this session's claims on a message back (to pending). */
     private static void unclaim(Connection c, String id) throws SQLException {

@@ -144,6 +144,7 @@ public class OutboxComponent implements Outbox, FailedMail, LocalMailboxes {
                 outbox = new JdbcOutbox(c.dataSource(), c::fence, mailboxes.resolve(postmaster), bounces,
                         Clock.systemUTC(), retry);
                 where = "the cluster's database (node " + c.nodeId() + ")";
+                warnLeftInFiles(outboxDir);
             } else {
                 outbox = new FileOutbox(outboxDir, mailboxes.resolve(postmaster), bounces, Clock.systemUTC(), retry);
                 where = outboxDir.toString();
@@ -191,6 +192,24 @@ public class OutboxComponent implements Outbox, FailedMail, LocalMailboxes {
         }
         if (outbox != null) {
             outbox.close();
+        }
+    }
+
+    /** Mail queued while this node ran on its own stays in its files: say so rather than leave it unseen. */
+    private static void warnLeftInFiles(Path outboxDir) {
+        Path queue = outboxDir.resolve("queue");
+        if (!java.nio.file.Files.isDirectory(queue)) {
+            return;
+        }
+        try (java.util.stream.Stream<Path> files = java.nio.file.Files.list(queue)) {
+            long n = files.filter(f -> f.getFileName().toString().endsWith(".state")).count();
+            if (n > 0) {
+                LOG.warn("{} message(s) queued while this node ran on its own stay in {}: the cluster sends from its"
+                        + " database; copy their .eml files into the pickup folder to send them from the cluster", n,
+                        queue);
+            }
+        } catch (IOException e) {
+            LOG.warn("Cannot look for mail left in {}: {}", queue, e.toString());
         }
     }
 
