@@ -519,84 +519,88 @@ public final class JdbcOutbox implements OutboxStore {
                 // a claim keeps other firings away while this one's lock lives; a database crash ends every lock
                 // and every claim with it, so claims need not wait for the disk
                 asynchronous(c);
-                Map<String, Claimed> claimed = new LinkedHashMap<>();
-                claimOne(c, id, false).ifPresent(x -> claimed.put(id, x));
-                List<String> next = new ArrayList<>();
-                try (PreparedStatement st = c.prepareStatement("SELECT m.id FROM uplink_outbox_message m"
-                        + " WHERE m.failed_at IS NULL AND (m.next_try IS NULL OR m.next_try <= ?) AND m.id <> ?"
-                        + " AND NOT EXISTS (SELECT 1 FROM uplink_outbox_rcpt r WHERE r.message_id = m.id AND "
-                        + LIVE_CLAIM + ") ORDER BY m.priority DESC, m.queued, m.id LIMIT ?")) {
-                    st.setObject(1, time(now));
-                    st.setString(2, id);
-                    st.setInt(3, CLAIM_AHEAD);
+                List<String> wanted = new ArrayList<>();
+                try (PreparedStatement st = c.prepareStatement("SELECT id FROM uplink_outbox_message WHERE id = ?"
+                        + " AND failed_at IS NULL FOR UPDATE")) {
+                    st.setString(1, id);
                     try (ResultSet rs = st.executeQuery()) {
-                        while (rs.next()) {
-                            next.add(rs.getString(1));
+                        if (rs.next()) {
+                            wanted.add(id);
                         }
                     }
                 }
-                long bytes = 0;
-                for (String n : next) {
-                    if (claimed.size() >= CLAIM_AHEAD || bytes >= CLAIM_AHEAD_BYTES) {
-                        break;
+                // the next due messages that nobody holds, up to the limits; locked ones are someone else's now
+                try (PreparedStatement st = c.prepareStatement("SELECT m.id, m.size FROM uplink_outbox_message m"
+                        + " WHERE m.failed_at IS NULL AND (m.next_try IS NULL OR m.next_try <= ?) AND m.id <> ?"
+                        + " AND NOT EXISTS (SELECT 1 FROM uplink_outbox_rcpt r WHERE r.message_id = m.id AND "
+                        + LIVE_CLAIM + ") ORDER BY m.priority DESC, m.queued, m.id LIMIT ? FOR UPDATE SKIP LOCKED")) {
+                    st.setObject(1, time(now));
+                    st.setString(2, id);
+                    st.setInt(3, CLAIM_AHEAD);
+                    long bytes = 0;
+                    try (ResultSet rs = st.executeQuery()) {
+                        while (rs.next() && wanted.size() < CLAIM_AHEAD && bytes < CLAIM_AHEAD_BYTES) {
+                            String n = rs.getString(1);
+                            if (!handedOut.contains(n) && !ahead.containsKey(n)) {
+                                wanted.add(n);
+                                bytes += rs.getLong(2);
+                            }
+                        }
                     }
-                    if (handedOut.contains(n) || ahead.containsKey(n)) {
-                        continue;
+                }
+                if (wanted.isEmpty()) {
+                    return Map.<String, Claimed>of();
+                }
+                try (PreparedStatement st = c.prepareStatement("SELECT DISTINCT r.message_id FROM uplink_outbox_rcpt r"
+                        + " WHERE r.message_id = ANY (?) AND " + blocking())) {
+                    st.setArray(1, c.createArrayOf("text", wanted.toArray()));
+                    st.setInt(2, pid);
+                    st.setObject(3, started);
+                    try (ResultSet rs = st.executeQuery()) {
+                        while (rs.next()) {
+                            wanted.remove(rs.getString(1));
+                        }
                     }
-                    Optional<Claimed> x = claimOne(c, n, true);
-                    if (x.isPresent()) {
-                        claimed.put(n, x.get());
-                        bytes += x.get().envelope().size();
+                }
+                if (wanted.isEmpty()) {
+                    return Map.<String, Claimed>of();
+                }
+                java.sql.Array ids = c.createArrayOf("text", wanted.toArray());
+                try (PreparedStatement st = c.prepareStatement("UPDATE uplink_outbox_rcpt SET state = 'claimed',"
+                        + " firing = ?, holder_pid = ?, holder_start = ? WHERE message_id = ANY (?)"
+                        + " AND state IN ('pending', 'claimed')")) {
+                    st.setString(1, firingId);
+                    st.setInt(2, pid);
+                    st.setObject(3, started);
+                    st.setArray(4, ids);
+                    st.executeUpdate();
+                }
+                Map<String, Entry> entries = new java.util.HashMap<>();
+                for (Entry e : entries(c, "m.id = ANY (?)", ids)) {
+                    if (!e.pending().isEmpty()) {
+                        entries.put(e.id, e);
+                    }
+                }
+                Map<String, Claimed> claimed = new LinkedHashMap<>();
+                try (PreparedStatement st = c.prepareStatement("SELECT id, body FROM uplink_outbox_message"
+                        + " WHERE id = ANY (?)")) {
+                    st.setArray(1, ids);
+                    try (ResultSet rs = st.executeQuery()) {
+                        while (rs.next()) {
+                            Entry e = entries.get(rs.getString(1));
+                            if (e != null) {
+                                claimed.put(e.id, new Claimed(e, new Envelope(e.id, e.from, e.pending(), e.size, null,
+                                        rs.getBytes(2))));
+                            }
+                        }
                     }
                 }
                 return claimed;
             });
-            Claimed mine = got.remove(id);
-            ahead.putAll(got);
+            Map<String, Claimed> rest = new LinkedHashMap<>(got);
+            Claimed mine = rest.remove(id);
+            ahead.putAll(rest);
             return mine;
-        }
-
-        /** Claims one message's pending recipients on the fenced session; empty when it is gone or taken. */
-        private Optional<Claimed> claimOne(Connection c, String id, boolean skipLocked) throws SQLException {
-            try (PreparedStatement st = c.prepareStatement("SELECT 1 FROM uplink_outbox_message WHERE id = ?"
-                    + " AND failed_at IS NULL FOR UPDATE" + (skipLocked ? " SKIP LOCKED" : ""))) {
-                st.setString(1, id);
-                try (ResultSet rs = st.executeQuery()) {
-                    if (!rs.next()) {
-                        return Optional.empty();
-                    }
-                }
-            }
-            try (PreparedStatement st = c.prepareStatement("SELECT 1 FROM uplink_outbox_rcpt r WHERE r.message_id = ?"
-                    + " AND " + blocking())) {
-                st.setString(1, id);
-                st.setInt(2, pid);
-                st.setObject(3, started);
-                try (ResultSet rs = st.executeQuery()) {
-                    if (rs.next()) {
-                        return Optional.empty();
-                    }
-                }
-            }
-            try (PreparedStatement st = c.prepareStatement("UPDATE uplink_outbox_rcpt SET state = 'claimed', firing = ?,"
-                    + " holder_pid = ?, holder_start = ? WHERE message_id = ? AND state IN ('pending', 'claimed')")) {
-                st.setString(1, firingId);
-                st.setInt(2, pid);
-                st.setObject(3, started);
-                st.setString(4, id);
-                if (st.executeUpdate() == 0) {
-                    return Optional.empty();
-                }
-            }
-            List<Entry> found = entries(c, "m.id = ?", id);
-            Entry e = found.get(0);
-            try (PreparedStatement st = c.prepareStatement("SELECT body FROM uplink_outbox_message WHERE id = ?")) {
-                st.setString(1, id);
-                try (ResultSet rs = st.executeQuery()) {
-                    rs.next();
-                    return Optional.of(new Claimed(e, new Envelope(id, e.from, e.pending(), e.size, null, rs.getBytes(1))));
-                }
-            }
         }
 
         @Override
