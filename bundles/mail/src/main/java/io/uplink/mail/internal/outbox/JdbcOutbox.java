@@ -187,12 +187,15 @@ public final class JdbcOutbox implements OutboxStore {
     }
 
     /**
-     * Group commit of concurrent submits: the first caller commits what is waiting, and keeps committing what arrived
-     * meanwhile; the others wait for the commit that holds their message.
+     * Group commit of concurrent submits: a caller that finds fewer than {@value #LEADERS} commits under way commits
+     * what is waiting, and keeps committing what arrived meanwhile; the others wait for the commit that holds their
+     * message. A few commits run at once on pooled sessions, so that PostgreSQL's own group commit merges their WAL
+     * flushes while the next groups gather.
      */
     private final class GroupCommit {
+        private static final int LEADERS = 4;
         private final List<Waiting> waiting = new ArrayList<>();
-        private boolean leading;
+        private int leaders;
 
         private static final class Waiting {
             final Prepared prepared;
@@ -206,33 +209,19 @@ public final class JdbcOutbox implements OutboxStore {
 
         void commit(Prepared p) throws IOException {
             Waiting me = new Waiting(p);
+            boolean lead;
             synchronized (this) {
                 waiting.add(me);
-                if (leading) {
-                    boolean interrupted = false;
-                    while (!me.done) {
-                        try {
-                            wait();
-                        } catch (InterruptedException e) {
-                            // the message is being committed: its caller must learn how that ended
-                            interrupted = true;
-                        }
-                    }
-                    if (interrupted) {
-                        Thread.currentThread().interrupt();
-                    }
-                    if (me.error != null) {
-                        throw new IOException(me.error.getMessage(), me.error);
-                    }
-                    return;
+                lead = leaders < LEADERS;
+                if (lead) {
+                    leaders++;
                 }
-                leading = true;
             }
-            while (true) {
+            while (lead) {
                 List<Waiting> batch;
                 synchronized (this) {
                     if (waiting.isEmpty()) {
-                        leading = false;
+                        leaders--;
                         break;
                     }
                     batch = new ArrayList<>(waiting);
@@ -254,8 +243,22 @@ public final class JdbcOutbox implements OutboxStore {
                     notifyAll();
                 }
             }
+            synchronized (this) {
+                boolean interrupted = false;
+                while (!me.done) {
+                    try {
+                        wait();
+                    } catch (InterruptedException e) {
+                        // the message is being committed: its caller must learn how that ended
+                        interrupted = true;
+                    }
+                }
+                if (interrupted) {
+                    Thread.currentThread().interrupt();
+                }
+            }
             if (me.error != null) {
-                throw me.error;
+                throw new IOException(me.error.getMessage(), me.error);
             }
         }
     }
