@@ -130,7 +130,7 @@ public final class FailedFolder {
         return n;
     }
 
-    private static FailedMessage view(FileOutbox.Entry e) {
+    static FailedMessage view(FileOutbox.Entry e) {
         Map<String, String> failed = new LinkedHashMap<>();
         e.recipients.forEach((a, r) -> {
             if (r.state == FileOutbox.State.FAILED) {

@@ -1,7 +1,9 @@
 package io.uplink.mail.internal.outbox;
 
+import io.uplink.api.mail.FailedMessage;
 import io.uplink.api.mail.Outbox;
 import io.uplink.api.mail.QueuedMessage;
+import io.uplink.api.mail.TaskContext;
 import io.uplink.mail.internal.outbox.HeaderBlock.MalformedMessageException;
 import io.uplink.mail.internal.store.Maildir;
 
@@ -62,7 +64,7 @@ import org.slf4j.LoggerFactory;
  * message leaves the queue only after {@link #record} learnt that every recipient was accepted or failed
  * for good; the {@code .state} file goes first, so a crash in between re-sends rather than loses.
  */
-public final class FileOutbox implements Outbox {
+public final class FileOutbox implements OutboxStore {
 
     private static final Logger LOG = LoggerFactory.getLogger(FileOutbox.class);
     private static final AtomicLong SEQUENCE = new AtomicLong();
@@ -78,7 +80,12 @@ public final class FileOutbox implements Outbox {
     public enum Result { SENT, DEFERRED, FAILED }
 
     /** What a sender needs: envelope sender and the recipients still pending. */
-    public record Envelope(String id, String from, List<String> pending, long size, Path body) {
+    public record Envelope(String id, String from, List<String> pending, long size, Path body, byte[] content) {
+
+        /** A message whose body is a file. */
+        public Envelope(String id, String from, List<String> pending, long size, Path body) {
+            this(id, from, pending, size, body, null);
+        }
     }
 
     /** Retry timing. */
@@ -205,19 +212,11 @@ public final class FileOutbox implements Outbox {
 
     // ------------------------------------------------------------------ intake
 
-    @Override
-    public QueuedMessage queue(String from, List<String> recipients, InputStream message) throws IOException {
-        try {
-            return queueOrReject(from, recipients, message);
-        } catch (MalformedMessageException e) {
-            throw new IOException("not an RFC 5322 message: " + e.getMessage(), e);
-        }
-    }
-
     /**
      * Queues a message; a message that is not mail or names no sender or recipient is refused with the
      * reason.
      */
+    @Override
     public QueuedMessage queueOrReject(String from, List<String> recipients, InputStream message)
             throws IOException, MalformedMessageException {
         String id = newId();
@@ -263,7 +262,7 @@ public final class FileOutbox implements Outbox {
         }
     }
 
-    private static List<String> recipients(List<String> recipients, HeaderBlock header) throws MalformedMessageException {
+    static List<String> recipients(List<String> recipients, HeaderBlock header) throws MalformedMessageException {
         List<String> rcpts = new ArrayList<>();
         if (recipients != null) {
             for (String r : recipients) {
@@ -284,10 +283,14 @@ public final class FileOutbox implements Outbox {
     }
 
     private Entry entry(String id, String from, List<String> rcpts, long size, HeaderBlock header) {
+        return entry(id, from, rcpts, size, header, clock.instant());
+    }
+
+    static Entry entry(String id, String from, List<String> rcpts, long size, HeaderBlock header, Instant queued) {
         Entry e = new Entry();
         e.id = id;
         e.from = from;
-        e.queued = clock.instant();
+        e.queued = queued;
         e.size = size;
         e.priority = header.urgent();
         for (String r : rcpts) {
@@ -299,7 +302,7 @@ public final class FileOutbox implements Outbox {
     // ------------------------------------------------------------------ group commit (submission)
 
     /** A message checked and ready for the group commit: its entry and its final bytes (Bcc stripped). */
-    record Prepared(Entry entry, byte[] body) {
+    public record Prepared(Entry entry, byte[] body) {
     }
 
     @Override
@@ -318,7 +321,8 @@ public final class FileOutbox implements Outbox {
      * Group-commits messages already checked ({@link #prepare}); returns once they are durable in one batch file
      * and in the queue's listing.
      */
-    void commit(List<Prepared> group) throws IOException {
+    @Override
+    public void commit(List<Prepared> group) throws IOException {
         intake().commit(group, true);
     }
 
@@ -340,6 +344,7 @@ public final class FileOutbox implements Outbox {
     }
 
     /** Stops the group-commit threads (what they took is committed first). */
+    @Override
     public void close() {
         IntakeBatches i;
         synchronized (this) {
@@ -351,7 +356,15 @@ public final class FileOutbox implements Outbox {
         }
     }
 
-    Prepared prepare(String from, List<String> recipients, byte[] message) throws IOException, MalformedMessageException {
+    @Override
+    public Prepared prepare(String from, List<String> recipients, byte[] message)
+            throws IOException, MalformedMessageException {
+        return prepare(newId(), from, recipients, message, clock.instant());
+    }
+
+    /** Checks a message and strips its Bcc header: the entry to queue and the bytes to send. */
+    static Prepared prepare(String id, String from, List<String> recipients, byte[] message, Instant queued)
+            throws IOException, MalformedMessageException {
         HeaderBlock header = HeaderBlock.read(new ByteArrayInputStream(message));
         String envelopeFrom = from != null ? from.trim() : senderOf(header);
         List<String> rcpts = recipients(recipients, header);
@@ -363,7 +376,7 @@ public final class FileOutbox implements Outbox {
             System.arraycopy(stripped, 0, body, 0, stripped.length);
             System.arraycopy(message, headerLength, body, stripped.length, message.length - headerLength);
         }
-        return new Prepared(entry(newId(), envelopeFrom, rcpts, body.length, header), body);
+        return new Prepared(entry(id, envelopeFrom, rcpts, body.length, header, queued), body);
     }
 
     /**
@@ -459,7 +472,7 @@ public final class FileOutbox implements Outbox {
         return e;
     }
 
-    private static String senderOf(HeaderBlock header) throws MalformedMessageException {
+    static String senderOf(HeaderBlock header) throws MalformedMessageException {
         for (String h : new String[] {"Sender", "From"}) {
             String v = header.value(h);
             if (v != null) {
@@ -593,6 +606,7 @@ public final class FileOutbox implements Outbox {
      *
      * @return the new queue id, empty when there is no such failed message
      */
+    @Override
     public Optional<String> requeue(String failedId) throws IOException {
         Optional<Entry> found = failedFolder.entry(failedId);
         if (found.isEmpty()) {
@@ -636,6 +650,7 @@ public final class FileOutbox implements Outbox {
     }
 
     /** Requeues every failed message; returns how many. */
+    @Override
     public int requeueAll() throws IOException {
         int n = 0;
         for (io.uplink.api.mail.FailedMessage m : failedFolder.list()) {
@@ -652,6 +667,7 @@ public final class FileOutbox implements Outbox {
      * @param pickupRejected the pickup's rejected folder, or {@code null}
      * @return how many messages and files went
      */
+    @Override
     public int expire(Duration retention, Path pickupRejected) throws IOException {
         Instant before = clock.instant().minus(retention);
         int n = failedFolder.purge(before);
@@ -663,7 +679,61 @@ public final class FileOutbox implements Outbox {
 
     // ------------------------------------------------------------------ for the sender
 
+    @Override
+    public List<FailedMessage> failedMessages() throws IOException {
+        return failedFolder.list();
+    }
+
+    @Override
+    public Optional<FailedMessage> failedMessage(String id) {
+        return failedFolder.read(id);
+    }
+
+    @Override
+    public boolean deleteFailed(String id) throws IOException {
+        return failedFolder.delete(id);
+    }
+
+    @Override
+    public int purgeFailed(Instant before) throws IOException {
+        return failedFolder.purge(before);
+    }
+
+    /** A firing sends straight from this queue: claims are held in memory, states in the files. */
+    @Override
+    public Sending sending(TaskContext firing) {
+        return new Sending() {
+            @Override
+            public List<QueuedMessage> due() {
+                return FileOutbox.this.due();
+            }
+
+            @Override
+            public Optional<Envelope> claim(String id) {
+                return FileOutbox.this.claim(id);
+            }
+
+            @Override
+            public void release(String id) {
+                FileOutbox.this.release(id);
+            }
+
+            @Override
+            public Result record(String id, Map<String, Outcome> outcomes, String remoteHost, boolean backoff,
+                    Executor removal) throws IOException {
+                return FileOutbox.this.record(id, outcomes, remoteHost, backoff, removal);
+            }
+
+            @Override
+            public Result recordAll(String id, Verdict verdict, String reply, String remoteHost, boolean backoff)
+                    throws IOException {
+                return FileOutbox.this.recordAll(id, verdict, reply, remoteHost, backoff);
+            }
+        };
+    }
+
     /** Messages due now and not being sent by another session: urgent first, then oldest first. */
+    @Override
     public synchronized List<QueuedMessage> due() {
         Instant now = clock.instant();
         List<Entry> out = new ArrayList<>();
@@ -734,41 +804,14 @@ public final class FileOutbox implements Outbox {
             }
         }
         try {
-            boolean expired = Duration.between(e.queued, now).compareTo(retry.maxAge()) >= 0;
-            String lastError = null;
             Map<String, Outcome> effective = new LinkedHashMap<>();
-            for (Map.Entry<String, Outcome> o : outcomes.entrySet()) {
-                Rcpt r = e.recipients.get(o.getKey());
-                if (r == null || r.state != State.PENDING) {
-                    continue;
-                }
-                Outcome out = o.getValue();
-                if (out.verdict() == Verdict.TEMPORARY && expired) {
-                    out = new Outcome(Verdict.PERMANENT, "gave up after " + human(retry.maxAge()) + " in the queue; last error: "
-                            + out.reply());
-                }
-                effective.put(o.getKey(), out);
-                if (out.verdict() != Verdict.SENT && lastError == null) {
-                    lastError = out.reply();
-                }
-                if (out.verdict() == Verdict.PERMANENT) {
-                    newlyFailed.put(o.getKey(), out.reply());
-                }
-            }
+            String lastError = effective(e, outcomes, retry, now, effective, newlyFailed);
             if (!newlyFailed.isEmpty()) {
                 // the bounce goes first: a crash after it repeats the bounce rather than loses it
                 bounce(e, newlyFailed, remoteHost, now);
             }
             synchronized (this) {
-                for (Map.Entry<String, Outcome> o : effective.entrySet()) {
-                    Rcpt r = e.recipients.get(o.getKey());
-                    r.reply = o.getValue().reply();
-                    r.state = switch (o.getValue().verdict()) {
-                        case SENT -> State.SENT;
-                        case PERMANENT -> State.FAILED;
-                        case TEMPORARY -> State.PENDING;
-                    };
-                }
+                apply(e, effective);
                 e.attempts++;
                 e.lastError = lastError;
             }
@@ -831,7 +874,54 @@ public final class FileOutbox implements Outbox {
         return record(id, all, remoteHost, backoff);
     }
 
+    /**
+     * What a try's outcomes mean for a message's pending recipients: a temporary failure past {@code retry.maxAge}
+     * is permanent. Fills {@code effective} and {@code newlyFailed} (recipient → reason); returns the first error.
+     */
+    static String effective(Entry e, Map<String, Outcome> outcomes, Retry retry, Instant now,
+            Map<String, Outcome> effective, Map<String, String> newlyFailed) {
+        boolean expired = Duration.between(e.queued, now).compareTo(retry.maxAge()) >= 0;
+        String lastError = null;
+        for (Map.Entry<String, Outcome> o : outcomes.entrySet()) {
+            Rcpt r = e.recipients.get(o.getKey());
+            if (r == null || r.state != State.PENDING) {
+                continue;
+            }
+            Outcome out = o.getValue();
+            if (out.verdict() == Verdict.TEMPORARY && expired) {
+                out = new Outcome(Verdict.PERMANENT, "gave up after " + human(retry.maxAge()) + " in the queue; last error: "
+                        + out.reply());
+            }
+            effective.put(o.getKey(), out);
+            if (out.verdict() != Verdict.SENT && lastError == null) {
+                lastError = out.reply();
+            }
+            if (out.verdict() == Verdict.PERMANENT) {
+                newlyFailed.put(o.getKey(), out.reply());
+            }
+        }
+        return lastError;
+    }
+
+    /** Sets the recipients' states from a try's effective outcomes. */
+    static void apply(Entry e, Map<String, Outcome> effective) {
+        for (Map.Entry<String, Outcome> o : effective.entrySet()) {
+            Rcpt r = e.recipients.get(o.getKey());
+            r.reply = o.getValue().reply();
+            r.state = switch (o.getValue().verdict()) {
+                case SENT -> State.SENT;
+                case PERMANENT -> State.FAILED;
+                case TEMPORARY -> State.PENDING;
+            };
+        }
+    }
+
     Duration backoff(int attempts) {
+        return backoff(retry, attempts);
+    }
+
+    /** The wait before the next try after {@code attempts} tries: doubling from the initial wait up to the maximum. */
+    static Duration backoff(Retry retry, int attempts) {
         Duration d = retry.initial();
         for (int i = 1; i < attempts && d.compareTo(retry.max()) < 0; i++) {
             d = d.multipliedBy(2);
@@ -846,6 +936,15 @@ public final class FileOutbox implements Outbox {
         } catch (MalformedMessageException | NoSuchFileException x) {
             header = ("X-Uplink-Note: the original header could not be read\r\n").getBytes(StandardCharsets.US_ASCII);
         }
+        bounce(this, hostName, bounces, postmaster, e, failedRcpts, remoteHost, header, now);
+    }
+
+    /**
+     * Sends the delivery status notification of a message that failed for good: into a local mailbox, or queued in
+     * {@code outbox} to go out with an empty sender; a bounce itself is only ever reported to the postmaster.
+     */
+    static void bounce(Outbox outbox, String hostName, Bounces bounces, Path postmaster, Entry e,
+            Map<String, String> failedRcpts, String remoteHost, byte[] header, Instant now) throws IOException {
         byte[] report = Dsn.build(hostName, e.id, e.from, e.queued, failedRcpts, remoteHost, header, now);
         // a message without a sender is a bounce itself: never bounce a bounce, tell the postmaster
         boolean toSender = bounces.to() != BounceTo.POSTMASTER && !e.from.isEmpty();
@@ -857,7 +956,7 @@ public final class FileOutbox implements Outbox {
                 Maildir.open(local).deliver(new ByteArrayInputStream(report));
                 where.add("the local mailbox of <" + e.from + ">");
             } else {
-                QueuedMessage dsn = queue("", List.of(e.from), new ByteArrayInputStream(report));
+                QueuedMessage dsn = outbox.queue("", List.of(e.from), new ByteArrayInputStream(report));
                 where.add("the outbox (" + dsn.id() + ", to <" + e.from + ">)");
             }
         }
@@ -1067,7 +1166,7 @@ public final class FileOutbox implements Outbox {
         return d.toSeconds() + "s";
     }
 
-    private static String hostName() {
+    static String hostName() {
         try {
             return InetAddress.getLocalHost().getHostName();
         } catch (IOException e) {

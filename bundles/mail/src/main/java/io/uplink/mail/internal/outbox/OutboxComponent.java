@@ -1,5 +1,6 @@
 package io.uplink.mail.internal.outbox;
 
+import io.uplink.api.cluster.Cluster;
 import io.uplink.api.config.ConfigException;
 import io.uplink.api.config.Settings;
 import io.uplink.api.mail.FailedMail;
@@ -38,6 +39,7 @@ import org.osgi.service.component.annotations.Modified;
 import org.osgi.service.component.annotations.Reference;
 import org.osgi.service.component.annotations.ReferenceCardinality;
 import org.osgi.service.component.annotations.ReferencePolicy;
+import org.osgi.service.component.annotations.ReferencePolicyOption;
 import org.osgi.service.metatype.annotations.Designate;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -57,7 +59,7 @@ public class OutboxComponent implements Outbox, FailedMail, LocalMailboxes {
     private static final Logger LOG = LoggerFactory.getLogger(OutboxComponent.class);
     private static final java.util.regex.Pattern DOMAIN = java.util.regex.Pattern.compile("[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*");
 
-    private volatile FileOutbox outbox;
+    private volatile OutboxStore outbox;
     private volatile Path mailboxes;
     private volatile String postmaster;
     private Pickup pickup;
@@ -67,6 +69,14 @@ public class OutboxComponent implements Outbox, FailedMail, LocalMailboxes {
     /** From the settings; {@code null}: the domains of the route = headers collectors. */
     private volatile Set<String> localDomains;
     private Duration retention;
+
+    /**
+     * In a cluster the queue lives in the shared database; a node without one keeps it in files. Static and greedy:
+     * the queue (and the senders on it) restart on the store that the cluster's arrival or departure calls for.
+     */
+    @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.STATIC,
+            policyOption = ReferencePolicyOption.GREEDY)
+    private Cluster cluster;
 
     // read for the default of localDomains: the domains of the route = headers collectors
     @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC)
@@ -127,8 +137,18 @@ public class OutboxComponent implements Outbox, FailedMail, LocalMailboxes {
             }
             // read here so that a bad value is reported with the others (CollectorLimitsComponent applies it)
             s.integer("maxSessionsPerHost", 8, 1, 1000);
-            outbox = new FileOutbox(outboxDir, mailboxes.resolve(postmaster),
-                    new FileOutbox.Bounces(bounceTo, this::localMailbox), Clock.systemUTC(), retry);
+            FileOutbox.Bounces bounces = new FileOutbox.Bounces(bounceTo, this::localMailbox);
+            Cluster c = cluster;
+            String where;
+            if (c != null) {
+                outbox = new JdbcOutbox(c.dataSource(), c::fence, mailboxes.resolve(postmaster), bounces,
+                        Clock.systemUTC(), retry);
+                where = "the cluster's database (node " + c.nodeId() + ")";
+                warnLeftInFiles(outboxDir);
+            } else {
+                outbox = new FileOutbox(outboxDir, mailboxes.resolve(postmaster), bounces, Clock.systemUTC(), retry);
+                where = outboxDir.toString();
+            }
             this.mailboxes = mailboxes;
             this.postmaster = postmaster;
             pickup = new Pickup(pickupDir, outbox);
@@ -139,7 +159,7 @@ public class OutboxComponent implements Outbox, FailedMail, LocalMailboxes {
             });
             poller.scheduleWithFixedDelay(this::scan, 0, interval.toMillis(), TimeUnit.MILLISECONDS);
             poller.scheduleWithFixedDelay(this::expire, 0, 1, TimeUnit.HOURS);
-            LOG.info("Outbox in {} ({} waiting), pickup folder {}", outboxDir, outbox.size(), pickupDir);
+            LOG.info("Outbox in {} ({} waiting), pickup folder {}", where, outbox.size(), pickupDir);
         } catch (ConfigException e) {
             LOG.error("{}; no outgoing queue until the file is fixed", e.getMessage());
             return;
@@ -172,6 +192,24 @@ public class OutboxComponent implements Outbox, FailedMail, LocalMailboxes {
         }
         if (outbox != null) {
             outbox.close();
+        }
+    }
+
+    /** Mail queued while this node ran on its own stays in its files: say so rather than leave it unseen. */
+    private static void warnLeftInFiles(Path outboxDir) {
+        Path queue = outboxDir.resolve("queue");
+        if (!java.nio.file.Files.isDirectory(queue)) {
+            return;
+        }
+        try (java.util.stream.Stream<Path> files = java.nio.file.Files.list(queue)) {
+            long n = files.filter(f -> f.getFileName().toString().endsWith(".state")).count();
+            if (n > 0) {
+                LOG.warn("{} message(s) queued while this node ran on its own stay in {}: the cluster sends from its"
+                        + " database; copy their .eml files into the pickup folder to send them from the cluster", n,
+                        queue);
+            }
+        } catch (IOException e) {
+            LOG.warn("Cannot look for mail left in {}: {}", queue, e.toString());
         }
     }
 
@@ -295,7 +333,8 @@ public class OutboxComponent implements Outbox, FailedMail, LocalMailboxes {
         return mailboxes;
     }
 
-    public FileOutbox fileOutbox() {
+    /** The queue's store, for the senders. */
+    public OutboxStore store() {
         return outbox;
     }
 
@@ -352,7 +391,7 @@ public class OutboxComponent implements Outbox, FailedMail, LocalMailboxes {
     @Override
     public List<FailedMessage> failed() {
         try {
-            return outbox.failedFolder().list();
+            return outbox.failedMessages();
         } catch (IOException e) {
             throw new UncheckedIOException("cannot read the failed folder: " + e.getMessage(), e);
         }
@@ -360,7 +399,7 @@ public class OutboxComponent implements Outbox, FailedMail, LocalMailboxes {
 
     @Override
     public Optional<FailedMessage> failed(String id) {
-        return outbox.failedFolder().read(id);
+        return outbox.failedMessage(id);
     }
 
     @Override
@@ -384,7 +423,7 @@ public class OutboxComponent implements Outbox, FailedMail, LocalMailboxes {
     @Override
     public boolean deleteFailed(String id) {
         try {
-            return outbox.failedFolder().delete(id);
+            return outbox.deleteFailed(id);
         } catch (IOException e) {
             throw new UncheckedIOException("cannot delete failed message " + id + ": " + e.getMessage(), e);
         }
@@ -393,7 +432,7 @@ public class OutboxComponent implements Outbox, FailedMail, LocalMailboxes {
     @Override
     public int purgeFailed(Duration olderThan) {
         try {
-            return outbox.failedFolder().purge(Clock.systemUTC().instant().minus(olderThan));
+            return outbox.purgeFailed(Clock.systemUTC().instant().minus(olderThan));
         } catch (IOException e) {
             throw new UncheckedIOException("cannot purge the failed folder: " + e.getMessage(), e);
         }

@@ -40,10 +40,10 @@ public final class Pickup {
 
     private final Path dir;
     private final Path rejected;
-    private final FileOutbox outbox;
+    private final OutboxStore outbox;
     private final Map<Path, String> seen = new HashMap<>();
 
-    public Pickup(Path dir, FileOutbox outbox) throws IOException {
+    public Pickup(Path dir, OutboxStore outbox) throws IOException {
         this.dir = dir;
         this.rejected = dir.resolve("rejected");
         this.outbox = outbox;

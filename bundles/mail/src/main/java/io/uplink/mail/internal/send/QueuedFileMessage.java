@@ -6,6 +6,8 @@ import java.io.OutputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 
+import io.uplink.mail.internal.outbox.FileOutbox.Envelope;
+
 import jakarta.mail.Session;
 
 import org.eclipse.angus.mail.smtp.SMTPMessage;
@@ -23,10 +25,11 @@ final class QueuedFileMessage extends SMTPMessage {
     private final Path file;
     private final byte[] bytes;
 
-    QueuedFileMessage(Session session, Path file, long size, String envelopeFrom) throws IOException {
+    QueuedFileMessage(Session session, Envelope env, String envelopeFrom) throws IOException {
         super(session);
-        this.file = file;
-        this.bytes = size <= IN_MEMORY ? Files.readAllBytes(file) : null;
+        this.file = env.body();
+        // a body held in memory (the database store) is sent from there
+        this.bytes = env.content() != null ? env.content() : env.size() <= IN_MEMORY ? Files.readAllBytes(file) : null;
         // an empty sender is the null reverse path <> (bounces)
         setEnvelopeFrom(envelopeFrom == null || envelopeFrom.isEmpty() ? "<>" : envelopeFrom);
         // with some recipients refused, still send to the others

@@ -33,8 +33,8 @@ import io.uplink.api.mail.MailSender;
 import io.uplink.api.mail.SendReport;
 import io.uplink.api.mail.TaskContext;
 import io.uplink.mail.internal.auth.SignIn;
-import io.uplink.mail.internal.outbox.FileOutbox;
 import io.uplink.mail.internal.outbox.OutboxComponent;
+import io.uplink.mail.internal.outbox.OutboxStore;
 import io.uplink.oauth2.OAuth2Account;
 import io.uplink.oauth2.OAuth2Tokens;
 
@@ -54,7 +54,7 @@ public class SmtpSender implements MailSender, StatusSource {
     private static final Logger LOG = LoggerFactory.getLogger(SmtpSender.class);
     private static final Set<String> KEYS = Settings.keysOf(SenderOcd.class);
 
-    private final FileOutbox outbox;
+    private final OutboxStore outbox;
     private volatile String id;
     private volatile SenderConfig config;
     private volatile Settings settings;
@@ -70,7 +70,7 @@ public class SmtpSender implements MailSender, StatusSource {
 
     @Activate
     public SmtpSender(@Reference OutboxComponent outbox, BundleContext context, Map<String, Object> properties) {
-        this.outbox = outbox.fileOutbox();
+        this.outbox = outbox.store();
         configure(properties);
         Dictionary<String, Object> props = new Hashtable<>();
         props.put(MailSender.ID, id);
@@ -78,7 +78,7 @@ public class SmtpSender implements MailSender, StatusSource {
     }
 
     /** For tests: a sender on a given queue. */
-    SmtpSender(FileOutbox outbox, Map<String, Object> properties) {
+    SmtpSender(OutboxStore outbox, Map<String, Object> properties) {
         this.outbox = outbox;
         configure(properties);
     }
@@ -147,7 +147,14 @@ public class SmtpSender implements MailSender, StatusSource {
                 ConfigException p = problem;
                 report = new SendReport(0, outbox.due().size(), 0, List.of(p.getMessage()));
             } else {
-                report = SmtpSession.run(c, outbox, context, SignIn.of(settings, c.password(), oauth2, tokens));
+                OutboxStore.Sending sending;
+                try {
+                    sending = outbox.sending(context);
+                } catch (java.io.IOException e) {
+                    report = new SendReport(0, outbox.due().size(), 0, List.of(c.item() + ": " + e.getMessage()));
+                    return report;
+                }
+                report = SmtpSession.run(c, sending, context, SignIn.of(settings, c.password(), oauth2, tokens));
             }
             return report;
         } finally {

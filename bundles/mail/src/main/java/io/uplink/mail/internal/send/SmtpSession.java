@@ -1,9 +1,9 @@
 package io.uplink.mail.internal.send;
 
+import io.uplink.api.cluster.FencedException;
 import io.uplink.api.mail.QueuedMessage;
 import io.uplink.api.mail.SendReport;
 import io.uplink.api.mail.TaskContext;
-import io.uplink.mail.internal.outbox.FileOutbox;
 import io.uplink.mail.internal.outbox.FileOutbox.Envelope;
 import io.uplink.mail.internal.outbox.FileOutbox.Outcome;
 import io.uplink.mail.internal.outbox.FileOutbox.Result;
@@ -47,7 +47,7 @@ import io.uplink.mail.internal.outbox.FileOutbox.Envelope;
 import io.uplink.mail.internal.outbox.FileOutbox.Outcome;
 import io.uplink.mail.internal.outbox.FileOutbox.Result;
 import io.uplink.mail.internal.outbox.FileOutbox.Verdict;
-import io.uplink.mail.internal.outbox.FileOutbox;
+import io.uplink.mail.internal.outbox.OutboxStore;
 import io.uplink.mail.internal.send.SenderConfig.Host;
 import io.uplink.mail.internal.send.SenderConfig.Security;
 import io.uplink.mail.internal.tls.Tls;
@@ -69,7 +69,7 @@ final class SmtpSession {
     private static final Logger LOG = LoggerFactory.getLogger(SmtpSession.class);
 
     private final SenderConfig config;
-    private final FileOutbox outbox;
+    private final OutboxStore.Sending outbox;
     private final TaskContext context;
     private final List<String> errors = new ArrayList<>();
     private final Removal removal;
@@ -81,7 +81,7 @@ final class SmtpSession {
 
     private final SignIn signIn;
 
-    private SmtpSession(SenderConfig config, FileOutbox outbox, TaskContext context, SignIn signIn) {
+    private SmtpSession(SenderConfig config, OutboxStore.Sending outbox, TaskContext context, SignIn signIn) {
         this.signIn = signIn;
         this.config = config;
         this.outbox = outbox;
@@ -91,12 +91,12 @@ final class SmtpSession {
     }
 
     /** Sends what is due; never throws for a mail problem. */
-    static SendReport run(SenderConfig config, FileOutbox outbox, TaskContext context) throws InterruptedException {
+    static SendReport run(SenderConfig config, OutboxStore.Sending outbox, TaskContext context) throws InterruptedException {
         return run(config, outbox, context, SignIn.password(config.password()));
     }
 
     /** Sends what is due, signing in with {@code signIn}; never throws for a mail problem. */
-    static SendReport run(SenderConfig config, FileOutbox outbox, TaskContext context, SignIn signIn)
+    static SendReport run(SenderConfig config, OutboxStore.Sending outbox, TaskContext context, SignIn signIn)
             throws InterruptedException {
         ClassLoader before = Thread.currentThread().getContextClassLoader();
         // Jakarta Mail finds its providers and activation handlers through the context class loader
@@ -107,6 +107,7 @@ final class SmtpSession {
                 return s.send();
             } finally {
                 s.removal.close();
+                outbox.close();
             }
         } finally {
             Thread.currentThread().setContextClassLoader(before);
@@ -145,7 +146,16 @@ final class SmtpSession {
                     if (!tried.add(m.id())) {
                         continue;
                     }
-                    Optional<Envelope> claim = outbox.claim(m.id());
+                    Optional<Envelope> claim;
+                    try {
+                        claim = outbox.claim(m.id());
+                    } catch (IOException e) {
+                        // in a cluster: the fence is lost, another node may own the connection now; send nothing more
+                        errors.add(config.item() + ": cannot claim message " + m.id() + ": " + e.getMessage()
+                                + "; sending stops");
+                        LOG.warn("{}", errors.get(errors.size() - 1));
+                        return report(tried);
+                    }
                     if (claim.isEmpty()) {
                         continue;
                     }
@@ -399,7 +409,7 @@ final class SmtpSession {
             for (String r : env.pending()) {
                 rcpts.add(new InternetAddress(r, false));
             }
-            QueuedFileMessage msg = new QueuedFileMessage(c.session(), env.body(), env.size(), env.from());
+            QueuedFileMessage msg = new QueuedFileMessage(c.session(), env, env.from());
             StringBuilder ext = new StringBuilder();
             if (t.supportsExtension("SIZE")) {
                 ext.append("SIZE=").append(env.size());
@@ -422,6 +432,13 @@ final class SmtpSession {
             return true;
         } catch (SendFailedException e) {
             return partial(c, env, e);
+        } catch (FencedException e) {
+            // in a cluster: this firing lost its lock, so it may record nothing more; the claim lapses with it and the
+            // next firing sends the message (again, if the server had accepted it)
+            errors.add(config.item() + ": message " + env.id() + ": " + e.getMessage() + "; sending stops, the next"
+                    + " firing sends it");
+            LOG.warn("{}", errors.get(errors.size() - 1));
+            return false;
         } catch (MessagingException | IOException e) {
             // the connection broke (or the file vanished): the message stays as it was, due at the next firing
             String why = c.host() + ": " + why(e);

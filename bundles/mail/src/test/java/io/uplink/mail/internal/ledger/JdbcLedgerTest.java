@@ -108,7 +108,7 @@ public class JdbcLedgerTest extends LedgerContract {
 
     private static void terminate(SessionFence f) throws SQLException {
         try (Connection c = pg.connect(db); Statement st = c.createStatement()) {
-            st.execute("SELECT pg_terminate_backend(" + f.backendPid() + ", 10000)");
+            st.execute("SELECT pg_terminate_backend(" + f.pid() + ", 10000)");
         }
     }
 
