@@ -28,6 +28,8 @@ import org.eclipse.angus.mail.imap.IMAPStore;
 import org.eclipse.angus.mail.imap.protocol.BODY;
 import org.eclipse.angus.mail.imap.protocol.FetchResponse;
 import org.eclipse.angus.mail.imap.protocol.MessageSet;
+import org.eclipse.angus.mail.imap.protocol.RFC822SIZE;
+import org.eclipse.angus.mail.imap.protocol.UID;
 import org.eclipse.angus.mail.pop3.POP3Folder;
 import org.eclipse.angus.mail.pop3.POP3Store;
 import org.slf4j.Logger;
@@ -204,10 +206,10 @@ public final class Collection {
         Folder folder = null;
         boolean expunge;
         try {
-            folder = signIn(store);
+            Instant now = clock.instant();
+            folder = signIn(store, deletesNothing(ledger, now) ? Folder.READ_ONLY : Folder.READ_WRITE);
             // about 64 bytes of listing per message
             deadline.transfer("listing the messages", 64L * folder.getMessageCount());
-            Instant now = clock.instant();
             List<Listed> listed;
             if (folder instanceof IMAPFolder imap) {
                 listed = listImap(imap, ledger, now);
@@ -292,6 +294,10 @@ public final class Collection {
                 // the connection is in an unknown state: delete nothing now, the ledger settles it next time
                 throw failure instanceof MessagingException me ? me : new MessagingException(failure.getMessage(), failure);
             }
+            if (folder.getMode() == Folder.READ_ONLY) {
+                // opened read-only because nothing was due when the firing began (see deletesNothing)
+                delete.clear();
+            }
             // only what the ledger holds durably may be deleted; commit() has run for every stored message
             if (!delete.isEmpty() && context.linkUp()) {
                 deadline.transfer("deleting " + delete.size() + " messages", 32L * delete.size());
@@ -347,6 +353,26 @@ public final class Collection {
 
     /** Connects and opens the folder; a refused OAuth2 token gets one fresh token and one more try. */
     Folder signIn(Store store) throws MessagingException {
+        return signIn(store, Folder.READ_WRITE);
+    }
+
+    /**
+     * IMAP with {@code leaveOnServer.days} above 0 and no message of the ledger due for deletion: this firing
+     * deletes nothing, so the folder is opened read-only ({@code EXAMINE}). On a Maildir server that matters:
+     * Dovecot's {@code SELECT} moves new mail from {@code new/} to {@code cur/}, and its first read of a moved
+     * message then misses the file under its old name and rescans all of {@code cur/} (seconds at 100,000
+     * messages); {@code EXAMINE} leaves the files where they are (see docs/architecture.md).
+     */
+    private boolean deletesNothing(UidLedger ledger, Instant now) {
+        if (cfg.protocol != CollectorSettings.Protocol.IMAP || cfg.leaveOnServerDays <= 0) {
+            return false;
+        }
+        // a ledger without UIDVALIDITY holds no IMAP entry; the same test as listImap's
+        return ledger.validity() == 0
+                || ledger.due(ledger.validity() + "/", Duration.ofDays(cfg.leaveOnServerDays), now).isEmpty();
+    }
+
+    Folder signIn(Store store, int mode) throws MessagingException {
         String secret = signIn.secret();
         boolean retried = false;
         while (true) {
@@ -360,7 +386,7 @@ public final class Collection {
                     throw new MessagingException("the folder '" + cfg.folder + "' does not exist on the server (key 'folder')");
                 }
                 opening = true;
-                f.open(Folder.READ_WRITE);
+                f.open(mode);
                 return f;
             } catch (MessagingException e) {
                 if (!signIn.isRefusal(e, opening)) {
@@ -453,15 +479,18 @@ public final class Collection {
         imapNext = imap.getUIDNext();
         String prefix = validity + "/";
         long mark = ledger.handledUpTo();
-        List<Message> found = new ArrayList<>();
-        // n:* names the highest UID even when it is below n (RFC 3501): only those above the mark count
-        Message[] newest = imap.getMessageCount() == 0 ? new Message[0] : imap.getMessagesByUID(mark + 1, UIDFolder.LASTUID);
-        for (Message m : newest) {
-            if (m != null && imap.getUID(m) > mark) {
-                found.add(m);
+        List<Listed> out = new ArrayList<>();
+        java.util.Set<Long> seen = new java.util.HashSet<>();
+        if (imap.getMessageCount() > 0) {
+            for (long[] e : uidsAndSizes(imap, mark + 1)) {
+                // n:* names the highest UID even when it is below n (RFC 3501): only those above the mark count
+                if (e[1] > mark && e[0] <= imap.getMessageCount() && seen.add(e[1])) {
+                    out.add(new Listed(imap.getMessage((int) e[0]), prefix + e[1], e[2]));
+                }
             }
         }
-        int above = found.size();
+        int above = out.size();
+        List<Message> found = new ArrayList<>();
         List<Long> again = new ArrayList<>();
         for (UidLedger.Oversized o : ledger.oversized()) {
             if (o.uid().startsWith(prefix)) {
@@ -486,21 +515,46 @@ public final class Collection {
             }
         }
         found.addAll(dueFound);
-        FetchProfile fp = new FetchProfile();
-        fp.add(UIDFolder.FetchProfileItem.UID);
-        fp.add(FetchProfile.Item.SIZE);
-        Message[] arr = found.toArray(new Message[0]);
-        imap.fetch(arr, fp);
-        List<Listed> out = new ArrayList<>(arr.length);
-        java.util.Set<Long> seen = new java.util.HashSet<>();
-        for (Message m : arr) {
-            long uid = imap.getUID(m);
-            if (seen.add(uid)) {
-                out.add(new Listed(m, prefix + uid, m.getSize()));
+        if (!found.isEmpty()) {
+            FetchProfile fp = new FetchProfile();
+            fp.add(UIDFolder.FetchProfileItem.UID);
+            fp.add(FetchProfile.Item.SIZE);
+            Message[] arr = found.toArray(new Message[0]);
+            imap.fetch(arr, fp);
+            for (Message m : arr) {
+                long uid = imap.getUID(m);
+                if (seen.add(uid)) {
+                    out.add(new Listed(m, prefix + uid, m.getSize()));
+                }
             }
         }
-        imapAbove = out.subList(0, Math.min(above, out.size()));
+        imapAbove = out.subList(0, above);
         return out;
+    }
+
+    /**
+     * {@code UID FETCH from:* (UID RFC822.SIZE)}: sequence number, UID and size of each message from {@code from}
+     * up, in one command (Angus's {@code getMessagesByUID} and {@code fetch} take two).
+     */
+    private static List<long[]> uidsAndSizes(IMAPFolder imap, long from) throws MessagingException {
+        @SuppressWarnings("unchecked")
+        List<long[]> list = (List<long[]>) imap.doCommand(p -> {
+            Response[] r = p.command("UID FETCH " + from + ":* (UID RFC822.SIZE)", null);
+            List<long[]> out = new ArrayList<>();
+            for (Response x : r) {
+                if (x instanceof FetchResponse f) {
+                    UID uid = f.getItem(UID.class);
+                    RFC822SIZE size = f.getItem(RFC822SIZE.class);
+                    if (uid != null) {
+                        out.add(new long[] {f.getNumber(), uid.uid, size == null ? -1 : size.size});
+                    }
+                }
+            }
+            p.notifyResponseHandlers(r);
+            p.handleResult(r[r.length - 1]);
+            return out;
+        });
+        return list;
     }
 
     private static List<Message> byUid(IMAPFolder imap, List<Long> uids) throws MessagingException {

@@ -351,7 +351,9 @@ public class CollectionTest {
 
     /**
      * A big mailbox left on the server: a firing asks the server only for the UIDs above the ledger's mark
-     * ({@code UID FETCH n:*}), never for the folder's whole list, and still deletes what is due.
+     * ({@code UID FETCH n:*}, UIDs and sizes in one command), never for the folder's whole list, and still deletes
+     * what is due. A firing with nothing due opens the folder read-only ({@code EXAMINE}), so that a Maildir
+     * server leaves the new files where they are; the one that deletes opens it with {@code SELECT}.
      */
     @Test
     public void imapAsksOnlyAboveTheLedgersMarkAndStillDeletesWhatIsDue() throws Exception {
@@ -368,7 +370,8 @@ public class CollectionTest {
                 })) {
             Settings s = imap("port", String.valueOf(proxy.port()), "leaveOnServer.days", "2");
             assertEquals(5, collect(s, dir, clock).collected());
-            assertTrue(commands.toString(), commands.contains("UID FETCH 1:* (UID)"));
+            assertTrue(commands.toString(), commands.contains("UID FETCH 1:* (UID RFC822.SIZE)"));
+            assertReadOnly(commands);
 
             deliver("new 1");
             deliver("new 2");
@@ -376,7 +379,8 @@ public class CollectionTest {
             clock.advance(Duration.ofDays(1));
             CollectReport second = collect(s, dir, clock);
             assertEquals(2, second.collected());
-            assertTrue(commands.toString(), commands.contains("UID FETCH 6:* (UID)"));
+            assertTrue(commands.toString(), commands.contains("UID FETCH 6:* (UID RFC822.SIZE)"));
+            assertReadOnly(commands);
             assertFalse("no command names the whole folder: " + commands,
                     commands.stream().anyMatch(c -> c.matches(".*FETCH 1[:, ].*")));
 
@@ -384,17 +388,28 @@ public class CollectionTest {
             CollectReport third = collect(s, dir, clock);
             assertEquals(0, third.collected());
             assertEquals(List.of(), third.errors());
-            assertTrue(commands.toString(), commands.contains("UID FETCH 8:* (UID)"));
+            assertTrue(commands.toString(), commands.contains("UID FETCH 8:* (UID RFC822.SIZE)"));
+            assertReadOnly(commands);
             assertEquals(7, onServer());
 
             // the first five are due now; the two new ones are kept another day
+            commands.clear();
             clock.advance(Duration.ofDays(1).plusHours(1));
             CollectReport fourth = collect(s, dir, clock);
             assertEquals(0, fourth.collected());
             assertEquals(List.of(), fourth.errors());
             assertEquals(2, onServer());
             assertEquals(7, subjects(dir.resolve("mailboxes/alice")).size());
+            assertTrue("deleting needs the folder read-write: " + commands,
+                    commands.stream().anyMatch(c -> c.startsWith("SELECT ")));
+            assertFalse(commands.toString(), commands.stream().anyMatch(c -> c.startsWith("EXAMINE ")));
         }
+    }
+
+    private static void assertReadOnly(List<String> commands) {
+        assertTrue("nothing due: opened read-only " + commands, commands.stream().anyMatch(c -> c.startsWith("EXAMINE ")));
+        assertFalse(commands.toString(), commands.stream().anyMatch(c -> c.startsWith("SELECT ") || c.contains("STORE")
+                || c.contains("EXPUNGE")));
     }
 
     @Test
