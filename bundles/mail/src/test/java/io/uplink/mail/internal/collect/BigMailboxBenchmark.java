@@ -100,10 +100,20 @@ public final class BigMailboxBenchmark {
             b.deliver(user, NEW);
             lines.add(b.line("imap", n, b.fire("imap", user))
                     + String.format(Locale.ROOT, " | raw client, the firing's commands on %d new: %5.0f ms", NEW, rawFiring));
-            // POP3: the ledgers learn what IMAP was given, then 10 more are delivered
+            // POP3 likewise: the ledgers learn what IMAP was given; the raw client takes 10 delivered messages, the
+            // ledger learns them, and the firing takes 10 more
             b.prefill(user);
             b.deliver(user, NEW);
-            lines.add(b.line("pop3", n, b.fire("pop3", user)));
+            x = System.nanoTime();
+            List<String[]> taken = b.pop3Firing(user, n + 2 * NEW);
+            rawFiring = (System.nanoTime() - x) / 1e6;
+            if (taken.size() != NEW) {
+                throw new IllegalStateException("raw POP3 client on " + user + ": took " + taken.size() + ", not " + NEW);
+            }
+            b.learnPop3(user, taken);
+            b.deliver(user, NEW);
+            lines.add(b.line("pop3", n, b.fire("pop3", user))
+                    + String.format(Locale.ROOT, " | raw client, the firing's commands on %d new: %5.0f ms", NEW, rawFiring));
         }
         String loadAfter = loadAverage();
         System.out.println();
@@ -274,6 +284,58 @@ public final class BigMailboxBenchmark {
         Process p = new ProcessBuilder("chown", "-R", owner, dir.resolve("home").toString()).inheritIO().start();
         if (p.waitFor() != 0) {
             throw new IOException("chown failed");
+        }
+    }
+
+    /**
+     * The commands of a POP3 firing, one at a time, writing nothing: USER, PASS, STAT, LIST, UIDL, RETR of each
+     * message after the first {@code known} (the new ones come last), QUIT. Returns their uid and size.
+     */
+    private List<String[]> pop3Firing(String user, int known) throws IOException {
+        try (Socket s = new Socket("127.0.0.1", pop3)) {
+            s.setTcpNoDelay(true);
+            InputStream in = new BufferedInputStream(s.getInputStream(), 65536);
+            OutputStream out = s.getOutputStream();
+            ok(read(in));
+            send(out, "USER " + user);
+            ok(read(in));
+            send(out, "PASS bench");
+            ok(read(in));
+            send(out, "STAT");
+            ok(read(in));
+            List<String[]> list = new ArrayList<>();
+            send(out, "LIST");
+            ok(read(in));
+            for (String l = read(in); !l.equals("."); l = read(in)) {
+                list.add(new String[] {null, l.split(" ")[1]});
+            }
+            send(out, "UIDL");
+            ok(read(in));
+            int i = 0;
+            for (String l = read(in); !l.equals("."); l = read(in)) {
+                list.get(i++)[0] = l.split(" ")[1];
+            }
+            List<String[]> taken = list.subList(known, list.size());
+            for (int k = known + 1; k <= list.size(); k++) {
+                send(out, "RETR " + k);
+                ok(read(in));
+                while (!read(in).equals(".")) {
+                    // the message's lines
+                }
+            }
+            send(out, "QUIT");
+            ok(read(in));
+            return taken;
+        }
+    }
+
+    /** The POP3 ledger learns messages as a firing that stored them a day ago leaves them. */
+    private void learnPop3(String user, List<String[]> taken) throws IOException {
+        Instant yesterday = Instant.now().minus(Duration.ofDays(1));
+        try (UidLedger l = UidLedger.open(ledger("pop3", user), yesterday, x -> false)) {
+            for (String[] m : taken) {
+                l.stored(m[0], Long.parseLong(m[1]), yesterday);
+            }
         }
     }
 
