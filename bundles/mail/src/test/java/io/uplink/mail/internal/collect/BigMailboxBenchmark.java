@@ -292,6 +292,12 @@ public final class BigMailboxBenchmark {
      * message after the first {@code known} (the new ones come last), QUIT. Returns their uid and size.
      */
     private List<String[]> pop3Firing(String user, int known) throws IOException {
+        List<String[]> all = pop3Session(user, known);
+        return all.subList(Math.min(known, all.size()), all.size());
+    }
+
+    /** USER, PASS, STAT, LIST, UIDL, RETR of each message after the first {@code known}, QUIT: uid and size of all. */
+    private List<String[]> pop3Session(String user, int known) throws IOException {
         try (Socket s = new Socket("127.0.0.1", pop3)) {
             s.setTcpNoDelay(true);
             InputStream in = new BufferedInputStream(s.getInputStream(), 65536);
@@ -315,9 +321,8 @@ public final class BigMailboxBenchmark {
             for (String l = read(in); !l.equals("."); l = read(in)) {
                 list.get(i++)[0] = l.split(" ")[1];
             }
-            List<String[]> taken = list.subList(known, list.size());
-            for (int k = known + 1; k <= list.size(); k++) {
-                send(out, "RETR " + k);
+            for (int k = known; k < list.size(); k++) {
+                send(out, "RETR " + (k + 1));
                 ok(read(in));
                 while (!read(in).equals(".")) {
                     // the message's lines
@@ -325,7 +330,7 @@ public final class BigMailboxBenchmark {
             }
             send(out, "QUIT");
             ok(read(in));
-            return taken;
+            return list;
         }
     }
 
@@ -339,32 +344,9 @@ public final class BigMailboxBenchmark {
         }
     }
 
-    /** UIDL and LIST of the whole mailbox: uid and size per message. */
+    /** STAT, LIST and UIDL of the whole mailbox: uid and size per message. */
     private List<String[]> uidl(String user) throws IOException {
-        try (Socket s = new Socket("127.0.0.1", pop3)) {
-            InputStream in = new BufferedInputStream(s.getInputStream(), 65536);
-            OutputStream out = s.getOutputStream();
-            ok(read(in));
-            send(out, "USER " + user);
-            ok(read(in));
-            send(out, "PASS bench");
-            ok(read(in));
-            send(out, "UIDL");
-            ok(read(in));
-            List<String[]> list = new ArrayList<>();
-            for (String l = read(in); !l.equals("."); l = read(in)) {
-                String[] f = l.split(" ");
-                list.add(new String[] {f[1], null});
-            }
-            send(out, "LIST");
-            ok(read(in));
-            int i = 0;
-            for (String l = read(in); !l.equals("."); l = read(in)) {
-                list.get(i++)[1] = l.split(" ")[1];
-            }
-            send(out, "QUIT");
-            return list;
-        }
+        return pop3Session(user, Integer.MAX_VALUE);
     }
 
     /** EXAMINE's UIDVALIDITY and UID FETCH 1:* (UID RFC822.SIZE): uid and size per message. */
