@@ -206,10 +206,10 @@ public final class Collection {
         Folder folder = null;
         boolean expunge;
         try {
-            Instant now = clock.instant();
-            folder = signIn(store, deletesNothing(ledger, now) ? Folder.READ_ONLY : Folder.READ_WRITE);
+            folder = signIn(store);
             // about 64 bytes of listing per message
             deadline.transfer("listing the messages", 64L * folder.getMessageCount());
+            Instant now = clock.instant();
             List<Listed> listed;
             if (folder instanceof IMAPFolder imap) {
                 listed = listImap(imap, ledger, now);
@@ -294,10 +294,6 @@ public final class Collection {
                 // the connection is in an unknown state: delete nothing now, the ledger settles it next time
                 throw failure instanceof MessagingException me ? me : new MessagingException(failure.getMessage(), failure);
             }
-            if (folder.getMode() == Folder.READ_ONLY) {
-                // opened read-only because nothing was due when the firing began (see deletesNothing)
-                delete.clear();
-            }
             // only what the ledger holds durably may be deleted; commit() has run for every stored message
             if (!delete.isEmpty() && context.linkUp()) {
                 deadline.transfer("deleting " + delete.size() + " messages", 32L * delete.size());
@@ -353,26 +349,6 @@ public final class Collection {
 
     /** Connects and opens the folder; a refused OAuth2 token gets one fresh token and one more try. */
     Folder signIn(Store store) throws MessagingException {
-        return signIn(store, Folder.READ_WRITE);
-    }
-
-    /**
-     * IMAP with {@code leaveOnServer.days} above 0 and no message of the ledger due for deletion: this firing
-     * deletes nothing, so the folder is opened read-only ({@code EXAMINE}). On a Maildir server that matters:
-     * Dovecot's {@code SELECT} moves new mail from {@code new/} to {@code cur/}, and its first read of a moved
-     * message then misses the file under its old name and rescans all of {@code cur/} (seconds at 100,000
-     * messages); {@code EXAMINE} leaves the files where they are (see docs/architecture.md).
-     */
-    private boolean deletesNothing(UidLedger ledger, Instant now) {
-        if (cfg.protocol != CollectorSettings.Protocol.IMAP || cfg.leaveOnServerDays <= 0) {
-            return false;
-        }
-        // a ledger without UIDVALIDITY holds no IMAP entry; the same test as listImap's
-        return ledger.validity() == 0
-                || ledger.due(ledger.validity() + "/", Duration.ofDays(cfg.leaveOnServerDays), now).isEmpty();
-    }
-
-    Folder signIn(Store store, int mode) throws MessagingException {
         String secret = signIn.secret();
         boolean retried = false;
         while (true) {
@@ -386,7 +362,7 @@ public final class Collection {
                     throw new MessagingException("the folder '" + cfg.folder + "' does not exist on the server (key 'folder')");
                 }
                 opening = true;
-                f.open(mode);
+                f.open(Folder.READ_WRITE);
                 return f;
             } catch (MessagingException e) {
                 if (!signIn.isRefusal(e, opening)) {

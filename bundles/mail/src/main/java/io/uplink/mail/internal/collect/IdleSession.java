@@ -299,9 +299,7 @@ final class IdleSession {
         t.setContextClassLoader(Session.class.getClassLoader());
         Store store = Session.getInstance(p).getStore("imap");
         try {
-            // read-only: the session only listens, and a read-write one would make a Maildir server move each new
-            // message into cur/ before the firing reads it (see Collection.deletesNothing)
-            IMAPFolder folder = (IMAPFolder) c.signIn(store, jakarta.mail.Folder.READ_ONLY);
+            IMAPFolder folder = (IMAPFolder) c.signIn(store);
             if (!((IMAPStore) store).hasCapability("IDLE")) {
                 throw new MessagingException("the server does not offer IDLE (RFC 2177); set idle = false and let "
                         + "the schedule collect");
