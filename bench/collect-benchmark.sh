@@ -2,13 +2,15 @@
 # Collect benchmark: Uplink's Mail Collector against Debian's Dovecot on loopback, beside a raw lock-step
 # POP3/IMAP client on the same server in the same run. Needs the Debian packages dovecot-pop3d and
 # dovecot-imapd (installed when missing, as root) and a built project (mvn install -DskipTests).
-#   bench/collect-benchmark.sh [messages, default 2000] [rounds, default 3]
-#   bench/collect-benchmark.sh --scale [sizes, comma-separated, default 1000,5000,20000]
+#   bench/collect-benchmark.sh [messages, default 2000] [rounds, default 5]
+#   bench/collect-benchmark.sh --scale [sizes, comma-separated, default 1000,5000,20000] [rounds, default 3]
 #   bench/collect-benchmark.sh --stores [messages, default 2000] [rounds, default 3]
 # Prints messages/s and the ratio Uplink / raw per round (raw and Uplink alternate, each on its own fresh
-# mailbox) and the median ratio: on a shared machine single runs swing widely. With --scale: Uplink alone,
-# one fresh mailbox per size and protocol after a warm-up of 2,000, msgs/s per size with the load average and the slowest size's
-# rate against the fastest's (whether the rate stays flat as a mailbox grows). Every run uses a fresh
+# mailbox) and the median ratio with the spread of the rounds' ratios and the load average before and after:
+# on a shared machine single runs swing widely. With --scale: Uplink alone, one fresh mailbox per size,
+# protocol and round after a warm-up of 2,000 (each round takes the sizes in another order), msgs/s per size
+# and round with the load average, the median per size and the slowest median against the fastest (whether
+# the rate stays flat as a mailbox grows). Every run uses a fresh
 # directory (the previous one is never deleted right before a timed run: on ext4 without a journal that
 # slows file creation down). JAVA_OPTS reaches the benchmark JVM (e.g. -XX:StartFlightRecording=...).
 # With --stores: Uplink alone, the ledger in a file against the ledger in a private PostgreSQL (Debian's
@@ -25,11 +27,14 @@ if [ "${1:-}" = "--stores" ]; then
   for r in $(seq "$ROUNDS"); do USERS="$USERS file-pop3-$r db-pop3-$r file-imap-$r db-imap-$r"; done
 elif [ "${1:-}" = "--scale" ]; then
   SIZES=${2:-1000,5000,20000}
+  ROUNDS=${3:-3}
   USERS="warm-uplink-pop3 warm-uplink-imap"
-  for n in $(echo "$SIZES" | tr ',' ' '); do USERS="$USERS scale-pop3-$n scale-imap-$n"; done
+  for r in $(seq "$ROUNDS"); do
+    for n in $(echo "$SIZES" | tr ',' ' '); do USERS="$USERS scale-pop3-$n-$r scale-imap-$n-$r"; done
+  done
 else
   N=${1:-2000}
-  ROUNDS=${2:-3}
+  ROUNDS=${2:-5}
   USERS="warm-raw-pop3 warm-uplink-pop3 warm-raw-imap warm-uplink-imap"
   for r in $(seq "$ROUNDS"); do USERS="$USERS raw-pop3-$r uplink-pop3-$r raw-imap-$r uplink-imap-$r"; done
 fi
@@ -50,7 +55,7 @@ if [ -n "${STORES:-}" ]; then
   java ${JAVA_OPTS:-} -cp "$CP" io.uplink.mail.internal.collect.CollectBenchmark stores "$D" "$N" "$POP3" "$IMAP" "$MAILUID" "$MAILGID" "$ROUNDS"
 elif [ -n "${SIZES:-}" ]; then
   # shellcheck disable=SC2086
-  java ${JAVA_OPTS:-} -cp "$CP" io.uplink.mail.internal.collect.CollectBenchmark scale "$D" "$SIZES" "$POP3" "$IMAP" "$MAILUID" "$MAILGID"
+  java ${JAVA_OPTS:-} -cp "$CP" io.uplink.mail.internal.collect.CollectBenchmark scale "$D" "$SIZES" "$ROUNDS" "$POP3" "$IMAP" "$MAILUID" "$MAILGID"
 else
   # shellcheck disable=SC2086
   java ${JAVA_OPTS:-} -cp "$CP" io.uplink.mail.internal.collect.CollectBenchmark "$D" "$N" "$POP3" "$IMAP" "$MAILUID" "$MAILGID" "$ROUNDS"

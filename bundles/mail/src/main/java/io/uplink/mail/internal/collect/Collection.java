@@ -27,6 +27,8 @@ import org.eclipse.angus.mail.imap.IMAPStore;
 import org.eclipse.angus.mail.imap.protocol.BODY;
 import org.eclipse.angus.mail.imap.protocol.FetchResponse;
 import org.eclipse.angus.mail.imap.protocol.MessageSet;
+import org.eclipse.angus.mail.imap.protocol.RFC822SIZE;
+import org.eclipse.angus.mail.imap.protocol.UID;
 import org.eclipse.angus.mail.pop3.POP3Folder;
 import org.eclipse.angus.mail.pop3.POP3Store;
 import org.slf4j.Logger;
@@ -462,15 +464,18 @@ public final class Collection {
         imapNext = imap.getUIDNext();
         String prefix = validity + "/";
         long mark = ledger.handledUpTo();
-        List<Message> found = new ArrayList<>();
-        // n:* names the highest UID even when it is below n (RFC 3501): only those above the mark count
-        Message[] newest = imap.getMessageCount() == 0 ? new Message[0] : imap.getMessagesByUID(mark + 1, UIDFolder.LASTUID);
-        for (Message m : newest) {
-            if (m != null && imap.getUID(m) > mark) {
-                found.add(m);
+        List<Listed> out = new ArrayList<>();
+        java.util.Set<Long> seen = new java.util.HashSet<>();
+        if (imap.getMessageCount() > 0) {
+            for (long[] e : uidsAndSizes(imap, mark + 1)) {
+                // n:* names the highest UID even when it is below n (RFC 3501): only those above the mark count
+                if (e[1] > mark && e[0] <= imap.getMessageCount() && seen.add(e[1])) {
+                    out.add(new Listed(imap.getMessage((int) e[0]), prefix + e[1], e[2]));
+                }
             }
         }
-        int above = found.size();
+        int above = out.size();
+        List<Message> found = new ArrayList<>();
         List<Long> again = new ArrayList<>();
         for (Ledger.Oversized o : ledger.oversized()) {
             if (o.uid().startsWith(prefix)) {
@@ -495,21 +500,46 @@ public final class Collection {
             }
         }
         found.addAll(dueFound);
-        FetchProfile fp = new FetchProfile();
-        fp.add(UIDFolder.FetchProfileItem.UID);
-        fp.add(FetchProfile.Item.SIZE);
-        Message[] arr = found.toArray(new Message[0]);
-        imap.fetch(arr, fp);
-        List<Listed> out = new ArrayList<>(arr.length);
-        java.util.Set<Long> seen = new java.util.HashSet<>();
-        for (Message m : arr) {
-            long uid = imap.getUID(m);
-            if (seen.add(uid)) {
-                out.add(new Listed(m, prefix + uid, m.getSize()));
+        if (!found.isEmpty()) {
+            FetchProfile fp = new FetchProfile();
+            fp.add(UIDFolder.FetchProfileItem.UID);
+            fp.add(FetchProfile.Item.SIZE);
+            Message[] arr = found.toArray(new Message[0]);
+            imap.fetch(arr, fp);
+            for (Message m : arr) {
+                long uid = imap.getUID(m);
+                if (seen.add(uid)) {
+                    out.add(new Listed(m, prefix + uid, m.getSize()));
+                }
             }
         }
-        imapAbove = out.subList(0, Math.min(above, out.size()));
+        imapAbove = out.subList(0, above);
         return out;
+    }
+
+    /**
+     * {@code UID FETCH from:* (UID RFC822.SIZE)}: sequence number, UID and size of each message from {@code from}
+     * up, in one command (Angus's {@code getMessagesByUID} and {@code fetch} take two).
+     */
+    private static List<long[]> uidsAndSizes(IMAPFolder imap, long from) throws MessagingException {
+        @SuppressWarnings("unchecked")
+        List<long[]> list = (List<long[]>) imap.doCommand(p -> {
+            Response[] r = p.command("UID FETCH " + from + ":* (UID RFC822.SIZE)", null);
+            List<long[]> out = new ArrayList<>();
+            for (Response x : r) {
+                if (x instanceof FetchResponse f) {
+                    UID uid = f.getItem(UID.class);
+                    RFC822SIZE size = f.getItem(RFC822SIZE.class);
+                    if (uid != null) {
+                        out.add(new long[] {f.getNumber(), uid.uid, size == null ? -1 : size.size});
+                    }
+                }
+            }
+            p.notifyResponseHandlers(r);
+            p.handleResult(r[r.length - 1]);
+            return out;
+        });
+        return list;
     }
 
     private static List<Message> byUid(IMAPFolder imap, List<Long> uids) throws MessagingException {

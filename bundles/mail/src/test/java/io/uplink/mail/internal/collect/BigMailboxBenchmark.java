@@ -24,10 +24,11 @@ import io.uplink.mail.internal.ledger.UidLedger;
 /**
  * The big-mailbox benchmark (run by {@code bench/big-mailbox-benchmark.sh}, not a test): a Dovecot mailbox of
  * N messages left on the server ({@code leaveOnServer.days = 30}) that the ledger already knows, then 10 new
- * ones; one timed firing each for POP3 and IMAP. The ledger is generated from the server's own listing
+ * ones delivered through Dovecot's LDA; one timed firing each for IMAP and POP3, each on 10 messages of its own,
+ * and for IMAP a raw client doing the firing's commands on 10 others, in the same state, just before. The ledger is generated from the server's own listing
  * (UIDL, or UIDVALIDITY and UID FETCH 1:*) through {@link UidLedger}, as the first firing would have left it
  * after its compaction, so that 100,000 messages need not be collected first.
- * Arguments: run directory, POP3 port, IMAP port, mail uid, mail gid, sizes (comma-separated).
+ * Arguments: run directory, POP3 port, IMAP port, mail uid, mail gid, sizes (comma-separated), Dovecot's LDA.
  */
 public final class BigMailboxBenchmark {
 
@@ -39,12 +40,15 @@ public final class BigMailboxBenchmark {
     private final int pop3;
     private final int imap;
     private final String owner;
+    private final String lda;
+    private int delivered;
 
-    private BigMailboxBenchmark(Path dir, int pop3, int imap, String owner) {
+    private BigMailboxBenchmark(Path dir, int pop3, int imap, String owner, String lda) {
         this.dir = dir;
         this.pop3 = pop3;
         this.imap = imap;
         this.owner = owner;
+        this.lda = lda;
     }
 
     /** One timed firing and the ledger it ran on. */
@@ -55,7 +59,7 @@ public final class BigMailboxBenchmark {
     public static void main(String[] args) throws Exception {
         Path dir = Path.of(args[0]);
         BigMailboxBenchmark b = new BigMailboxBenchmark(dir, Integer.parseInt(args[1]), Integer.parseInt(args[2]),
-                args[3] + ":" + args[4]);
+                args[3] + ":" + args[4], args[6]);
         List<Integer> sizes = new ArrayList<>();
         for (String s : args[5].split(",")) {
             sizes.add(Integer.parseInt(s.trim()));
@@ -70,41 +74,58 @@ public final class BigMailboxBenchmark {
         System.out.printf(Locale.ROOT, "filled %d mailboxes in %.1f s%n", sizes.size() + 1, (System.nanoTime() - t0) / 1e9);
         // warm the JIT and Dovecot's index on a small mailbox, twice
         for (int round = 0; round < 2; round++) {
-            b.prefill("warm");
-            b.fill("warm", 5000 + round * NEW, NEW);
-            b.chown();
-            b.fire("pop3", "warm");
-            b.fire("imap", "warm");
-            b.forget("warm");
+            for (String protocol : new String[] {"imap", "pop3"}) {
+                b.prefill("warm");
+                b.deliver("warm", NEW);
+                b.fire(protocol, "warm");
+            }
         }
         List<String> lines = new ArrayList<>();
         for (int n : sizes) {
+            String user = "box" + n;
             long p = System.nanoTime();
-            b.prefill("box" + n);
-            System.out.printf(Locale.ROOT, "box%d: Dovecot indexed it and the ledgers were generated in %.1f s%n", n,
+            b.prefill(user);
+            System.out.printf(Locale.ROOT, "%s: Dovecot indexed it and the ledgers were generated in %.1f s%n", user,
                     (System.nanoTime() - p) / 1e9);
-            b.fill("box" + n, n, NEW);
-            b.chown();
-            // The new files were written straight into the Maildir, so the first session after them makes Dovecot
-            // scan the folder and add them to its index (dovecot-uidlist and dovecot.index), a cost that grows with
-            // the mailbox; mail delivered through Dovecot (LMTP, LDA) is indexed at delivery instead. A raw client
-            // takes that first session, timed on its own, so that the firings measure what Uplink does.
+            // IMAP: a previous firing (raw, untimed) moves 10 delivered messages into cur/, as every firing that
+            // finds new mail does; then the raw client does the firing's own commands on 10 more, the ledger learns
+            // them and 10 more are delivered for the firing: both timed sessions meet the same state
+            b.deliver(user, NEW);
+            b.imapFiring(user, n, "SELECT");
+            b.deliver(user, NEW);
             long x = System.nanoTime();
-            b.imapAbove("box" + n);
-            lines.add(String.format(Locale.ROOT, "%-4s %7d kept | Dovecot indexing the %d new files (first session, raw client) %5.0f ms",
-                    "", n, NEW, (System.nanoTime() - x) / 1e6));
-            for (String protocol : new String[] {"pop3", "imap"}) {
-                Figures f = b.fire(protocol, "box" + n);
-                if (f.collected != NEW) {
-                    throw new IllegalStateException(protocol + " box" + n + ": collected " + f.collected + ", not " + NEW);
-                }
-                lines.add(String.format(Locale.ROOT,
-                        "%-4s %7d kept | firing %5.0f ms | nothing new %5.0f ms | raw listing %5.0f ms | allocated %5.1f MiB"
-                                + " (%5.2f per 100k) | ledger %5.2f MiB on disk, load %3.0f ms, %4.1f MiB",
-                        protocol.toUpperCase(Locale.ROOT), n, f.seconds * 1000, f.idleMillis, f.rawMillis, f.allocated / 1048576.0,
-                        f.allocated / 1048576.0 * 100_000 / n, f.ledgerBytes / 1048576.0, f.loadMillis,
-                        f.loadAllocated / 1048576.0));
+            int rawFetched = b.imapFiring(user, n + NEW, "SELECT");
+            double rawFiring = (System.nanoTime() - x) / 1e6;
+            if (rawFetched != NEW) {
+                throw new IllegalStateException("raw IMAP client on " + user + ": fetched " + rawFetched + ", not " + NEW);
             }
+            b.markImap(user, n + 2 * NEW);
+            b.deliver(user, NEW);
+            String imapLine = b.line("imap", n, b.fire("imap", user))
+                    + String.format(Locale.ROOT, " | raw client, the firing's commands on %d new: %5.0f ms", NEW, rawFiring);
+            // the same raw client with EXAMINE instead of SELECT (read-only: the files stay in new/), on 10 more
+            b.deliver(user, NEW);
+            x = System.nanoTime();
+            rawFetched = b.imapFiring(user, n + 3 * NEW, "EXAMINE");
+            double rawExamine = (System.nanoTime() - x) / 1e6;
+            if (rawFetched != NEW) {
+                throw new IllegalStateException("raw IMAP client (EXAMINE) on " + user + ": fetched " + rawFetched);
+            }
+            lines.add(imapLine + String.format(Locale.ROOT, " | the same with EXAMINE: %5.0f ms", rawExamine));
+            // POP3 likewise: the ledgers learn what IMAP was given; the raw client takes 10 delivered messages, the
+            // ledger learns them, and the firing takes 10 more
+            b.prefill(user);
+            b.deliver(user, NEW);
+            x = System.nanoTime();
+            List<String[]> taken = b.pop3Firing(user, n + 4 * NEW);
+            rawFiring = (System.nanoTime() - x) / 1e6;
+            if (taken.size() != NEW) {
+                throw new IllegalStateException("raw POP3 client on " + user + ": took " + taken.size() + ", not " + NEW);
+            }
+            b.learnPop3(user, taken);
+            b.deliver(user, NEW);
+            lines.add(b.line("pop3", n, b.fire("pop3", user))
+                    + String.format(Locale.ROOT, " | raw client, the firing's commands on %d new: %5.0f ms", NEW, rawFiring));
         }
         String loadAfter = loadAverage();
         System.out.println();
@@ -113,6 +134,48 @@ public final class BigMailboxBenchmark {
         lines.forEach(System.out::println);
         System.out.println("targets: firing <= 3 s (POP3), <= 1 s (IMAP) at 100k; a few MiB allocated per 100k entries");
         System.out.println("load average (1/5/15 min): before " + loadBefore + "  ->  after " + loadAfter);
+    }
+
+    private String line(String protocol, int n, Figures f) {
+        return String.format(Locale.ROOT,
+                "%-4s %7d kept | firing %5.0f ms | nothing new %5.0f ms | raw listing %5.0f ms | allocated %5.1f MiB"
+                        + " (%5.2f per 100k) | ledger %5.2f MiB on disk, load %3.0f ms, %4.1f MiB",
+                protocol.toUpperCase(Locale.ROOT), n, f.seconds * 1000, f.idleMillis, f.rawMillis, f.allocated / 1048576.0,
+                f.allocated / 1048576.0 * 100_000 / n, f.ledgerBytes / 1048576.0, f.loadMillis, f.loadAllocated / 1048576.0);
+    }
+
+    /**
+     * Delivers {@code n} new messages through Dovecot's own LDA, as a running server receives mail: each lands in
+     * {@code new/} and in Dovecot's index at once. Then waits until Dovecot would no longer treat the folder as
+     * just changed (it rescans a directory whose time stamp is within its last second, MAILDIR_SYNC_SECS = 1): a
+     * firing comes minutes after the mail, not within the second.
+     */
+    private void deliver(String user, int n) throws Exception {
+        for (int i = 0; i < n; i++) {
+            int k = delivered++;
+            String m = "From: sender@example.net\r\nTo: " + user + "@example.net\r\nSubject: delivered " + k
+                    + "\r\nMessage-ID: <d" + k + "." + user + "@bench>\r\n\r\n" + "The quick brown fox.\r\n".repeat(80);
+            Process p = new ProcessBuilder(lda, "-c", dir.resolve("dovecot.conf").toString(), "-d", user, "-f",
+                    "sender@example.net").redirectErrorStream(true).start();
+            try (OutputStream in = p.getOutputStream()) {
+                in.write(m.getBytes(StandardCharsets.US_ASCII));
+            }
+            String said = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).trim();
+            if (p.waitFor() != 0) {
+                throw new IOException("dovecot-lda for " + user + " failed: " + said);
+            }
+        }
+        long settled = System.currentTimeMillis() / 1000 * 1000 + 2000;
+        for (long now = System.currentTimeMillis(); now < settled; now = System.currentTimeMillis()) {
+            Thread.sleep(settled - now);
+        }
+    }
+
+    /** The IMAP ledger's mark, as a firing that collected everything up to {@code uid} leaves it. */
+    private void markImap(String user, long uid) throws IOException {
+        try (UidLedger l = UidLedger.open(ledger("imap", user), Instant.now(), x -> false)) {
+            l.handledUpTo(uid);
+        }
     }
 
     private static String loadAverage() throws IOException {
@@ -178,6 +241,9 @@ public final class BigMailboxBenchmark {
      * come from the server itself (so Dovecot has indexed the mailbox before anything is timed).
      */
     private void prefill(String user) throws IOException {
+        // written afresh: adding every entry again to a ledger would double its journal and make the next
+        // firing compact it
+        forget(user);
         Instant yesterday = Instant.now().minus(Duration.ofDays(1));
         Path p = ledger("pop3", user);
         Files.createDirectories(p.getParent());
@@ -203,7 +269,10 @@ public final class BigMailboxBenchmark {
         }
     }
 
-    /** Writes {@code n} messages of about 2 KiB straight into the Maildir, as Dovecot names them (size in the name). */
+    /**
+     * Writes {@code n} messages of about 2 KiB straight into the Maildir's {@code cur/}, as Dovecot names them (size
+     * in the name): the mail kept on the server, quick to set up; the prefill's listing then indexes it.
+     */
     private void fill(String user, int from, int n) throws IOException {
         Path maildir = dir.resolve("home").resolve(user).resolve("Maildir");
         StringBuilder body = new StringBuilder();
@@ -218,8 +287,8 @@ public final class BigMailboxBenchmark {
             byte[] bytes = m.getBytes(StandardCharsets.US_ASCII);
             long newlines = lines + 5;
             // S= and W= (the size with CRLF) spare Dovecot from reading each file to answer LIST
-            Files.write(maildir.resolve((from == 0 ? "cur/" : "new/") + (1700000000L + i) + ".M" + i + "P1.bench,S="
-                    + bytes.length + ",W=" + (bytes.length + newlines) + (from == 0 ? ":2," : "")), bytes);
+            Files.write(maildir.resolve("cur/" + (1700000000L + i) + ".M" + i + "P1.bench,S=" + bytes.length + ",W="
+                    + (bytes.length + newlines) + ":2,"), bytes);
         }
     }
 
@@ -230,9 +299,19 @@ public final class BigMailboxBenchmark {
         }
     }
 
-    /** UIDL and LIST of the whole mailbox: uid and size per message. */
-    private List<String[]> uidl(String user) throws IOException {
+    /**
+     * The commands of a POP3 firing, one at a time, writing nothing: USER, PASS, STAT, LIST, UIDL, RETR of each
+     * message after the first {@code known} (the new ones come last), QUIT. Returns their uid and size.
+     */
+    private List<String[]> pop3Firing(String user, int known) throws IOException {
+        List<String[]> all = pop3Session(user, known);
+        return all.subList(Math.min(known, all.size()), all.size());
+    }
+
+    /** USER, PASS, STAT, LIST, UIDL, RETR of each message after the first {@code known}, QUIT: uid and size of all. */
+    private List<String[]> pop3Session(String user, int known) throws IOException {
         try (Socket s = new Socket("127.0.0.1", pop3)) {
+            s.setTcpNoDelay(true);
             InputStream in = new BufferedInputStream(s.getInputStream(), 65536);
             OutputStream out = s.getOutputStream();
             ok(read(in));
@@ -240,25 +319,49 @@ public final class BigMailboxBenchmark {
             ok(read(in));
             send(out, "PASS bench");
             ok(read(in));
-            send(out, "UIDL");
+            send(out, "STAT");
             ok(read(in));
             List<String[]> list = new ArrayList<>();
-            for (String l = read(in); !l.equals("."); l = read(in)) {
-                String[] f = l.split(" ");
-                list.add(new String[] {f[1], null});
-            }
             send(out, "LIST");
+            ok(read(in));
+            for (String l = read(in); !l.equals("."); l = read(in)) {
+                list.add(new String[] {null, l.split(" ")[1]});
+            }
+            send(out, "UIDL");
             ok(read(in));
             int i = 0;
             for (String l = read(in); !l.equals("."); l = read(in)) {
-                list.get(i++)[1] = l.split(" ")[1];
+                list.get(i++)[0] = l.split(" ")[1];
+            }
+            for (int k = known; k < list.size(); k++) {
+                send(out, "RETR " + (k + 1));
+                ok(read(in));
+                while (!read(in).equals(".")) {
+                    // the message's lines
+                }
             }
             send(out, "QUIT");
+            ok(read(in));
             return list;
         }
     }
 
-    /** SELECT's UIDVALIDITY and UID FETCH 1:* (UID RFC822.SIZE): uid and size per message. */
+    /** The POP3 ledger learns messages as a firing that stored them a day ago leaves them. */
+    private void learnPop3(String user, List<String[]> taken) throws IOException {
+        Instant yesterday = Instant.now().minus(Duration.ofDays(1));
+        try (UidLedger l = UidLedger.open(ledger("pop3", user), yesterday, x -> false)) {
+            for (String[] m : taken) {
+                l.stored(m[0], Long.parseLong(m[1]), yesterday);
+            }
+        }
+    }
+
+    /** STAT, LIST and UIDL of the whole mailbox: uid and size per message. */
+    private List<String[]> uidl(String user) throws IOException {
+        return pop3Session(user, Integer.MAX_VALUE);
+    }
+
+    /** EXAMINE's UIDVALIDITY and UID FETCH 1:* (UID RFC822.SIZE): uid and size per message. */
     private List<long[]> imapUids(String user, long[] validity) throws IOException {
         Pattern v = Pattern.compile("\\[UIDVALIDITY (\\d+)\\]");
         Pattern fetch = Pattern.compile("UID (\\d+)|RFC822\\.SIZE (\\d+)");
@@ -268,7 +371,9 @@ public final class BigMailboxBenchmark {
             read(in);
             send(out, "a LOGIN " + user + " bench");
             untilTagged(in, "a", l -> { });
-            send(out, "b SELECT INBOX");
+            // read-only, as the firings: a SELECT would move the delivered mail into cur/, and Dovecot rescans
+            // a cur/ changed by the session before
+            send(out, "b EXAMINE INBOX");
             untilTagged(in, "b", l -> {
                 Matcher m = v.matcher(l);
                 if (m.find()) {
@@ -296,7 +401,58 @@ public final class BigMailboxBenchmark {
         }
     }
 
-    /** LOGIN, SELECT, UID FETCH of the last UID and above, LOGOUT. */
+    /**
+     * The commands of an IMAP firing with nothing due for deletion, one at a time, writing nothing: LOGIN,
+     * SELECT (or {@code open}), UID FETCH above {@code mark} (UID RFC822.SIZE), FETCH of those (BODY.PEEK[]),
+     * UNSELECT, LOGOUT. Returns how many bodies came.
+     */
+    private int imapFiring(String user, long mark, String open) throws IOException {
+        try (Socket s = new Socket("127.0.0.1", imap)) {
+            s.setTcpNoDelay(true);
+            InputStream in = new BufferedInputStream(s.getInputStream(), 65536);
+            OutputStream out = s.getOutputStream();
+            read(in);
+            send(out, "a LOGIN " + user + " bench");
+            untilTagged(in, "a", l -> { });
+            send(out, "b " + open + " INBOX");
+            untilTagged(in, "b", l -> { });
+            List<Long> seqs = new ArrayList<>();
+            Pattern f = Pattern.compile("^\\* (\\d+) FETCH .*UID (\\d+)");
+            send(out, "c UID FETCH " + (mark + 1) + ":* (UID RFC822.SIZE)");
+            untilTagged(in, "c", l -> {
+                Matcher m = f.matcher(l);
+                if (m.find() && Long.parseLong(m.group(2)) > mark) {
+                    seqs.add(Long.parseLong(m.group(1)));
+                }
+            });
+            if (seqs.isEmpty()) {
+                throw new IOException(user + ": nothing above " + mark);
+            }
+            int[] bodies = new int[1];
+            send(out, "d FETCH " + seqs.get(0) + ":" + seqs.get(seqs.size() - 1) + " (BODY.PEEK[])");
+            while (true) {
+                String l = read(in);
+                if (l.startsWith("d ")) {
+                    if (!l.startsWith("d OK")) {
+                        throw new IOException(l);
+                    }
+                    break;
+                }
+                Matcher m = Pattern.compile("\\{(\\d+)\\}$").matcher(l);
+                if (m.find()) {
+                    in.readNBytes(Integer.parseInt(m.group(1)));
+                    bodies[0]++;
+                }
+            }
+            send(out, "e UNSELECT");
+            untilTagged(in, "e", l -> { });
+            send(out, "f LOGOUT");
+            untilTagged(in, "f", l -> { });
+            return bodies[0];
+        }
+    }
+
+    /** LOGIN, SELECT (as the firing), UID FETCH of the last UID and above, LOGOUT. */
     private void imapAbove(String user) throws IOException {
         try (Socket s = new Socket("127.0.0.1", imap)) {
             InputStream in = new BufferedInputStream(s.getInputStream(), 65536);

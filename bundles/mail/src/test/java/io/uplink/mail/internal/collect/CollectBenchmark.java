@@ -39,7 +39,8 @@ public final class CollectBenchmark {
 
     public static void main(String[] args) throws Exception {
         if (args[0].equals("scale")) {
-            scale(Path.of(args[1]), args[2], Integer.parseInt(args[3]), Integer.parseInt(args[4]), args[5] + ":" + args[6]);
+            scale(Path.of(args[1]), args[2], Integer.parseInt(args[3]), Integer.parseInt(args[4]), Integer.parseInt(args[5]),
+                    args[6] + ":" + args[7]);
             return;
         }
         if (args[0].equals("stores")) {
@@ -81,8 +82,12 @@ public final class CollectBenchmark {
 
         System.out.printf(Locale.ROOT, "collect benchmark: %d messages of 4 KiB, Dovecot on loopback, %d round(s), %s%n",
                 n, rounds, dir);
+        String loadBefore = loadAverage();
+        List<String> summary = new ArrayList<>();
         for (String protocol : new String[] {"pop3", "imap"}) {
             List<Double> ratios = new ArrayList<>();
+            List<Double> raws = new ArrayList<>();
+            List<Double> ups = new ArrayList<>();
             for (int round = 1; round <= rounds; round++) {
                 long t0 = System.nanoTime();
                 int raw = protocol.equals("pop3") ? b.rawPop3("raw-pop3-" + round, n) : b.rawImap("raw-imap-" + round, n);
@@ -96,21 +101,46 @@ public final class CollectBenchmark {
                 double rawRate = n / rawSeconds;
                 double upRate = n / upSeconds;
                 ratios.add(upRate / rawRate);
+                raws.add(rawRate);
+                ups.add(upRate);
                 System.out.printf(Locale.ROOT, "%-4s  round %d  raw lock-step %7.0f msg/s   uplink %7.0f msg/s   ratio %3.0f%%%n",
                         protocol.toUpperCase(Locale.ROOT), round, rawRate, upRate, 100 * upRate / rawRate);
             }
             Collections.sort(ratios);
-            System.out.printf(Locale.ROOT, "%-4s  median ratio %3.0f%% (target: POP3 >= 50%%, IMAP >= 80%%)%n", protocol.toUpperCase(Locale.ROOT),
-                    100 * ratios.get(ratios.size() / 2));
+            summary.add(String.format(Locale.ROOT,
+                    "%-4s  median ratio %3.0f%% (rounds %3.0f%% to %3.0f%%); median raw %5.0f msg/s, median uplink %5.0f msg/s",
+                    protocol.toUpperCase(Locale.ROOT), 100 * median(ratios), 100 * ratios.get(0),
+                    100 * ratios.get(ratios.size() - 1), median(raws), median(ups)));
         }
+        System.out.println();
+        summary.forEach(System.out::println);
+        System.out.println("targets: POP3 >= 50%, IMAP >= 80% (median ratio)");
+        System.out.println("load average (1/5/15 min): before " + loadBefore + "  ->  after " + loadAverage());
+    }
+
+    /** The median (of an odd count: the middle one; of an even count: the mean of the two middle ones). */
+    private static double median(List<Double> values) {
+        List<Double> v = new ArrayList<>(values);
+        Collections.sort(v);
+        int m = v.size() / 2;
+        return v.size() % 2 == 1 ? v.get(m) : (v.get(m - 1) + v.get(m)) / 2;
+    }
+
+    private static String loadAverage() throws IOException {
+        String[] f = Files.readString(Path.of("/proc/loadavg")).split(" ");
+        return f[0] + " " + f[1] + " " + f[2];
     }
 
     /**
      * Whether the rate stays flat as the mailbox grows: Uplink alone (same settings as above) on one fresh
-     * mailbox per size and protocol ({@code sizes} comma-separated, users {@code scale-<protocol>-<size>}),
-     * after the fill is flushed to disk and a warm-up of 2,000 messages; prints msgs/s per size and the spread (slowest against fastest).
+     * mailbox per size, protocol and round ({@code sizes} comma-separated, users {@code scale-<protocol>-<size>-<round>}),
+     * after the fill is flushed to disk and a warm-up of 2,000 messages. Each round takes the sizes in another
+     * order (round 2 starts with the second size, and so on) and each size POP3 then IMAP, so that no size
+     * always follows the server's deletion of the biggest mailbox (which slows file creation on this file system
+     * for a while); prints msgs/s per size and round, the median per size, and the slowest median against the
+     * fastest.
      */
-    private static void scale(Path dir, String sizes, int pop3, int imap, String owner) throws Exception {
+    private static void scale(Path dir, String sizes, int rounds, int pop3, int imap, String owner) throws Exception {
         CollectBenchmark b = new CollectBenchmark(dir, pop3, imap, owner);
         List<Integer> ns = new ArrayList<>();
         for (String x : sizes.split(",")) {
@@ -118,9 +148,11 @@ public final class CollectBenchmark {
         }
         b.fill("warm-uplink-pop3", 2000);
         b.fill("warm-uplink-imap", 2000);
-        for (String p : new String[] {"pop3", "imap"}) {
-            for (int n : ns) {
-                b.fill("scale-" + p + "-" + n, n);
+        for (int r = 1; r <= rounds; r++) {
+            for (String p : new String[] {"pop3", "imap"}) {
+                for (int n : ns) {
+                    b.fill(scaleUser(p, n, r), n);
+                }
             }
         }
         b.chown();
@@ -130,31 +162,56 @@ public final class CollectBenchmark {
         }
         for (String p : new String[] {"pop3", "imap"}) {
             b.rawPop3("warm-uplink-" + p, 0);
-            for (int n : ns) {
-                b.rawPop3("scale-" + p + "-" + n, 0);
+            for (int r = 1; r <= rounds; r++) {
+                for (int n : ns) {
+                    b.rawPop3(scaleUser(p, n, r), 0);
+                }
             }
         }
         b.uplink("pop3", "warm-uplink-pop3");
         b.uplink("imap", "warm-uplink-imap");
-        System.out.printf(Locale.ROOT, "collect scale benchmark: %s messages of 4 KiB, Dovecot on loopback, %s%n", sizes, dir);
+        System.out.printf(Locale.ROOT, "collect scale benchmark: %s messages of 4 KiB, %d round(s), Dovecot on loopback, %s%n",
+                sizes, rounds, dir);
+        String loadBefore = loadAverage();
+        java.util.Map<String, List<Double>> rates = new java.util.TreeMap<>();
+        for (int r = 1; r <= rounds; r++) {
+            for (int k = 0; k < ns.size(); k++) {
+                int n = ns.get((k + r - 1) % ns.size());
+                for (String p : new String[] {"pop3", "imap"}) {
+                    long t0 = System.nanoTime();
+                    CollectReport report = b.uplink(p, scaleUser(p, n, r));
+                    double rate = n / ((System.nanoTime() - t0) / 1e9);
+                    if (report.collected() != n || !report.errors().isEmpty()) {
+                        throw new IllegalStateException("incomplete run: " + report);
+                    }
+                    rates.computeIfAbsent(p + " " + n, x -> new ArrayList<>()).add(rate);
+                    System.out.printf(Locale.ROOT, "%-4s  %6d messages  round %d  uplink %7.0f msg/s   load average %s%n",
+                            p.toUpperCase(Locale.ROOT), n, r, rate, loadAverage());
+                }
+            }
+        }
+        System.out.println();
         for (String p : new String[] {"pop3", "imap"}) {
             double min = Double.MAX_VALUE;
             double max = 0;
+            StringBuilder line = new StringBuilder(String.format(Locale.ROOT, "%-4s  median msg/s by size:", p.toUpperCase(Locale.ROOT)));
             for (int n : ns) {
-                long t0 = System.nanoTime();
-                CollectReport r = b.uplink(p, "scale-" + p + "-" + n);
-                double rate = n / ((System.nanoTime() - t0) / 1e9);
-                if (r.collected() != n || !r.errors().isEmpty()) {
-                    throw new IllegalStateException("incomplete run: " + r);
-                }
-                min = Math.min(min, rate);
-                max = Math.max(max, rate);
-                System.out.printf(Locale.ROOT, "%-4s  %6d messages  uplink %7.0f msg/s   load average %s%n",
-                        p.toUpperCase(Locale.ROOT), n, rate, String.join(" ", java.util.Arrays.asList(Files.readString(Path.of("/proc/loadavg")).trim().split(" ")).subList(0, 3)));
+                List<Double> v = rates.get(p + " " + n);
+                double m = median(v);
+                min = Math.min(min, m);
+                max = Math.max(max, m);
+                line.append(String.format(Locale.ROOT, "  %d: %.0f (%.0f to %.0f)", n, m, java.util.Collections.min(v),
+                        java.util.Collections.max(v)));
             }
-            System.out.printf(Locale.ROOT, "%-4s  slowest size at %3.0f%% of the fastest (flat means >= 80%%)%n",
+            System.out.println(line);
+            System.out.printf(Locale.ROOT, "%-4s  slowest size's median at %3.0f%% of the fastest's (flat means >= 80%%)%n",
                     p.toUpperCase(Locale.ROOT), 100 * min / max);
         }
+        System.out.println("load average (1/5/15 min): before " + loadBefore + "  ->  after " + loadAverage());
+    }
+
+    private static String scaleUser(String protocol, int n, int round) {
+        return "scale-" + protocol + "-" + n + "-" + round;
     }
 
     /**

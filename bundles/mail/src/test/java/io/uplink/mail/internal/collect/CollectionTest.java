@@ -351,7 +351,8 @@ public class CollectionTest {
 
     /**
      * A big mailbox left on the server: a firing asks the server only for the UIDs above the ledger's mark
-     * ({@code UID FETCH n:*}), never for the folder's whole list, and still deletes what is due.
+     * ({@code UID FETCH n:*}, UIDs and sizes in one command), never for the folder's whole list, and still deletes
+     * what is due; a firing with nothing due changes nothing on the server.
      */
     @Test
     public void imapAsksOnlyAboveTheLedgersMarkAndStillDeletesWhatIsDue() throws Exception {
@@ -368,7 +369,8 @@ public class CollectionTest {
                 })) {
             Settings s = imap("port", String.valueOf(proxy.port()), "leaveOnServer.days", "2");
             assertEquals(5, collect(s, dir, clock).collected());
-            assertTrue(commands.toString(), commands.contains("UID FETCH 1:* (UID)"));
+            assertTrue(commands.toString(), commands.contains("UID FETCH 1:* (UID RFC822.SIZE)"));
+            assertChangesNothing(commands);
 
             deliver("new 1");
             deliver("new 2");
@@ -376,7 +378,8 @@ public class CollectionTest {
             clock.advance(Duration.ofDays(1));
             CollectReport second = collect(s, dir, clock);
             assertEquals(2, second.collected());
-            assertTrue(commands.toString(), commands.contains("UID FETCH 6:* (UID)"));
+            assertTrue(commands.toString(), commands.contains("UID FETCH 6:* (UID RFC822.SIZE)"));
+            assertChangesNothing(commands);
             assertFalse("no command names the whole folder: " + commands,
                     commands.stream().anyMatch(c -> c.matches(".*FETCH 1[:, ].*")));
 
@@ -384,10 +387,12 @@ public class CollectionTest {
             CollectReport third = collect(s, dir, clock);
             assertEquals(0, third.collected());
             assertEquals(List.of(), third.errors());
-            assertTrue(commands.toString(), commands.contains("UID FETCH 8:* (UID)"));
+            assertTrue(commands.toString(), commands.contains("UID FETCH 8:* (UID RFC822.SIZE)"));
+            assertChangesNothing(commands);
             assertEquals(7, onServer());
 
             // the first five are due now; the two new ones are kept another day
+            commands.clear();
             clock.advance(Duration.ofDays(1).plusHours(1));
             CollectReport fourth = collect(s, dir, clock);
             assertEquals(0, fourth.collected());
@@ -395,6 +400,12 @@ public class CollectionTest {
             assertEquals(2, onServer());
             assertEquals(7, subjects(dir.resolve("mailboxes/alice")).size());
         }
+    }
+
+    private static void assertChangesNothing(List<String> commands) {
+        assertFalse("nothing due: " + commands, commands.stream().anyMatch(c -> c.contains("STORE") || c.contains("EXPUNGE")));
+        assertTrue("one listing command, UIDs and sizes together: " + commands,
+                commands.stream().noneMatch(c -> c.matches("UID FETCH \\d+:\\* \\(UID\\)")));
     }
 
     @Test
