@@ -160,6 +160,8 @@ final class IdleLeases {
         Connection c = cluster.dataSource().getConnection();
         try {
             c.setAutoCommit(true);
+            // a database cut off must not hold up the watcher (which checks every idling collector) for ever
+            c.setNetworkTimeout(Runnable::run, (int) Math.min(Integer.MAX_VALUE, timeout.toMillis()));
             try (Statement st = c.createStatement()) {
                 st.execute("SET idle_session_timeout = " + timeout.toMillis());
             }
