@@ -160,6 +160,15 @@ final class IdleSession {
             IdleLeases leases) {
         IdleSession s = new IdleSession(cfg, signIn, gate, collector, checkEvery, leases);
         IdleSession before = SESSIONS.put(s.key, s);
+        if (before == null) {
+            // the cluster service came or left: the session under the other kind of key is the one before
+            for (Map.Entry<String, IdleSession> e : SESSIONS.entrySet()) {
+                boolean otherKind = leases == null ? e.getKey().endsWith("/" + cfg.id()) : e.getKey().equals(cfg.id());
+                if (otherKind && before == null) {
+                    before = e.getValue();
+                }
+            }
+        }
         if (before != null) {
             before.stop();
             s.previous = before;

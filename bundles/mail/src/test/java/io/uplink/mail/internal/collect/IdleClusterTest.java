@@ -121,7 +121,9 @@ public class IdleClusterTest {
         assertFalse(Files.exists(tmp.getRoot().toPath().resolve("b/mailboxes/alice/new")));
         assertEquals("never two IDLE sessions for the collector in the cluster", 1, proxy.mostIdlingAtOnce.get());
 
-        // the holder dies: its database session (and with it its lease) ends; the other node takes the watch over
+        // the holder is cut off from the database, and its session (and with it its lease) ends, as when it dies:
+        // the other node takes the watch over
+        (holder == ca ? a : b).cutOff();
         terminate("uplink idle " + holderNode);
         await().atMost(WAIT.toSeconds(), TimeUnit.SECONDS).until(() -> idling(other) && !idling(holder));
         await().atMost(WAIT.toSeconds(), TimeUnit.SECONDS).until(() -> proxy.idling.get() == 1);
@@ -132,7 +134,7 @@ public class IdleClusterTest {
         await().atMost(WAIT.toSeconds(), TimeUnit.SECONDS).until(() -> fires(otherFires) > was);
         assertEquals(1, proxy.mostIdlingAtOnce.get());
         await().atMost(WAIT.toSeconds(), TimeUnit.SECONDS).until(() -> holder.idleSession().state().startsWith(
-                "not idling here: node '" + (holder == ca ? "b" : "a") + "'"));
+                "not idling here: the cluster database does not answer"));
     }
 
     @Test
@@ -148,6 +150,25 @@ public class IdleClusterTest {
         components.remove(ca);
         await().atMost(WAIT.toSeconds(), TimeUnit.SECONDS).until(() -> idling(cb));
         assertEquals(1, proxy.mostIdlingAtOnce.get());
+    }
+
+    @Test
+    public void whenTheClusterServiceComesTheSessionStartsAgainTheClustersWay() throws Exception {
+        FakeConnections connections = new FakeConnections().add("office");
+        Path data = tmp.newFolder("single").toPath();
+        MailCollectorComponent c = new MailCollectorComponent(data, connections, new IdleTest.Schedule(),
+                Duration.ofMillis(200), null, IdleTest.imap(proxy.port()));
+        components.add(c);
+        await().atMost(WAIT.toSeconds(), TimeUnit.SECONDS).until(() -> idling(c));
+        IdleSession single = c.idleSession();
+        c.bindCluster(new Node("a"));
+        IdleSession clustered = c.idleSession();
+        assertTrue(single != clustered && single.awaitEnd(WAIT));
+        await().atMost(WAIT.toSeconds(), TimeUnit.SECONDS).until(() -> idling(c));
+        int before = fires(connections);
+        append("after the cluster came");
+        await().atMost(WAIT.toSeconds(), TimeUnit.SECONDS).until(() -> fires(connections) > before);
+        assertEquals("the old session ended before the new one idled", 1, proxy.mostIdlingAtOnce.get());
     }
 
     // ------------------------------------------------------------------ helpers
@@ -200,6 +221,11 @@ public class IdleClusterTest {
             this.id = id;
             ds.setUrl(pg.url(db));
             ds.setUser(pg.user());
+        }
+
+        /** From now on this node cannot reach the database (connection refused). */
+        void cutOff() {
+            ds.setUrl("jdbc:postgresql://127.0.0.1:1/" + db);
         }
 
         @Override
