@@ -125,7 +125,7 @@
       el('td', { class: 'actions' },
         el('button', { type: 'button', class: 'fire', disabled: !info.mayFire || c.state === 'ERROR' || c.state === 'REJECTED',
           onclick: () => fire(c.id), 'aria-label': 'Connect ' + c.name + ' now', text: 'Connect now' }),
-        c.firing && c.state !== 'REMOTE' ? el('button', { type: 'button', class: 'hangup', disabled: !info.mayFire,
+        c.firing ? el('button', { type: 'button', class: 'hangup', disabled: !info.mayFire,
           onclick: () => hangup(c.id), 'aria-label': 'Hang up ' + c.name, text: 'Hang up' }) : null,
         el('button', { type: 'button', class: 'history-toggle', 'aria-expanded': openHistory.has(c.id) ? 'true' : 'false',
           onclick: () => toggleHistory(c.id), 'aria-label': 'History of ' + c.name, text: 'History' }))

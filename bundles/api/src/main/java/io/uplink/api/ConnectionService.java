@@ -62,7 +62,8 @@ public interface ConnectionService {
 
     /**
      * Hangs a connection up: stops its running firing after the step in progress and takes the link down,
-     * or takes down a link its method keeps up while idle.
+     * or takes down a link its method keeps up while idle. In a cluster, a firing of the connection running on
+     * another node is stopped there (that node learns of it within its fence's heartbeat).
      *
      * @return whether there was anything to hang up
      * @throws NoSuchConnectionException when no connection has that id

@@ -55,6 +55,36 @@ public interface Cluster {
      */
     List<FiringResult> history(String connectionId, int limit);
 
+    /**
+     * The newest ended firing of each of these connections, in one look at the cluster (for a list of many
+     * connections); a connection that never fired has no entry.
+     *
+     * <p>The default asks {@link #history} once per connection; the cluster bundle answers with one query.
+     *
+     * @since 1.2
+     */
+    default java.util.Map<String, FiringResult> lastResults(java.util.Collection<String> connectionIds) {
+        java.util.Map<String, FiringResult> out = new java.util.HashMap<>();
+        for (String id : connectionIds) {
+            history(id, 1).stream().findFirst().ifPresent(r -> out.put(id, r));
+        }
+        return out;
+    }
+
+    /**
+     * Asks the node that runs a firing to stop it after the step in progress, as a hang-up there would (from any
+     * node: the shell, REST or the page of another node). The running node learns of it within its fence's
+     * heartbeat ({@link Fence#stopRequested}).
+     *
+     * <p>The default (stand-ins without a database) stops nothing.
+     *
+     * @return whether the firing was running and is now asked to stop
+     * @since 1.2
+     */
+    default boolean stop(String firingId, String requestedBy) {
+        return false;
+    }
+
     /** Which node ran (or runs) a firing, or empty when the cluster does not know it. */
     Optional<String> nodeOf(String firingId);
 

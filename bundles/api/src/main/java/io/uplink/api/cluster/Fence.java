@@ -25,6 +25,16 @@ public interface Fence {
     boolean held();
 
     /**
+     * Whether someone asked the cluster to stop this firing ({@link Cluster#stop}), as far as the last heartbeat
+     * knows; the node running it then stops it as a hang-up does. The default: never.
+     *
+     * @since 1.2 of the package
+     */
+    default boolean stopRequested() {
+        return false;
+    }
+
+    /**
      * Runs work as one transaction on the lock's own session and commits it.
      *
      * @throws FencedException when the session or its lock is gone, or the work or the commit failed: nothing of

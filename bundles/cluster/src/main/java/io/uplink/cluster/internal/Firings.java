@@ -12,7 +12,10 @@ import java.sql.SQLException;
 import java.sql.Timestamp;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Collection;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.UUID;
 
@@ -248,6 +251,44 @@ final class Firings {
                 ? select("WHERE state IN ('ENDED', 'INTERRUPTED') ORDER BY started DESC NULLS LAST, ended DESC", limit)
                 : select("WHERE connection_id = ? AND state IN ('ENDED', 'INTERRUPTED')"
                         + " ORDER BY started DESC NULLS LAST, ended DESC", limit, connectionId);
+    }
+
+    /** The newest ended firing of each connection, in one query ({@code DISTINCT ON} over the history index). */
+    Map<String, FiringResult> lastResults(Collection<String> connectionIds) throws SQLException {
+        Map<String, FiringResult> out = new HashMap<>();
+        if (connectionIds.isEmpty()) {
+            return out;
+        }
+        try (Connection c = ds.getConnection();
+                PreparedStatement st = c.prepareStatement("SELECT DISTINCT ON (connection_id) firing_id, connection_id,"
+                        + " cause, state, requested, node_id, started, ended, result, took_over, took_over_node"
+                        + " FROM uplink_firing WHERE connection_id = ANY (?) AND state IN ('ENDED', 'INTERRUPTED')"
+                        + " ORDER BY connection_id, started DESC NULLS LAST, ended DESC")) {
+            st.setArray(1, c.createArrayOf("varchar", connectionIds.toArray()));
+            try (ResultSet rs = st.executeQuery()) {
+                while (rs.next()) {
+                    FiringResult r = toResult(rs);
+                    out.put(rs.getString(2), r);
+                }
+            }
+        }
+        return out;
+    }
+
+    /**
+     * Marks a running firing to be stopped by its node (which reads the mark at its fence's heartbeat).
+     *
+     * @return whether it was running
+     */
+    boolean requestStop(String firingId, String requestedBy) throws SQLException {
+        try (Connection c = ds.getConnection();
+                PreparedStatement st = c.prepareStatement("UPDATE uplink_firing SET stop_requested = ?"
+                        + " WHERE firing_id = ? AND state = 'RUNNING'")) {
+            c.setAutoCommit(true);
+            st.setString(1, requestedBy);
+            st.setString(2, firingId);
+            return st.executeUpdate() == 1;
+        }
     }
 
     Optional<String> nodeOf(String firingId) throws SQLException {

@@ -278,6 +278,24 @@ final class PgCluster implements Cluster {
     }
 
     @Override
+    public Map<String, FiringResult> lastResults(java.util.Collection<String> connectionIds) {
+        try {
+            return firings.lastResults(connectionIds);
+        } catch (SQLException e) {
+            throw unreachable("read the last firings", e);
+        }
+    }
+
+    @Override
+    public boolean stop(String firingId, String requestedBy) {
+        try {
+            return firings.requestStop(firingId, requestedBy);
+        } catch (SQLException e) {
+            throw unreachable("ask for firing " + firingId + " to stop", e);
+        }
+    }
+
+    @Override
     public Optional<String> nodeOf(String firingId) {
         try {
             return firings.nodeOf(firingId);

@@ -42,6 +42,7 @@ final class PgFence implements Fence, AutoCloseable {
     private final AtomicBoolean lost = new AtomicBoolean();
     private volatile boolean held = true;
     private volatile boolean closed;
+    private volatile boolean stopRequested;
     private ScheduledFuture<?> heartbeat;
 
     private PgFence(String connectionId, String firingId, String nodeId, int key, Connection session, int backendPid,
@@ -200,6 +201,7 @@ final class PgFence implements Fence, AutoCloseable {
             }
             try {
                 if (holds()) {
+                    readStop();
                     return;
                 }
             } catch (SQLException e) {
@@ -207,6 +209,28 @@ final class PgFence implements Fence, AutoCloseable {
             }
         }
         lost();
+    }
+
+    /** Whether a hang-up from any node asked for this firing to stop ({@code Cluster.stop}). */
+    private void readStop() throws SQLException {
+        if (stopRequested) {
+            return;
+        }
+        try (PreparedStatement st = session.prepareStatement(
+                "SELECT stop_requested FROM uplink_firing WHERE firing_id = ? AND stop_requested IS NOT NULL")) {
+            st.setString(1, firingId);
+            try (ResultSet rs = st.executeQuery()) {
+                if (rs.next()) {
+                    stopRequested = true;
+                    LOG.info("{}: stop asked for by {}", what(), rs.getString(1));
+                }
+            }
+        }
+    }
+
+    @Override
+    public boolean stopRequested() {
+        return stopRequested;
     }
 
     private boolean holds() throws SQLException {

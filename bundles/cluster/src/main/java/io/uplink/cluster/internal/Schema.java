@@ -44,6 +44,8 @@ final class Schema {
                     + " took_over varchar(40),"
                     + " took_over_node varchar(200))",
             // coalescing: at most one request per connection that has not started yet
+            // who asked the running node to stop the firing (a hang-up from any node); read at its fence's heartbeat
+            "ALTER TABLE uplink_firing ADD COLUMN IF NOT EXISTS stop_requested varchar(200)",
             "CREATE UNIQUE INDEX IF NOT EXISTS uplink_firing_waiting ON uplink_firing (connection_id)"
                     + " WHERE state = 'WAITING'",
             "CREATE INDEX IF NOT EXISTS uplink_firing_history ON uplink_firing (connection_id, started DESC)",

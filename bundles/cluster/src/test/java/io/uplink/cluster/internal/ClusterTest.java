@@ -389,6 +389,39 @@ public class ClusterTest {
                 && table.contains("alive"));
     }
 
+    /**
+     * A hang-up asked for on another node reaches the node that runs the firing at its fence's heartbeat; the last
+     * firing of every connection comes in one look.
+     */
+    @Test
+    public void aStopFromAnotherNodeReachesTheRunningFiringAndTheLastResultsComeInOneLook() throws Exception {
+        Node a = node(null);
+        Node b = node(id -> false);
+        a.closeGate();
+        String id = b.cluster.request("office", "shell");
+        await().atMost(WAIT.toSeconds(), TimeUnit.SECONDS).until(() -> a.cluster.fence("office").isPresent());
+        Fence f = a.cluster.fence("office").get();
+        assertFalse(f.stopRequested());
+        assertFalse("not running: nothing to stop", b.cluster.stop("nosuch", "node b"));
+        assertTrue(b.cluster.stop(id, "a hang-up on node b"));
+        await().atMost(WAIT.toSeconds(), TimeUnit.SECONDS).until(f::stopRequested);
+        assertTrue("still held: a stop is not a lost fence", f.held());
+        a.gate.countDown();
+        await().atMost(WAIT.toSeconds(), TimeUnit.SECONDS).until(() -> b.cluster.result(id).isPresent());
+        assertFalse("ended: nothing to stop", b.cluster.stop(id, "a hang-up on node b"));
+
+        String home = b.cluster.request("home", "shell");
+        await().atMost(WAIT.toSeconds(), TimeUnit.SECONDS).until(() -> b.cluster.result(home).isPresent());
+        String office2 = b.cluster.request("office", "web");
+        await().atMost(WAIT.toSeconds(), TimeUnit.SECONDS).until(() -> b.cluster.result(office2).isPresent());
+        java.util.Map<String, FiringResult> last = b.cluster.lastResults(List.of("office", "home", "never"));
+        assertEquals(java.util.Set.of("office", "home"), last.keySet());
+        assertEquals(office2, last.get("office").firingId());
+        assertEquals(home, last.get("home").firingId());
+        assertEquals(b.cluster.history("office", 1).get(0).firingId(), last.get("office").firingId());
+        assertTrue(b.cluster.lastResults(List.of()).isEmpty());
+    }
+
     // ------------------------------------------------------------------ helpers
 
     private static PgFence acquire(Node n, int key, String firing) {

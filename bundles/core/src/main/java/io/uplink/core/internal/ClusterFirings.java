@@ -203,10 +203,14 @@ final class ClusterFirings implements LocalFirings {
                     + "' was handed the fence of firing " + fence.firingId() + " of '" + fence.connectionId() + "'");
         }
         FiringHandle h = new FiringHandle(firingId, connectionId, cause, chainOf(cause), cluster.nodeId());
+        java.util.concurrent.atomic.AtomicBoolean hungUp = new java.util.concurrent.atomic.AtomicBoolean();
         ScheduledFuture<?> watch = timer.scheduleWithFixedDelay(() -> {
             if (!fence.held()) {
                 engine.stopFiring(h, "this node lost the cluster lock of the connection (another node may take over);"
                         + " it commits and deletes nothing more");
+            } else if (fence.stopRequested() && hungUp.compareAndSet(false, true)) {
+                // a hang-up asked for on another node (Cluster.stop): the same as one asked for here
+                engine.stopFiring(h, "hung up by request");
             }
         }, 0, poll.toMillis(), TimeUnit.MILLISECONDS);
         try {
@@ -267,21 +271,22 @@ final class ClusterFirings implements LocalFirings {
         } catch (RuntimeException e) {
             LOG.debug("cannot list the running firings of the cluster: {}", e.toString());
         }
+        // the last record of every connection in one look, not one query per connection
+        Map<String, FiringResult> last = Map.of();
+        try {
+            last = cluster.lastResults(local.stream().map(ConnectionStatus::id).toList());
+        } catch (RuntimeException e) {
+            LOG.debug("cannot read the last firings from the cluster: {}", e.toString());
+        }
         List<ConnectionStatus> out = new ArrayList<>(local.size());
         for (ConnectionStatus s : local) {
-            out.add(decorate(s, running.get(s.id())));
+            out.add(decorate(s, running.get(s.id()), last.get(s.id())));
         }
         return out;
     }
 
-    private ConnectionStatus decorate(ConnectionStatus s, Cluster.RunningFiring elsewhere) {
-        FiringResult last = null;
-        try {
-            List<FiringResult> h = cluster.history(s.id(), 1);
-            last = h.isEmpty() ? null : withNode(h.get(0));
-        } catch (RuntimeException e) {
-            LOG.debug("cannot read the last firing of connection '{}' from the cluster: {}", s.id(), e.toString());
-        }
+    private ConnectionStatus decorate(ConnectionStatus s, Cluster.RunningFiring elsewhere, FiringResult lastRecord) {
+        FiringResult last = lastRecord == null ? null : withNode(lastRecord);
         String self = cluster.nodeId();
         ConnectionState state = s.state();
         String reason = s.reason();
@@ -297,6 +302,22 @@ final class ClusterFirings implements LocalFirings {
         }
         return new ConnectionStatus(s.id(), s.name(), s.method(), s.isDefault(), s.order(), state, reason, s.file(),
                 s.sender(), s.collectors(), s.fallback(), s.progress(), last, s.problems(), s.settings(), node);
+    }
+
+    /**
+     * Hangs up a firing of the connection that runs on another node: the cluster marks it and that node stops it
+     * at its fence's next heartbeat.
+     *
+     * @return whether such a firing was running and is asked to stop
+     */
+    boolean hangupElsewhere(String connectionId) {
+        String self = cluster.nodeId();
+        for (Cluster.RunningFiring f : cluster.running()) {
+            if (f.connectionId().equals(connectionId) && !self.equals(f.nodeId())) {
+                return cluster.stop(f.firingId(), "a hang-up on node '" + self + "'");
+            }
+        }
+        return false;
     }
 
     List<FiringResult> history(String connectionId, int limit) {

@@ -868,11 +868,13 @@ public final class Engine implements ConnectionService {
                 e.current.stop("hung up by request", true);
                 return true;
             }
-            if (e.config == null) {
-                return false;
-            }
-            m = method(e.config.method());
+            m = e.config == null ? null : method(e.config.method());
             s = e.settings;
+        }
+        // in a cluster the firing may run on another node: the cluster asks that node to stop it
+        ClusterFirings c = cluster;
+        if (c != null && c.hangupElsewhere(id)) {
+            return true;
         }
         return m != null && m.hangup(s);
     }

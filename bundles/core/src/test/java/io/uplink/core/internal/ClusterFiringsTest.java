@@ -278,11 +278,27 @@ public class ClusterFiringsTest {
         assertEquals("b", list.get("office").lastResult().node());
         assertEquals(f.id(), list.get("office").lastResult().firingId());
         assertEquals("home ran on the first node that may run it", "a", list.get("home").node());
+        assertEquals("the list reads the last firing of every connection in one look", 0, cluster.historyReads.get());
         List<FiringResult> history = b.history(null, 10);
         assertEquals(List.of("home@a", "office@b"), history.stream().map(r -> r.connectionId() + "@" + r.node()).toList());
         assertEquals(1, a.history("office", 10).size());
         assertFalse("the node's own history file is not used in a cluster",
                 Files.exists(tmp.getRoot().toPath().resolve("history").resolve("office.log")));
+    }
+
+    @Test
+    public void aHangUpOnOneNodeStopsTheFiringRunningOnAnother() throws Exception {
+        configure("office", "node", "b", "test.block", "true");
+        methodB.gate = new CountDownLatch(1);
+        Firing f = a.fire("office", "shell");
+        assertTrue(methodB.entered.await(WAIT.toMillis(), TimeUnit.MILLISECONDS));
+        assertEquals(ConnectionState.REMOTE, a.status("office").orElseThrow().state());
+        assertTrue("a firing on another node counts as something to hang up", a.hangup("office"));
+        FiringResult r = f.await(WAIT);
+        assertEquals("b", r.node());
+        assertEquals(Outcome.FAILED, r.outcome());
+        assertThat(r.summary(), containsString("hung up by request"));
+        assertEquals("the link was taken down on b", 0, methodB.online.get());
     }
 
     @Test

@@ -41,6 +41,8 @@ final class MemoryCluster {
     private final Map<String, String> bySlot = new HashMap<>();
     private final List<FiringResult> history = new ArrayList<>();
     private final ExecutorService pool = Executors.newCachedThreadPool();
+    /** How often a node read one connection's history (the list must not do it once per connection). */
+    final java.util.concurrent.atomic.AtomicInteger historyReads = new java.util.concurrent.atomic.AtomicInteger();
     private int ids;
 
     /** Makes {@code engine} a node of this cluster, as the core component does when the Cluster service comes. */
@@ -132,6 +134,7 @@ final class MemoryCluster {
         private final String firingId;
         private final String nodeId;
         volatile boolean held = true;
+        volatile boolean stopRequested;
 
         MemoryFence(String connectionId, String firingId, String nodeId) {
             this.connectionId = connectionId;
@@ -157,6 +160,11 @@ final class MemoryCluster {
         @Override
         public boolean held() {
             return held;
+        }
+
+        @Override
+        public boolean stopRequested() {
+            return stopRequested;
         }
 
         @Override
@@ -209,10 +217,41 @@ final class MemoryCluster {
 
         @Override
         public List<FiringResult> history(String connectionId, int limit) {
+            if (connectionId != null) {
+                historyReads.incrementAndGet();
+            }
             synchronized (MemoryCluster.this) {
                 return history.stream().filter(r -> connectionId == null || r.connectionId().equals(connectionId))
                         .limit(limit).toList();
             }
+        }
+
+        @Override
+        public Map<String, FiringResult> lastResults(java.util.Collection<String> connectionIds) {
+            Map<String, FiringResult> out = new HashMap<>();
+            synchronized (MemoryCluster.this) {
+                for (FiringResult r : history) {
+                    if (connectionIds.contains(r.connectionId())) {
+                        out.putIfAbsent(r.connectionId(), r);
+                    }
+                }
+            }
+            return out;
+        }
+
+        @Override
+        public boolean stop(String firingId, String requestedBy) {
+            synchronized (MemoryCluster.this) {
+                for (View v : nodes.values()) {
+                    for (MemoryFence f : v.fences.values()) {
+                        if (f.firingId.equals(firingId)) {
+                            f.stopRequested = true;
+                            return true;
+                        }
+                    }
+                }
+            }
+            return false;
         }
 
         @Override

@@ -98,6 +98,10 @@ final class IdleSession {
     }
 
     private final CollectorSettings cfg;
+    /** In a cluster: the node's leases (one IDLE session per collector cluster-wide); {@code null} on a single node. */
+    private final IdleLeases leases;
+    /** The key of {@link #SESSIONS}: the collector id, with the node's id in a cluster (tests run nodes in one JVM). */
+    private final String key;
     private final SignIn signIn;
     private final Gate gate;
     private final Collector collector;
@@ -123,8 +127,11 @@ final class IdleSession {
     /** When the last EXISTS arrived ({@link System#nanoTime}), for the latency benchmark. */
     private volatile long lastExists;
 
-    private IdleSession(CollectorSettings cfg, SignIn signIn, Gate gate, Collector collector, Duration checkEvery) {
+    private IdleSession(CollectorSettings cfg, SignIn signIn, Gate gate, Collector collector, Duration checkEvery,
+            IdleLeases leases) {
         this.cfg = cfg;
+        this.leases = leases;
+        this.key = leases == null ? cfg.id() : leases.nodeId() + "/" + cfg.id();
         this.signIn = signIn;
         this.gate = gate;
         this.collector = collector;
@@ -142,8 +149,26 @@ final class IdleSession {
     }
 
     static IdleSession start(CollectorSettings cfg, SignIn signIn, Gate gate, Collector collector, Duration checkEvery) {
-        IdleSession s = new IdleSession(cfg, signIn, gate, collector, checkEvery);
-        IdleSession before = SESSIONS.put(cfg.id(), s);
+        return start(cfg, signIn, gate, collector, checkEvery, null);
+    }
+
+    /**
+     * In a cluster ({@code leases} not null): idles only while this node holds the collector's lease, so that one
+     * node cluster-wide keeps the collector's IDLE session; the others wait and take over when that node dies.
+     */
+    static IdleSession start(CollectorSettings cfg, SignIn signIn, Gate gate, Collector collector, Duration checkEvery,
+            IdleLeases leases) {
+        IdleSession s = new IdleSession(cfg, signIn, gate, collector, checkEvery, leases);
+        IdleSession before = SESSIONS.put(s.key, s);
+        if (before == null) {
+            // the cluster service came or left: the session under the other kind of key is the one before
+            for (Map.Entry<String, IdleSession> e : SESSIONS.entrySet()) {
+                boolean otherKind = leases == null ? e.getKey().endsWith("/" + cfg.id()) : e.getKey().equals(cfg.id());
+                if (otherKind && before == null) {
+                    before = e.getValue();
+                }
+            }
+        }
         if (before != null) {
             before.stop();
             s.previous = before;
@@ -157,6 +182,14 @@ final class IdleSession {
     /** Ends the session of collector {@code id}, if any (the collector was removed or set to idle = false). */
     static void stop(String id) {
         IdleSession s = SESSIONS.get(id);
+        if (s == null) {
+            // in a cluster the key carries the node: stop the collector's session on every node of this JVM
+            SESSIONS.forEach((k, v) -> {
+                if (k.endsWith("/" + id)) {
+                    v.stop();
+                }
+            });
+        }
         if (s != null) {
             s.stop();
         }
@@ -165,7 +198,7 @@ final class IdleSession {
     /** Ends idling: the open session is cut, a collection under way stops between messages. Returns at once. */
     void stop() {
         stopped = true;
-        SESSIONS.remove(cfg.id(), this);
+        SESSIONS.remove(key, this);
         if (watch != null) {
             watch.cancel(false);
         }
@@ -207,7 +240,7 @@ final class IdleSession {
 
     private void watch() {
         IdleSockets s = sockets;
-        if (s != null && (stopped || !gate.check().isDue())) {
+        if (s != null && (stopped || !gate.check().isDue() || leases != null && !leases.held(cfg.id()))) {
             s.closeAll();
             return;
         }
@@ -252,13 +285,33 @@ final class IdleSession {
                     pause(checkEvery);
                     continue;
                 }
+                if (leases != null) {
+                    Optional<String> other = lease();
+                    if (other.isPresent()) {
+                        if (!other.get().equals(lastReason)) {
+                            LOG.info("collector '{}': not idling here: {}", cfg.id(), other.get());
+                            lastReason = other.get();
+                        }
+                        state = "not idling here: " + other.get();
+                        pause(checkEvery);
+                        continue;
+                    }
+                }
                 lastReason = null;
                 AtomicBoolean reachedIdle = new AtomicBoolean();
                 failure = null;
                 try {
                     idleOver(v.connection(), reachedIdle);
                 } catch (MessagingException | RuntimeException e) {
+                    // the watcher cut the session because this node lost the lease (its database session ended)
+                    boolean lostLease = leases != null && !leases.held(cfg.id());
+                    releaseLease();
                     if (stopped || !gate.check().isDue()) {
+                        continue;
+                    }
+                    if (lostLease) {
+                        LOG.warn("collector '{}': this node lost its IDLE lease (its database session ended); another"
+                                + " node may idle on it now", cfg.id());
                         continue;
                     }
                     backoff = reachedIdle.get() || backoff.isZero() ? FIRST_BACKOFF
@@ -269,12 +322,29 @@ final class IdleSession {
                             cfg.server(), why, SessionDeadline.human(backoff));
                     pause(backoff);
                 }
+                releaseLease();
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         } finally {
+            releaseLease();
             state = "stopped";
             LOG.info("collector '{}': idling stopped", cfg.id());
+        }
+    }
+
+    /** Takes the collector's lease for this node: empty when taken, else why not (another node has it). */
+    private Optional<String> lease() {
+        try {
+            return leases.take(cfg.id());
+        } catch (java.sql.SQLException e) {
+            return Optional.of("the cluster database does not answer (" + e.getMessage() + ")");
+        }
+    }
+
+    private void releaseLease() {
+        if (leases != null) {
+            leases.release(cfg.id());
         }
     }
 

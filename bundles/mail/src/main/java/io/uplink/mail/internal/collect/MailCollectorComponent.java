@@ -32,7 +32,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import io.uplink.api.ConnectionService;
-import io.uplink.api.cluster.Cluster;
+import Cluster;
 import io.uplink.api.config.ConfigException;
 import io.uplink.api.schedule.ScheduleService;
 import io.uplink.api.config.Settings;
@@ -208,9 +208,12 @@ public final class MailCollectorComponent implements MailCollector, StatusSource
     @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC,
             policyOption = ReferencePolicyOption.GREEDY)
     volatile ScheduleService scheduleService;
-    /** Present only on a cluster node: then the ledgers are kept in the shared database, else in files. */
-    @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC,
-            policyOption = ReferencePolicyOption.GREEDY)
+    /**
+     * The cluster this node belongs to, or {@code null} on a single node. In a cluster the ledgers are kept in the
+     * shared database (else in files), one node cluster-wide idles on the collector ({@link IdleLeases}), and new
+     * mail makes the cluster fire the connection instead of a collection outside any firing, so that every ledger
+     * commit goes through a firing's fence.
+     */
     volatile Cluster cluster;
     /** The database store of {@link #cluster} (made once per cluster service: it creates the tables once). */
     private volatile JdbcLedgers clusterLedgers;
@@ -235,7 +238,14 @@ public final class MailCollectorComponent implements MailCollector, StatusSource
      */
     MailCollectorComponent(Path data, ConnectionService connections, ScheduleService schedule, java.time.Duration idleCheck,
             Map<String, Object> properties) {
+        this(data, connections, schedule, idleCheck, null, properties);
+    }
+
+    /** For tests: as above, on a node of {@code cluster} (or a single node when {@code null}). */
+    MailCollectorComponent(Path data, ConnectionService connections, ScheduleService schedule, java.time.Duration idleCheck,
+            Cluster cluster, Map<String, Object> properties) {
         this(data);
+        this.cluster = cluster;
         this.connectionService = connections;
         this.scheduleService = schedule;
         this.idleCheck = idleCheck;
@@ -246,6 +256,21 @@ public final class MailCollectorComponent implements MailCollector, StatusSource
     MailCollectorComponent(Map<String, Object> properties) {
         this();
         configure(properties);
+    }
+
+    @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC,
+            policyOption = ReferencePolicyOption.GREEDY, unbind = "unbindCluster")
+    void bindCluster(Cluster c) {
+        cluster = c;
+        // a session started before belongs to the single-node way: start again the cluster's way
+        idle(config);
+    }
+
+    void unbindCluster(Cluster c) {
+        if (cluster == c) {
+            cluster = null;
+            idle(config);
+        }
     }
 
     @Activate
@@ -321,8 +346,41 @@ public final class MailCollectorComponent implements MailCollector, StatusSource
             idle = null;
         }
         if (c != null && c.idle && c.enabled) {
+            Cluster in = cluster;
+            IdleLeases leases = in == null ? null : IdleLeases.of(in, leaseTimeout(idleCheck));
             idle = IdleSession.start(c, SignIn.of(c.settings, c.password, c.oauth2, tokens),
-                    () -> IdleGate.check(c.connections, connectionService, scheduleService), this::collect, idleCheck);
+                    () -> IdleGate.check(c.connections, connectionService, scheduleService),
+                    leases == null ? this::collect : ctx -> fireOnIdle(c, ctx), idleCheck, leases);
+        }
+    }
+
+    /** A silent node keeps its IDLE leases this long: three of the watcher's checks, at least 15 s. */
+    static java.time.Duration leaseTimeout(java.time.Duration check) {
+        java.time.Duration three = check.multipliedBy(3);
+        return three.compareTo(java.time.Duration.ofSeconds(15)) < 0 ? java.time.Duration.ofSeconds(15) : three;
+    }
+
+    /**
+     * In a cluster, new mail on the IDLE session asks the cluster to fire the connection (coalesced like every
+     * fire), so that the collection runs in a firing and its ledger commits go through that firing's fence.
+     */
+    private CollectReport fireOnIdle(CollectorSettings c, TaskContext context) {
+        ConnectionService cs = connectionService;
+        String cause = "idle:" + c.id();
+        status.started();
+        try {
+            if (cs == null) {
+                return new CollectReport(c.id(), 0, 0, List.of("the connections (Uplink core) are not running"));
+            }
+            String firing = cs.fire(context.connectionId(), cause).id();
+            LOG.debug("collector '{}': new mail on IDLE: connection '{}' fires ({})", c.id(), context.connectionId(), firing);
+            status.finished("idle: connection '" + context.connectionId() + "' fired (firing " + firing + ")", List.of());
+            return new CollectReport(c.id(), 0, 0, List.of());
+        } catch (RuntimeException e) {
+            String why = "new mail on IDLE, but connection '" + context.connectionId() + "' could not be fired: "
+                    + e.getMessage();
+            status.finished("idle: not fired", List.of(why));
+            return new CollectReport(c.id(), 0, 0, List.of(why));
         }
     }
 

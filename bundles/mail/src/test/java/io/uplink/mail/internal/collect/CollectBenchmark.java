@@ -321,10 +321,6 @@ public final class CollectBenchmark {
         }
     }
 
-    private static String loadAverage() throws IOException {
-        return String.join(" ", java.util.Arrays.asList(Files.readString(Path.of("/proc/loadavg")).trim().split(" ")).subList(0, 3));
-    }
-
     private void fill(String user, int n) throws IOException {
         Path newDir = dir.resolve("home").resolve(user).resolve("Maildir/new");
         StringBuilder body = new StringBuilder();

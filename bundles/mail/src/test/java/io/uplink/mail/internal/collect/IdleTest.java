@@ -121,11 +121,16 @@ public class IdleTest {
     }
 
     private Map<String, Object> imap(String... extra) {
+        return imap(proxy.port(), extra);
+    }
+
+    /** Collector alice over IMAP with idle on, at {@code port} of this host. */
+    static Map<String, Object> imap(int port, String... extra) {
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("service.pid", "io.uplink.collector~alice");
         m.put("felix.fileinstall.filename", "file:/opt/uplink/etc/io.uplink.collector-alice.cfg");
         String[] base = {"connections", "office", "protocol", "imap", "host", "127.0.0.1",
-            "port", String.valueOf(proxy.port()), "security", "none", "username", "alice",
+            "port", String.valueOf(port), "security", "none", "username", "alice",
             "password", "s3cret-pw", "deliverTo", "alice", "idle", "true"};
         for (int i = 0; i < base.length; i += 2) {
             m.put(base[i], base[i + 1]);
@@ -145,6 +150,11 @@ public class IdleTest {
 
     /** Appends a message over IMAP, as another client or the provider's delivery would. */
     private void append(String subject) throws Exception {
+        append(greenMail, subject);
+    }
+
+    /** Appends a message to alice's INBOX on {@code greenMail} over IMAP. */
+    static void append(GreenMail greenMail, String subject) throws Exception {
         Session session = Session.getInstance(new Properties());
         try (Store store = session.getStore("imap")) {
             store.connect("127.0.0.1", greenMail.getImap().getPort(), "alice", "s3cret-pw");

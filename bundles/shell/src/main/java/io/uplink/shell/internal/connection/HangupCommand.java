@@ -32,12 +32,13 @@ public class HangupCommand implements Action {
         if (status.isEmpty()) {
             throw UserError.of(this, new NoSuchConnectionException(id).getMessage());
         }
-        if (status.get().state() == ConnectionState.REMOTE) {
-            // in a cluster: only the node that runs the firing can stop it
-            throw UserError.of(this, "connection '" + id + "' fires on node '" + status.get().node()
-                    + "': run connection:hangup " + id + " on that node");
-        }
+        boolean remote = status.get().state() == ConnectionState.REMOTE;
         if (connections.hangup(id)) {
+            if (remote) {
+                // in a cluster: the node that runs the firing stops it at its next heartbeat
+                System.out.println("connection '" + id + "': node '" + status.get().node() + "' is asked to hang up");
+                return null;
+            }
             System.out.println("connection '" + id + "': hanging up");
         } else {
             System.out.println("connection '" + id + "': nothing to hang up (not firing, no link up)");
