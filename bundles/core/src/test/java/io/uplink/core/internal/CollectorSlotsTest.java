@@ -1,42 +1,32 @@
 package io.uplink.core.internal;
 
-import static org.awaitility.Awaitility.await;
+import static io.uplink.testsupport.PermitHolders.blocked;
+import static io.uplink.testsupport.PermitHolders.waitFor;
 import static org.junit.Assert.assertEquals;
 import static org.junit.Assert.assertFalse;
 
 import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 
 import org.junit.Test;
 
+import io.uplink.testsupport.PermitHolders;
+
 /** The global pool of collector sessions: bounded, resizable while firings wait, one waiter per freed slot. */
 public class CollectorSlotsTest {
 
-    /** Starts a thread that takes a slot and counts it; it holds the slot until {@code hold} opens. */
     private static Thread taker(CollectorSlots slots, AtomicInteger got, CountDownLatch hold) {
-        Thread t = new Thread(() -> {
-            try {
+        return PermitHolders.hold(new PermitHolders.Permits() {
+            @Override
+            public void acquire() throws InterruptedException {
                 slots.acquire();
-                got.incrementAndGet();
-                hold.await();
-                slots.release();
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
             }
-        });
-        t.setDaemon(true);
-        t.start();
-        return t;
-    }
 
-    private static void waitFor(AtomicInteger value, int expected) {
-        await().atMost(10, TimeUnit.SECONDS).until(() -> value.get() == expected);
-    }
-
-    /** Waits until {@code t} is blocked waiting for a slot. */
-    private static void blocked(Thread t) {
-        await().atMost(10, TimeUnit.SECONDS).until(() -> t.getState() == Thread.State.WAITING);
+            @Override
+            public void release() {
+                slots.release();
+            }
+        }, got, hold);
     }
 
     @Test

@@ -1,5 +1,7 @@
 package io.uplink.mail.internal.collect;
 
+import static io.uplink.testsupport.PermitHolders.blocked;
+import static io.uplink.testsupport.PermitHolders.waitFor;
 import static org.awaitility.Awaitility.await;
 import static org.junit.Assert.assertEquals;
 
@@ -9,32 +11,32 @@ import java.util.concurrent.atomic.AtomicInteger;
 
 import org.junit.Test;
 
+import io.uplink.testsupport.PermitHolders;
+
 /** Sessions per server host: bounded per host, and a changed limit applies to hosts already seen and new ones. */
 public class HostSessionsTest {
 
     /** A collector run: takes a place for {@code host}, counts it, holds it until {@code hold} opens. */
     private static Thread run(HostSessions sessions, String host, AtomicInteger got, CountDownLatch hold) {
-        Thread t = new Thread(() -> {
-            try {
+        return PermitHolders.hold(new PermitHolders.Permits() {
+            @Override
+            public void acquire() throws InterruptedException {
                 sessions.acquire(host);
-                got.incrementAndGet();
-                hold.await();
-                sessions.release(host);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
             }
-        });
-        t.setDaemon(true);
-        t.start();
-        return t;
+
+            @Override
+            public void release() {
+                sessions.release(host);
+            }
+        }, got, hold);
     }
 
-    private static void waitFor(AtomicInteger value, int expected) {
-        await().atMost(10, TimeUnit.SECONDS).until(() -> value.get() == expected);
-    }
-
-    private static void blocked(Thread t) {
-        await().atMost(10, TimeUnit.SECONDS).until(() -> t.getState() == Thread.State.WAITING);
+    /** Takes one place for {@code host}, then shows that a second one waits; both are let go when {@code hold} opens. */
+    private static void oneAtATime(HostSessions sessions, String host, AtomicInteger got, CountDownLatch hold) {
+        run(sessions, host, got, hold);
+        waitFor(got, 1);
+        blocked(run(sessions, host, got, hold));
+        assertEquals("one at a time for " + host, 1, got.get());
     }
 
     @Test
@@ -75,19 +77,11 @@ public class HostSessionsTest {
 
         AtomicInteger later = new AtomicInteger();
         CountDownLatch holdLater = new CountDownLatch(1);
-        run(sessions, "pop.example.net", later, holdLater);
-        waitFor(later, 1);
-        Thread over = run(sessions, "pop.example.net", later, holdLater);
-        blocked(over);
-        assertEquals("one at a time now", 1, later.get());
-
+        oneAtATime(sessions, "pop.example.net", later, holdLater);
+        // a host seen for the first time starts at the current limit
         AtomicInteger fresh = new AtomicInteger();
         CountDownLatch holdFresh = new CountDownLatch(1);
-        run(sessions, "new.example.com", fresh, holdFresh);
-        waitFor(fresh, 1);
-        Thread freshOver = run(sessions, "new.example.com", fresh, holdFresh);
-        blocked(freshOver);
-        assertEquals("a host seen for the first time starts at the current limit", 1, fresh.get());
+        oneAtATime(sessions, "new.example.com", fresh, holdFresh);
         holdLater.countDown();
         holdFresh.countDown();
         waitFor(later, 2);
