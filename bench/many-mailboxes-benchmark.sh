@@ -9,7 +9,10 @@
 #   bench/many-mailboxes-benchmark.sh [A, default 1000] [M, default 10] [C, default 100]
 # Environment (optional): A, M, C as above; PARALLEL sets collectors.parallel (etc/io.uplink.core.cfg),
 # PER_HOST sets maxSessionsPerHost (etc/io.uplink.mail.cfg), RAW_PARALLEL the raw client's sessions at
-# once (default 16). Unset, the distribution's defaults apply.
+# once (default 16). Unset, the distribution's defaults apply. PERF=FILE records the Karaf JVM with
+# `perf record -g` (kernel and JVM stacks) during the firing into FILE; EXTRA_JAVA_OPTS passes JVM options
+# (for example a JFR recording) to Karaf. AGAIN=1 refills the accounts and fires a second time in the same
+# JVM (warm: compiled code, mailboxes and ledgers there), and reports that firing's rate and CPU too.
 set -euo pipefail
 A=${1:-${A:-1000}}
 M=${2:-${M:-10}}
@@ -96,27 +99,44 @@ done
 PID=$(cat "$K"/karaf.pid)
 echo "distribution live with $C connections and $A collectors after $(echo "$(now) - $T0" | bc | cut -c1-5) s"
 
-touch "$D/sampling"
-rm -f "$D/sampling.peak"
-sample_sessions "$D/sampling" &
-SAMPLER=$!
-CPU0=$(cpu "$PID")
-T1=$(now)
+# fire_all LABEL ROUND: fires every connection at once, prints the rate, sessions and CPU; ROUND = how many
+# fillings the local mailboxes must hold after it
+fire_all() {
+  touch "$D/sampling"
+  rm -f "$D/sampling.peak"
+  sample_sessions "$D/sampling" &
+  SAMPLER=$!
+  if [ -n "${PERF:-}" ]; then
+    perf record -q -g -o "$PERF.$2" -p "$PID" >/dev/null 2>&1 &
+    PERFPID=$!
+  fi
+  CPU0=$(cpu "$PID")
+  T1=$(now)
+  local st=0
+  "$K"/bin/uplink connection:fire --wait "${IDS[@]}" </dev/null > "$D/fire.out" 2>&1 || st=$?
+  T2=$(now)
+  CPU1=$(cpu "$PID")
+  if [ -n "${PERF:-}" ]; then kill -INT "$PERFPID"; wait "$PERFPID" || true; fi
+  rm -f "$D/sampling"
+  wait "$SAMPLER"
+  [ "$st" -eq 0 ] || STATUS=$st
+  SECS=$(echo "$T2 - $T1" | bc)
+  N=$((A * M))
+  echo "$1 firings: $(grep -Eo '^c[0-9]+ (OK|PARTIAL|FAILED) ' "$D/fire.out" | awk '{ print $2 }' | sort | uniq -c | tr '\n' ' ')(fire exit status $st)"
+  grep -E '^c[0-9]+ (PARTIAL|FAILED) ' "$D/fire.out" | head -n 3 || true
+  echo "$1 Uplink: $N messages in $(printf '%.2f' "$SECS") s (connection:fire --wait over ssh, all $C ids): $(echo "$N / $SECS" | bc) msgs/s"
+  python3 "$PY" check "$D/home" "$K/data/uplink/mailboxes" "$A" "$((M * $2))" || STATUS=1
+  echo "$1 Uplink: at most $(cat "$D/sampling.peak" 2>/dev/null || echo 0) POP3 sessions open at once against Dovecot"
+  echo "$1 JVM CPU: $(printf '%.1f' "$(echo "$CPU1 - $CPU0" | bc)") s for $N messages: $(echo "scale=3; ($CPU1 - $CPU0) * 1000 / $N" | bc) ms per message"
+}
 STATUS=0
-"$K"/bin/uplink connection:fire --wait "${IDS[@]}" </dev/null > "$D/fire.out" 2>&1 || STATUS=$?
-T2=$(now)
-CPU1=$(cpu "$PID")
-rm -f "$D/sampling"
-wait "$SAMPLER"
+fire_all "" 1
 LOAD=$(cut -d' ' -f1-3 /proc/loadavg)
-SECS=$(echo "$T2 - $T1" | bc)
-N=$((A * M))
-echo "firings: $(grep -Eo '^c[0-9]+ (OK|PARTIAL|FAILED) ' "$D/fire.out" | awk '{ print $2 }' | sort | uniq -c | tr '\n' ' ')(fire exit status $STATUS)"
-grep -E '^c[0-9]+ (PARTIAL|FAILED) ' "$D/fire.out" | head -n 3 || true
-echo "Uplink: $N messages in $(printf '%.2f' "$SECS") s (connection:fire --wait over ssh, all $C ids): $(echo "$N / $SECS" | bc) msgs/s"
-python3 "$PY" check "$D/home" "$K/data/uplink/mailboxes" "$A" "$M" || STATUS=1
-echo "Uplink: at most $(cat "$D/sampling.peak" 2>/dev/null || echo 0) POP3 sessions open at once against Dovecot"
-echo "JVM CPU: $(printf '%.1f' "$(echo "$CPU1 - $CPU0" | bc)") s for $N messages: $(echo "scale=3; ($CPU1 - $CPU0) * 1000 / $N" | bc) ms per message"
+if [ -n "${AGAIN:-}" ]; then
+  python3 "$PY" fill "$D/home" "$A" "$M" uplink2 "$MAILUID" "$MAILGID"
+  fire_all "second (warm):" 2
+  LOAD="$LOAD; after the second: $(cut -d' ' -f1-3 /proc/loadavg)"
+fi
 echo "load average after the firing: $LOAD (2 cores: $(nproc))"
 echo "(run directory: $D)"
 exit "$STATUS"

@@ -210,8 +210,14 @@ public final class Collection {
     private void collect(Ledger ledger, TaskContext context) throws MessagingException, IOException {
         socket = null;
         pipeline = null;
-        Session session = Session.getInstance(properties());
-        Store store = session.getStore(cfg.protocol.jakartaName());
+        Session session = MailSessions.take(properties());
+        Store store;
+        try {
+            store = session.getStore(cfg.protocol.jakartaName());
+        } catch (MessagingException | RuntimeException e) {
+            MailSessions.give(session, null);
+            throw e;
+        }
         Folder folder = null;
         boolean expunge;
         try {
@@ -335,6 +341,7 @@ public final class Collection {
             } catch (MessagingException e) {
                 LOG.debug("collector '{}': closing: {}", cfg.id(), describe(e));
             }
+            MailSessions.give(session, store);
         }
     }
 

@@ -3,6 +3,7 @@ package io.uplink.mail.internal.collect;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Semaphore;
 
 /**
  * How many collector sessions may be open to one server host at once ({@code maxSessionsPerHost} in
@@ -17,8 +18,38 @@ public final class HostSessions {
 
     private static final HostSessions SHARED = new HostSessions(DEFAULT_LIMIT);
 
-    private final Map<String, int[]> open = new ConcurrentHashMap<>();
+    private final Map<String, Host> open = new ConcurrentHashMap<>();
     private volatile int limit;
+
+    /**
+     * One host's sessions: a fair semaphore, so a session that ends wakes the one collector that waited
+     * longest (a monitor's {@code notifyAll} woke every waiting collector thread each time), sized to the
+     * limit, and resized when it changes.
+     */
+    private static final class Host extends Semaphore {
+        private static final long serialVersionUID = 1L;
+        private int size;
+
+        Host(int size) {
+            super(size, true);
+            this.size = size;
+        }
+
+        synchronized void resize(int newSize) {
+            int change = newSize - size;
+            size = newSize;
+            if (change > 0) {
+                release(change);
+            } else if (change < 0) {
+                // sessions over a lowered limit finish; no new one starts until the count is below it
+                reducePermits(-change);
+            }
+        }
+
+        synchronized int inUse() {
+            return size - availablePermits();
+        }
+    }
 
     HostSessions(int limit) {
         this.limit = limit;
@@ -30,12 +61,10 @@ public final class HostSessions {
     }
 
     /** Changes the limit; sessions over a lowered limit finish, new ones wait. */
-    public void setLimit(int newLimit) {
+    public synchronized void setLimit(int newLimit) {
         limit = newLimit;
-        for (int[] count : open.values()) {
-            synchronized (count) {
-                count.notifyAll();
-            }
+        for (Host h : open.values()) {
+            h.resize(newLimit);
         }
     }
 
@@ -45,35 +74,27 @@ public final class HostSessions {
 
     /** Waits until a session to {@code host} may open, and counts it until {@link #release}. */
     public void acquire(String host) throws InterruptedException {
-        int[] count = open.computeIfAbsent(key(host), k -> new int[1]);
-        synchronized (count) {
-            while (count[0] >= limit) {
-                count.wait();
+        Host h = open.get(key(host));
+        if (h == null) {
+            synchronized (this) {
+                // under the lock that setLimit holds: a new host starts at the current limit
+                h = open.computeIfAbsent(key(host), k -> new Host(limit));
             }
-            count[0]++;
         }
+        h.acquire();
     }
 
     public void release(String host) {
-        int[] count = open.get(key(host));
-        if (count == null) {
-            return;
-        }
-        synchronized (count) {
-            count[0]--;
-            count.notifyAll();
+        Host h = open.get(key(host));
+        if (h != null) {
+            h.release();
         }
     }
 
     /** Sessions open to {@code host} now. */
     public int open(String host) {
-        int[] count = open.get(key(host));
-        if (count == null) {
-            return 0;
-        }
-        synchronized (count) {
-            return count[0];
-        }
+        Host h = open.get(key(host));
+        return h == null ? 0 : h.inUse();
     }
 
     private static String key(String host) {
