@@ -32,7 +32,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import io.uplink.api.ConnectionService;
-import Cluster;
+import io.uplink.api.cluster.Cluster;
 import io.uplink.api.config.ConfigException;
 import io.uplink.api.schedule.ScheduleService;
 import io.uplink.api.config.Settings;
