@@ -86,7 +86,7 @@
     if (!r) return el('span', { class: 'small', text: 'never' });
     return el('span', {},
       el('span', { class: 'result ' + r.outcome, text: r.outcome }), ' ',
-      el('span', { class: 'small', text: time(r.ended) + ' · ' + seconds(r.durationMs) }),
+      el('span', { class: 'small', text: time(r.ended) + ' · ' + seconds(r.durationMs) + (r.node ? ' · node ' + r.node : '') }),
       el('div', { class: 'small', text: r.summary || '' }));
   }
 
@@ -100,7 +100,9 @@
     } else if (c.firing) {
       cell.append(el('progress', { 'aria-label': 'progress of ' + c.name }));
     }
-    if (c.reason && !c.firing) cell.append(el('div', { class: 'small', text: c.reason }));
+    if (c.reason && (!c.firing || c.state === 'REMOTE')) cell.append(el('div', { class: 'small', text: c.reason }));
+    // in a cluster: the node that runs the firing now, or ran the last one
+    if (c.node) cell.append(el('div', { class: 'small node', text: 'node ' + c.node }));
     for (const pr of c.problems || []) cell.append(el('div', { class: 'small', text: pr }));
     return cell;
   }
@@ -123,7 +125,7 @@
       el('td', { class: 'actions' },
         el('button', { type: 'button', class: 'fire', disabled: !info.mayFire || c.state === 'ERROR' || c.state === 'REJECTED',
           onclick: () => fire(c.id), 'aria-label': 'Connect ' + c.name + ' now', text: 'Connect now' }),
-        c.firing ? el('button', { type: 'button', class: 'hangup', disabled: !info.mayFire,
+        c.firing && c.state !== 'REMOTE' ? el('button', { type: 'button', class: 'hangup', disabled: !info.mayFire,
           onclick: () => hangup(c.id), 'aria-label': 'Hang up ' + c.name, text: 'Hang up' }) : null,
         el('button', { type: 'button', class: 'history-toggle', 'aria-expanded': openHistory.has(c.id) ? 'true' : 'false',
           onclick: () => toggleHistory(c.id), 'aria-label': 'History of ' + c.name, text: 'History' }))
@@ -401,15 +403,17 @@
       notice('History of ' + id + ': ' + e.message);
       return;
     }
+    // in a cluster the firings name their node; a single node's table stays as it was
+    const nodes = history.some(r => r.node);
     const table = el('table', { class: 'history' },
-      el('thead', {}, el('tr', {}, ...['Started', 'Cause', 'Result', 'Took', 'Phases', 'Errors']
+      el('thead', {}, el('tr', {}, ...['Started', ...(nodes ? ['Node'] : []), 'Cause', 'Result', 'Took', 'Phases', 'Errors']
         .map(h => el('th', { scope: 'col', text: h })))));
     const body = el('tbody');
     for (const r of history) {
       const phases = el('ul', { class: 'phases' }, ...r.phases.map(p =>
         el('li', { class: p.ok ? '' : 'bad', text: p.phase + ' ' + seconds(p.durationMs) + (p.message ? ' — ' + p.message : '') })));
       body.append(el('tr', {},
-        el('td', { text: time(r.started) }), el('td', { text: r.cause }),
+        el('td', { text: time(r.started) }), ...(nodes ? [el('td', { text: r.node || '' })] : []), el('td', { text: r.cause }),
         el('td', {}, el('span', { class: 'result ' + r.outcome, text: r.outcome }), ' ', el('span', { class: 'small', text: r.summary })),
         el('td', { text: seconds(r.durationMs) }), el('td', {}, phases),
         el('td', { text: r.errors.join('; ') })));

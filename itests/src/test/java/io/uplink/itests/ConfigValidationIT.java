@@ -58,7 +58,7 @@ import io.uplink.api.mail.MailTaskStatus;
 public class ConfigValidationIT extends UplinkTestSupport {
 
     private static final Duration WAIT = Duration.ofSeconds(60);
-    private static final Pattern PIDS = Pattern.compile("io\\.uplink\\.(connection|sender|collector|schedule|core|mail|web|demo|submission|oauth2)\\b");
+    private static final Pattern PIDS = Pattern.compile("io\\.uplink\\.(connection|sender|collector|schedule|core|mail|web|demo|submission|oauth2|cluster)\\b");
     /** A line of a shipped cfg file that sets (or shows, commented) a key. */
     private static final Pattern CFG_KEY = Pattern.compile("^#?\\s*([A-Za-z][A-Za-z0-9_.]*)\\s*=.*");
     private static final Pattern TICKED = Pattern.compile("`([A-Za-z][A-Za-z0-9_.<>]*)( = [^`]*)?`");

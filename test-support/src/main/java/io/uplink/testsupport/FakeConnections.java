@@ -37,6 +37,8 @@ public class FakeConnections implements ConnectionService {
     public final Map<String, ConnectionStatus> statuses = new TreeMap<>();
     public final Map<String, ScriptedFiring> next = new TreeMap<>();
     public final List<String> fired = new ArrayList<>();
+    /** Every fire that named a schedule's slot, as {@code "<id> @<slot>"} (and {@code "defaults @<slot>"}). */
+    public final List<String> slots = new ArrayList<>();
     public final List<String> hungUp = new ArrayList<>();
     public final List<FiringResult> history = new ArrayList<>();
     public final List<MethodInfo> methods = new ArrayList<>();
@@ -107,6 +109,24 @@ public class FakeConnections implements ConnectionService {
         }
         fired.add(id + " " + cause);
         return firingOf(id, cause);
+    }
+
+    @Override
+    public synchronized Firing fire(String id, String cause, Instant slot) {
+        Firing f = fire(id, cause);
+        if (slot != null) {
+            slots.add(id + " @" + slot);
+        }
+        return f;
+    }
+
+    @Override
+    public synchronized List<Firing> fireDefaults(String cause, Instant slot) {
+        List<Firing> out = fireDefaults(cause);
+        if (slot != null) {
+            slots.add("defaults @" + slot);
+        }
+        return out;
     }
 
     /** Records one {@code "defaults <cause>"} and returns the firings of the default connections, by order. */

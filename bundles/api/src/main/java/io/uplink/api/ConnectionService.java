@@ -1,5 +1,6 @@
 package io.uplink.api;
 
+import java.time.Instant;
 import java.util.List;
 import java.util.Optional;
 
@@ -24,6 +25,17 @@ public interface ConnectionService {
      */
     Firing fire(String id, String cause);
 
+    /**
+     * {@link #fire(String, String)} for a schedule's slot. In a cluster every node's scheduler asks for the same
+     * slot; the slot lets the cluster fire each (connection, slot) once. A single node fires as
+     * {@link #fire(String, String)} does (since 1.2).
+     *
+     * @param slot the instant the schedule was due, or {@code null} for a fire not tied to one
+     */
+    default Firing fire(String id, String cause, Instant slot) {
+        return fire(id, cause);
+    }
+
     /** {@link #fire(String, String)} with cause {@code api}. */
     default Firing fire(String id) {
         return fire(id, "api");
@@ -34,6 +46,14 @@ public interface ConnectionService {
      * never two at once. Returns at once, with one handle per default connection in the order they will run.
      */
     List<Firing> fireDefaults(String cause);
+
+    /**
+     * {@link #fireDefaults(String)} for a schedule's slot, each default fired as by
+     * {@link #fire(String, String, Instant)} (since 1.2).
+     */
+    default List<Firing> fireDefaults(String cause, Instant slot) {
+        return fireDefaults(cause);
+    }
 
     /** {@link #fireDefaults(String)} with cause {@code api}. */
     default List<Firing> fireDefaults() {

@@ -21,11 +21,16 @@ public enum ConnectionState {
     /** Collecting mail. */
     COLLECTING,
     /** Taking the link down. */
-    DISCONNECTING;
+    DISCONNECTING,
+    /**
+     * In a cluster: firing on another node ({@link ConnectionStatus#node()} names it), whose own status shows the
+     * phase and progress (since 1.2).
+     */
+    REMOTE;
 
     /** Whether a firing is under way in this state. */
     public boolean isFiring() {
         return this == QUEUED || this == CONNECTING || this == ONLINE || this == SENDING
-                || this == COLLECTING || this == DISCONNECTING;
+                || this == COLLECTING || this == DISCONNECTING || this == REMOTE;
     }
 }

@@ -22,6 +22,8 @@ import java.util.Map;
  * @param lastResult the last firing's result, or {@code null} when it never fired
  * @param problems links that do not resolve now, such as {@code sender 'smarthost' is not configured}
  * @param settings every configured key with secrets masked
+ * @param node in a cluster, the id of the node that runs its firing now, or else ran its last one ({@code null} when
+ *        none did); always {@code null} on a single node (since 1.2)
  */
 public record ConnectionStatus(
         String id,
@@ -38,12 +40,21 @@ public record ConnectionStatus(
         Progress progress,
         FiringResult lastResult,
         List<String> problems,
-        Map<String, String> settings) {
+        Map<String, String> settings,
+        String node) {
 
     public ConnectionStatus {
         collectors = List.copyOf(collectors);
         problems = List.copyOf(problems);
         settings = Map.copyOf(settings);
+    }
+
+    /** A connection on a single node (no {@code node}). */
+    public ConnectionStatus(String id, String name, String method, boolean isDefault, int order, ConnectionState state,
+            String reason, String file, String sender, List<String> collectors, String fallback, Progress progress,
+            FiringResult lastResult, List<String> problems, Map<String, String> settings) {
+        this(id, name, method, isDefault, order, state, reason, file, sender, collectors, fallback, progress, lastResult,
+                problems, settings, null);
     }
 
     /** When it last fired, or {@code null}. */

@@ -19,6 +19,7 @@ import java.util.List;
  * @param phases the phases that ran, in order
  * @param errors the errors of failed tasks, each naming the task
  * @param fallback the firing of the fallback connection this firing handed over to, or {@code null}
+ * @param node the id of the cluster node that ran the firing, or {@code null} on a single node (since 1.2)
  */
 public record FiringResult(
         String firingId,
@@ -32,11 +33,26 @@ public record FiringResult(
         MailCounts counts,
         List<PhaseResult> phases,
         List<String> errors,
-        FiringResult fallback) {
+        FiringResult fallback,
+        String node) {
 
     public FiringResult {
         phases = List.copyOf(phases);
         errors = List.copyOf(errors);
+    }
+
+    /** A firing on a single node (no {@code node}). */
+    public FiringResult(String firingId, String connectionId, String connectionName, String cause, Instant started,
+            Instant ended, Outcome outcome, String summary, MailCounts counts, List<PhaseResult> phases,
+            List<String> errors, FiringResult fallback) {
+        this(firingId, connectionId, connectionName, cause, started, ended, outcome, summary, counts, phases, errors,
+                fallback, null);
+    }
+
+    /** This result as run on {@code node}. */
+    public FiringResult withNode(String node) {
+        return new FiringResult(firingId, connectionId, connectionName, cause, started, ended, outcome, summary, counts,
+                phases, errors, fallback, node);
     }
 
     /** How long the firing took. */

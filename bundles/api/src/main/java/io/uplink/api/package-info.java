@@ -5,7 +5,7 @@
  * method}) and ties together one Mail Sender and zero or more Mail Collectors. <em>Firing</em> a connection
  * connects, sends, collects and disconnects.
  */
-@Version("1.1.0")
+@Version("1.2.0")
 @Export
 package io.uplink.api;
 

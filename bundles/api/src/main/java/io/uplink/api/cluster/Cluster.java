@@ -30,6 +30,21 @@ public interface Cluster {
      */
     String request(String connectionId, String cause);
 
+    /**
+     * Asks the cluster to fire a connection for one schedule slot: every node may ask for the same slot, and the
+     * slot fires once cluster-wide (also when the node that would have fired it dies).
+     *
+     * <p>The default (for stand-ins without a database) is a plain {@link #request}; the cluster bundle keeps one
+     * row per (connection, slot).
+     *
+     * @param cause as in {@link #request}, {@code schedule:<item>} for a schedule item
+     * @param slot the instant the slot is due, the same on every node that asks for it
+     * @return the id of the firing that serves the slot
+     */
+    default String requestSlot(String connectionId, String cause, java.time.Instant slot) {
+        return request(connectionId, cause);
+    }
+
     /** The result of a firing that ran on any node, once it has ended. */
     Optional<FiringResult> result(String firingId);
 

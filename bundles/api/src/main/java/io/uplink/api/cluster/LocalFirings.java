@@ -15,7 +15,9 @@ public interface LocalFirings {
 
     /**
      * Runs one firing here and blocks until it ends. The cluster holds {@code fence} for the whole run and records
-     * the result.
+     * the result. When the fence is lost (its session ended: another node may take the connection over), the cluster
+     * interrupts the thread that called this method: the firing stops at once, commits nothing more and deletes
+     * nothing, and may throw {@link InterruptedException}.
      *
      * @param firingId the id the request was given (see {@link Cluster#request})
      */

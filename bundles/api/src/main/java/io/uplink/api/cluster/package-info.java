@@ -4,7 +4,7 @@
  * of them and keeps its state in files.
  */
 @Export
-@Version("1.0.0")
+@Version("1.1.0")
 package io.uplink.api.cluster;
 
 import org.osgi.annotation.bundle.Export;

@@ -23,6 +23,7 @@ record ConnectionConfig(
         Duration commandTimeout,
         boolean ignoreExitCode,
         Duration firingTimeout,
+        String node,
         Settings settings) {
 
     static final String FACTORY_PID = "io.uplink.connection";
@@ -30,6 +31,8 @@ record ConnectionConfig(
     /** The longest a whole firing may take (connect to hang-up) before it stops as on a hang-up. */
     static final Duration DEFAULT_FIRING_TIMEOUT = Duration.ofMinutes(30);
     static final String FIRING_TIMEOUT = "firing.timeout";
+    /** In a cluster: the id of the only node that may fire the connection (where its modem is wired). */
+    static final String NODE = "node";
     private static final Pattern NAME = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]*");
 
     /**
@@ -66,6 +69,10 @@ record ConnectionConfig(
         if (firingTimeout.isZero() || firingTimeout.isNegative()) {
             throw s.problem(FIRING_TIMEOUT, "must be longer than 0, such as 30m");
         }
+        String node = s.string(NODE, null);
+        if (node != null && !NAME.matcher(node).matches()) {
+            throw s.problem(NODE, "must be the id of a cluster node (node.id of io.uplink.cluster), got '" + node + "'");
+        }
         return new ConnectionConfig(
                 s.id(),
                 s.string("name", s.id()),
@@ -79,6 +86,7 @@ record ConnectionConfig(
                 timeout,
                 s.bool("commands.ignoreExitCode", false),
                 firingTimeout,
+                node,
                 s);
     }
 }

@@ -52,6 +52,11 @@ import org.osgi.service.metatype.annotations.Option;
             + "firing stops as on a hang-up (what is stored stays, nothing unstored is deleted)")
     String firing_timeout() default "30m";
 
+    @AttributeDefinition(required = false, description = "In a cluster: the id of the only node that fires this "
+            + "connection (node.id in io.uplink.cluster); a dial-up connection must name the node its modem is wired to."
+            + " Ignored on a single node")
+    String node();
+
     // ---- the network method
 
     @AttributeDefinition(name = "network.probe", required = false,

@@ -5,6 +5,8 @@ import io.uplink.api.ConnectionStatus;
 import io.uplink.api.Firing;
 import io.uplink.api.FiringResult;
 import io.uplink.api.MethodInfo;
+import io.uplink.api.cluster.Cluster;
+import io.uplink.api.cluster.LocalFirings;
 import io.uplink.api.config.ConfigException;
 import io.uplink.api.config.Settings;
 import io.uplink.api.mail.MailCollector;
@@ -14,6 +16,7 @@ import io.uplink.api.method.ConnectionMethod;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HashMap;
@@ -28,7 +31,9 @@ import javax.management.ObjectName;
 import javax.management.StandardMBean;
 
 import org.osgi.framework.Bundle;
+import org.osgi.framework.BundleContext;
 import org.osgi.framework.FrameworkUtil;
+import org.osgi.framework.ServiceRegistration;
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.ConfigurationPolicy;
@@ -70,6 +75,10 @@ public class ConnectionServiceComponent implements ConnectionService, Connection
     private volatile EventAdmin eventAdmin;
     private volatile MBeanServer mbeanServer;
     private volatile ObjectName registeredMBean;
+    /** The cluster this node belongs to, or {@code null} on a single node; guarded by {@code this}. */
+    private Cluster cluster;
+    private BundleContext context;
+    private ServiceRegistration<LocalFirings> localFirings;
 
     public ConnectionServiceComponent() {
         engine.setMail(this);
@@ -82,9 +91,13 @@ public class ConnectionServiceComponent implements ConnectionService, Connection
     }
 
     @Activate
-    void activate(Map<String, Object> properties) {
+    void activate(BundleContext bc, Map<String, Object> properties) {
         configure(properties);
         registerMBean();
+        synchronized (this) {
+            context = bc;
+            registerLocalFirings();
+        }
     }
 
     @Modified
@@ -141,8 +154,58 @@ public class ConnectionServiceComponent implements ConnectionService, Connection
 
     @Deactivate
     void deactivate() {
+        synchronized (this) {
+            unregisterLocalFirings();
+            context = null;
+        }
         unregisterMBean();
         engine.close(30_000);
+    }
+
+    // ------------------------------------------------------------------ cluster
+
+    /**
+     * A cluster node: fires go through the cluster and this node runs the firings it hands over. Absent on a single
+     * node, which keeps its history in files as always.
+     */
+    @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC,
+            policyOption = ReferencePolicyOption.GREEDY)
+    synchronized void bindCluster(Cluster c) {
+        unregisterLocalFirings();
+        cluster = c;
+        engine.setCluster(new ClusterFirings(engine, c, ClusterFirings.POLL));
+        LOG.info("this node is '{}' of a cluster: connections fire through the cluster", c.nodeId());
+        registerLocalFirings();
+    }
+
+    synchronized void unbindCluster(Cluster c) {
+        if (cluster != c) {
+            return;
+        }
+        unregisterLocalFirings();
+        cluster = null;
+        engine.setCluster(null);
+        LOG.info("the cluster service left: connections fire on this node alone");
+    }
+
+    /** Holds {@code this}. */
+    private void registerLocalFirings() {
+        ClusterFirings c = engine.cluster();
+        if (context != null && c != null && localFirings == null) {
+            localFirings = context.registerService(LocalFirings.class, c, null);
+        }
+    }
+
+    /** Holds {@code this}. */
+    private void unregisterLocalFirings() {
+        if (localFirings != null) {
+            try {
+                localFirings.unregister();
+            } catch (IllegalStateException e) {
+                LOG.debug("LocalFirings already unregistered: {}", e.toString());
+            }
+            localFirings = null;
+        }
     }
 
     // ------------------------------------------------------------------ registry
@@ -374,8 +437,18 @@ public class ConnectionServiceComponent implements ConnectionService, Connection
     }
 
     @Override
+    public Firing fire(String id, String cause, Instant slot) {
+        return engine.fire(id, cause, slot);
+    }
+
+    @Override
     public List<Firing> fireDefaults(String cause) {
         return engine.fireDefaults(cause);
+    }
+
+    @Override
+    public List<Firing> fireDefaults(String cause, Instant slot) {
+        return engine.fireDefaults(cause, slot);
     }
 
     @Override

@@ -15,6 +15,7 @@ import io.uplink.api.mail.MailSender;
 import io.uplink.api.method.ConnectionMethod;
 
 import java.time.Clock;
+import java.time.Instant;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Collection;
@@ -84,6 +85,8 @@ public final class Engine implements ConnectionService {
     private volatile MailTasks mail = MailTasks.NONE;
     private volatile EventSink events = EventSink.NONE;
     private volatile HistoryStore store;
+    /** The engine's side of the cluster, or {@code null} on a single node. */
+    private volatile ClusterFirings cluster;
     private volatile boolean closed;
 
     record MethodEntry(ConnectionMethod method, MethodInfo info) {
@@ -188,6 +191,34 @@ public final class Engine implements ConnectionService {
                 history.computeIfAbsent(e.id(), id -> s.load(id, limits.historySize()));
             }
         }
+    }
+
+    /**
+     * Joins a cluster ({@code null}: leaves it). In a cluster every fire goes through the cluster, and the views
+     * come from it; a dial-up connection must be pinned to a node.
+     */
+    void setCluster(ClusterFirings c) {
+        ClusterFirings old;
+        synchronized (lock) {
+            old = cluster;
+            cluster = c;
+            if (old != null && old != c) {
+                // their fence belonged to the cluster service that left: they cannot commit any more
+                for (Entry e : byPid.values()) {
+                    if (e.current != null && e.current.handle().node() != null) {
+                        e.current.stop("the cluster service left this node", true);
+                    }
+                }
+            }
+            refreshAll();
+        }
+        if (old != null && old != c) {
+            old.close();
+        }
+    }
+
+    ClusterFirings cluster() {
+        return cluster;
     }
 
     void methodAdded(String name, ConnectionMethod m, MethodInfo info) {
@@ -455,8 +486,9 @@ public final class Engine implements ConnectionService {
                     e.checkProblem = validate(m, e.settings);
                     e.checkedWith = m;
                 }
-                state = e.checkProblem == null ? ConnectionState.IDLE : ConnectionState.ERROR;
-                reason = e.checkProblem == null ? "" : e.checkProblem;
+                String problem = e.checkProblem != null ? e.checkProblem : unpinned(e, m);
+                state = problem == null ? ConnectionState.IDLE : ConnectionState.ERROR;
+                reason = problem == null ? "" : problem;
             }
         }
         if (state != e.baseState || !Objects.equals(reason, e.reason)) {
@@ -470,6 +502,12 @@ public final class Engine implements ConnectionService {
             events.post(Events.STATE, Map.of(Events.CONNECTION_ID, e.id(), Events.CONNECTION_NAME, name(e),
                     Events.STATE_NAME, state.name(), Events.MESSAGE, reason == null ? "" : reason));
         }
+    }
+
+    /** In a cluster, a connection with a device must be pinned: the problem, or {@code null}. Holds {@link #lock}. */
+    private String unpinned(Entry e, ConnectionMethod m) {
+        ClusterFirings c = cluster;
+        return c == null ? null : c.pinProblem(e.settings, e.config, m);
     }
 
     private static String validate(ConnectionMethod m, Settings s) {
@@ -492,22 +530,30 @@ public final class Engine implements ConnectionService {
 
     @Override
     public List<ConnectionStatus> list() {
+        List<ConnectionStatus> out = new ArrayList<>();
         synchronized (lock) {
-            List<ConnectionStatus> out = new ArrayList<>();
             for (Entry e : live()) {
                 out.add(statusOf(e));
             }
-            out.sort(Comparator.comparing(ConnectionStatus::id));
-            return out;
         }
+        out.sort(Comparator.comparing(ConnectionStatus::id));
+        // the cluster's views ask the database: never under the engine's lock
+        ClusterFirings c = cluster;
+        return c == null ? out : c.decorate(out);
     }
 
     @Override
     public Optional<ConnectionStatus> status(String id) {
+        ConnectionStatus s;
         synchronized (lock) {
             Entry e = byId(id);
-            return e == null ? Optional.empty() : Optional.of(statusOf(e));
+            if (e == null) {
+                return Optional.empty();
+            }
+            s = statusOf(e);
         }
+        ClusterFirings c = cluster;
+        return Optional.of(c == null ? s : c.decorate(List.of(s)).get(0));
     }
 
     private List<Entry> live() {
@@ -575,7 +621,110 @@ public final class Engine implements ConnectionService {
 
     @Override
     public Firing fire(String id, String cause) {
-        return request(id, cause, null, Set.of());
+        return fire(id, cause, null);
+    }
+
+    @Override
+    public Firing fire(String id, String cause, Instant slot) {
+        return cluster == null ? request(id, cause, null, Set.of()) : clusterRequest(id, cause, slot);
+    }
+
+    /**
+     * In a cluster: checks the id here, then asks the cluster to fire it on whichever node may. A connection in
+     * ERROR or REJECTED (the configuration is the same on every node) is refused at once, as a firing of it would be.
+     */
+    FiringHandle clusterRequest(String id, String cause, Instant slot) {
+        ClusterFirings c = cluster;
+        if (closed) {
+            throw new IllegalStateException("Uplink is stopping");
+        }
+        if (c == null) {
+            return request(id, cause, null, Set.of());
+        }
+        FiringHandle refused = null;
+        synchronized (lock) {
+            Entry e = byId(id);
+            if (e == null || e.removed) {
+                throw new NoSuchConnectionException(id);
+            }
+            if (e.baseState == ConnectionState.ERROR || e.baseState == ConnectionState.REJECTED) {
+                refused = new FiringHandle(newId(), id, cause, Set.of());
+                refused.complete(FiringRun.refused(this, refused, e, e.reason));
+            }
+        }
+        return refused != null ? refused : c.request(id, cause, slot);
+    }
+
+    /** A firing's fallback: through the cluster when the firing runs for the cluster, else here. */
+    FiringHandle requestFallback(String fallback, String from, FiringHandle firing, Set<String> chain) {
+        if (firing.node() != null && cluster != null) {
+            return clusterRequest(fallback, ClusterFirings.fallbackCause(from, firing.chain()), null);
+        }
+        return request(fallback, "fallback:" + from, null, chain);
+    }
+
+    /** Whether this node may run a connection for the cluster (see {@link ClusterFirings#canRun}). */
+    boolean canRunHere(String id, String node) {
+        synchronized (lock) {
+            Entry e = byId(id);
+            return e != null && !e.removed && e.config != null && e.baseState == ConnectionState.IDLE
+                    && (e.config.node() == null || e.config.node().equals(node));
+        }
+    }
+
+    /**
+     * Starts a firing the cluster handed to this node, with the cluster's firing id. The engine's own single flight
+     * still holds: behind a firing still winding down here, it waits for its turn.
+     */
+    void startFenced(FiringHandle h) throws InterruptedException {
+        while (true) {
+            FiringHandle before;
+            synchronized (lock) {
+                if (closed) {
+                    throw new IllegalStateException("Uplink is stopping");
+                }
+                Entry e = byId(h.connectionId());
+                if (e == null || e.removed) {
+                    throw new NoSuchConnectionException(h.connectionId());
+                }
+                if (e.current == null) {
+                    start(e, h);
+                    return;
+                }
+                if (e.followUp == null) {
+                    e.followUp = h;
+                    return;
+                }
+                before = e.followUp;
+            }
+            try {
+                before.ownResult().get();
+            } catch (java.util.concurrent.ExecutionException ex) {
+                // never: handles complete normally
+            }
+        }
+    }
+
+    /** Stops one firing (running or waiting for its turn here) as a hang-up does. */
+    void stopFiring(FiringHandle h, String reason) {
+        FiringHandle dropped = null;
+        Entry owner = null;
+        synchronized (lock) {
+            Entry e = byId(h.connectionId());
+            if (e == null) {
+                return;
+            }
+            if (e.current != null && e.current.handle() == h) {
+                e.current.stop(reason, true);
+            } else if (e.followUp == h) {
+                e.followUp = null;
+                dropped = h;
+                owner = e;
+            }
+        }
+        if (dropped != null) {
+            dropped.complete(FiringRun.refused(this, dropped, owner, "not run: " + reason));
+        }
     }
 
     /**
@@ -622,14 +771,17 @@ public final class Engine implements ConnectionService {
     void finished(FiringRun run, FiringResult result) {
         synchronized (lock) {
             Entry e = run.entry();
-            Deque<FiringResult> h = history.computeIfAbsent(e.id(), k -> new ArrayDeque<>());
-            h.addLast(result);
-            while (h.size() > limits.historySize()) {
-                h.removeFirst();
-            }
-            HistoryStore st = store;
-            if (st != null) {
-                st.append(result, h, limits.historySize());
+            // a firing run for the cluster is recorded by the cluster, not in this node's files
+            if (run.handle().node() == null) {
+                Deque<FiringResult> h = history.computeIfAbsent(e.id(), k -> new ArrayDeque<>());
+                h.addLast(result);
+                while (h.size() > limits.historySize()) {
+                    h.removeFirst();
+                }
+                HistoryStore st = store;
+                if (st != null) {
+                    st.append(result, h, limits.historySize());
+                }
             }
             e.current = null;
             if (e.removed) {
@@ -658,6 +810,11 @@ public final class Engine implements ConnectionService {
 
     @Override
     public List<Firing> fireDefaults(String cause) {
+        return fireDefaults(cause, null);
+    }
+
+    @Override
+    public List<Firing> fireDefaults(String cause, Instant slot) {
         List<String> ids = new ArrayList<>();
         synchronized (lock) {
             List<Entry> defaults = new ArrayList<>();
@@ -670,6 +827,10 @@ public final class Engine implements ConnectionService {
             for (Entry e : defaults) {
                 ids.add(e.id());
             }
+        }
+        ClusterFirings c = cluster;
+        if (c != null) {
+            return c.fireDefaults(ids, cause, slot);
         }
         List<Firing> handles = new ArrayList<>();
         List<FiringHandle> preset = new ArrayList<>();
@@ -718,6 +879,19 @@ public final class Engine implements ConnectionService {
 
     @Override
     public List<FiringResult> history(String id, int limit) {
+        ClusterFirings c = cluster;
+        if (c != null) {
+            boolean known;
+            synchronized (lock) {
+                known = id == null || byId(id) != null;
+            }
+            List<FiringResult> past = c.history(id, limit);
+            // a connection removed here may still have a past in the cluster
+            if (!known && past.isEmpty()) {
+                throw new NoSuchConnectionException(id);
+            }
+            return past;
+        }
         synchronized (lock) {
             List<FiringResult> all = new ArrayList<>();
             if (id != null) {
@@ -764,6 +938,10 @@ public final class Engine implements ConnectionService {
             }
         }
         defaultsSequencer.shutdownNow();
+        ClusterFirings c = cluster;
+        if (c != null) {
+            c.close();
+        }
         runner.shutdown();
         try {
             if (!runner.awaitTermination(waitMillis, TimeUnit.MILLISECONDS)) {

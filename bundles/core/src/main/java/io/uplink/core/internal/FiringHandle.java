@@ -19,13 +19,27 @@ final class FiringHandle implements Firing {
     private final String connectionId;
     private final String cause;
     private final List<String> chain;
+    private final String node;
     private final CompletableFuture<FiringResult> future = new CompletableFuture<>();
+    /** Its own run's result, without the fallback's: complete when its run ends, before any fallback does. */
+    private final CompletableFuture<FiringResult> ownEnd = new CompletableFuture<>();
 
     FiringHandle(String id, String connectionId, String cause, Collection<String> chain) {
+        this(id, connectionId, cause, chain, null);
+    }
+
+    /** @param node the cluster node that runs it under the connection's fence, {@code null} on a single node */
+    FiringHandle(String id, String connectionId, String cause, Collection<String> chain, String node) {
         this.id = id;
         this.connectionId = connectionId;
         this.cause = cause;
         this.chain = List.copyOf(chain);
+        this.node = node;
+    }
+
+    /** The cluster node that runs this firing for the cluster (under a fence), or {@code null}. */
+    String node() {
+        return node;
     }
 
     @Override
@@ -67,7 +81,18 @@ final class FiringHandle implements Firing {
     }
 
     void complete(FiringResult r) {
+        ownEnd.complete(r);
         future.complete(r);
+    }
+
+    /** Its run ended with {@code r}; a fallback it handed over to may still run. */
+    void ended(FiringResult r) {
+        ownEnd.complete(r);
+    }
+
+    /** Completes with its own run's result (see {@link #ended}). */
+    CompletableFuture<FiringResult> ownResult() {
+        return ownEnd;
     }
 
     /** This handle ends when {@code other} ends, with its result (a request coalesced into another run). */

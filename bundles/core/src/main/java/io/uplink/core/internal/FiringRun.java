@@ -84,6 +84,10 @@ final class FiringRun implements Runnable {
         return entry;
     }
 
+    FiringHandle handle() {
+        return handle;
+    }
+
     ConnectionState state() {
         return state;
     }
@@ -154,6 +158,7 @@ final class FiringRun implements Runnable {
         }
         log(result);
         engine.finished(this, result);
+        handle.ended(result);
         post(Events.DISCONNECTED, result, null);
         if (result.outcome() != Outcome.OK) {
             post(Events.FAILED, result, null);
@@ -186,7 +191,7 @@ final class FiringRun implements Runnable {
             return null;
         }
         try {
-            FiringHandle fb = engine.request(fallback, "fallback:" + id, null, chain);
+            FiringHandle fb = engine.requestFallback(fallback, id, handle, chain);
             LOG.info("connection '{}' ({}) could not connect; firing its fallback '{}'", id, name, fallback);
             return fb;
         } catch (NoSuchConnectionException | IllegalStateException e) {
@@ -197,7 +202,7 @@ final class FiringRun implements Runnable {
 
     private FiringResult withFallback(FiringResult mine, FiringResult fb) {
         return new FiringResult(mine.firingId(), mine.connectionId(), mine.connectionName(), mine.cause(), mine.started(),
-                mine.ended(), mine.outcome(), mine.summary(), mine.counts(), mine.phases(), mine.errors(), fb);
+                mine.ended(), mine.outcome(), mine.summary(), mine.counts(), mine.phases(), mine.errors(), fb, mine.node());
     }
 
     private MailCounts counts = MailCounts.NONE;
@@ -517,7 +522,7 @@ final class FiringRun implements Runnable {
             ended = engine.clock().instant();
         }
         return new FiringResult(handle.id(), id, name, handle.cause(), started, ended, outcome,
-                summary(outcome, fallback), counts, phases, errors, null);
+                summary(outcome, fallback), counts, phases, errors, null, handle.node());
     }
 
     private String summary(Outcome outcome, String fallback) {
@@ -602,13 +607,13 @@ final class FiringRun implements Runnable {
     static FiringResult refused(Engine engine, FiringHandle h, Engine.Entry e, String why) {
         Instant now = engine.clock().instant();
         return new FiringResult(h.id(), h.connectionId(), Engine.name(e), h.cause(), now, now, Outcome.FAILED, why,
-                MailCounts.NONE, List.of(), List.of(why), null);
+                MailCounts.NONE, List.of(), List.of(why), null, h.node());
     }
 
     static FiringResult refusedUnknown(Engine engine, FiringHandle h, String why) {
         Instant now = engine.clock().instant();
         return new FiringResult(h.id(), h.connectionId(), h.connectionId(), h.cause(), now, now, Outcome.FAILED,
-                why, MailCounts.NONE, List.of(), List.of(why), null);
+                why, MailCounts.NONE, List.of(), List.of(why), null, h.node());
     }
 
     private final class Ctx implements LinkContext {

@@ -339,27 +339,28 @@ final class Scheduling implements ScheduleService {
                         byDefault.id(), byDefault.file());
             } else if (remaining.size() == defaults.size()) {
                 LOG.info("schedule '{}' fires the default connections {}", byDefault.id(), defaults);
-                connections.fireDefaults(cause);
+                connections.fireDefaults(cause, slot);
             } else if (!remaining.isEmpty()) {
                 LOG.info("schedule '{}' fires the default connections {} (the others already fired)", byDefault.id(),
                         remaining);
-                fireInTurn(remaining, cause);
+                fireInTurn(remaining, cause, slot);
             }
             fired.addAll(defaults);
         }
         for (ScheduleItem i : items) {
             for (String c : i.connectionIds()) {
                 if (fired.add(c)) {
-                    fireOne(i, c);
+                    fireOne(i, c, slot);
                 }
             }
         }
     }
 
-    private void fireOne(ScheduleItem item, String connection) {
+    /** Fires one connection; the slot lets a cluster fire it once however many nodes' schedulers ask. */
+    private void fireOne(ScheduleItem item, String connection, Instant slot) {
         try {
             LOG.info("schedule '{}' fires connection '{}'", item.id(), connection);
-            connections.fire(connection, "schedule:" + item.id());
+            connections.fire(connection, "schedule:" + item.id(), slot);
         } catch (NoSuchConnectionException e) {
             LOG.warn("schedule '{}' ({}), key 'connections': connection '{}' is not configured", item.id(),
                     item.file(), connection);
@@ -369,16 +370,16 @@ final class Scheduling implements ScheduleService {
     }
 
     /** Fires connections one after the other, as the defaults are fired. */
-    private void fireInTurn(List<String> ids, String cause) {
+    private void fireInTurn(List<String> ids, String cause, Instant slot) {
         if (ids.isEmpty()) {
             return;
         }
         List<String> rest = ids.subList(1, ids.size());
         try {
-            connections.fire(ids.get(0), cause).result().whenComplete((r, t) -> fireInTurn(rest, cause));
+            connections.fire(ids.get(0), cause, slot).result().whenComplete((r, t) -> fireInTurn(rest, cause, slot));
         } catch (RuntimeException e) {
             LOG.warn("{} could not fire connection '{}': {}", cause, ids.get(0), e.toString());
-            fireInTurn(rest, cause);
+            fireInTurn(rest, cause, slot);
         }
     }
 

@@ -113,6 +113,8 @@ public class SchedulingTest {
         runUntil(Instant.parse("2025-01-10T10:00:00Z"));
         assertEquals("at 10:00: defaults once (office, backup), modem once",
                 List.of("defaults schedule:c", "modem schedule:a"), connections.fired);
+        assertEquals("each fire names its slot, so that a cluster fires it once however many nodes ask",
+                List.of("defaults @2025-01-10T10:00:00Z", "modem @2025-01-10T10:00:00Z"), connections.slots);
         connections.fired.clear();
         runUntil(Instant.parse("2025-01-10T10:15:00Z"));
         assertEquals(List.of("modem schedule:a"), connections.fired);

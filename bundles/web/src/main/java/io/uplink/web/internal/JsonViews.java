@@ -36,6 +36,10 @@ final class JsonViews {
         m.put("state", s.state());
         m.put("firing", s.state().isFiring());
         m.put("reason", s.reason());
+        if (s.node() != null) {
+            // in a cluster only: the node that runs its firing now, or ran the last one
+            m.put("node", s.node());
+        }
         m.put("file", s.file());
         m.put("sender", s.sender());
         m.put("collectors", s.collectors());
@@ -73,6 +77,10 @@ final class JsonViews {
         m.put("connection", r.connectionId());
         m.put("name", r.connectionName());
         m.put("cause", r.cause());
+        if (r.node() != null) {
+            // in a cluster only: the node the firing ran on
+            m.put("node", r.node());
+        }
         m.put("started", r.started());
         m.put("ended", r.ended());
         m.put("durationMs", r.duration().toMillis());

@@ -186,6 +186,10 @@ public class FireCommand implements Action {
         if (status.state() == ConnectionState.QUEUED) {
             return "QUEUED waiting for its turn";
         }
+        if (status.state() == ConnectionState.REMOTE) {
+            // in a cluster: its phases show on the node that runs it
+            return "REMOTE " + status.reason();
+        }
         if (p == null) {
             return null;
         }

@@ -40,17 +40,27 @@ public class HistoryCommand implements Action {
             throw UserError.of(this, new NoSuchConnectionException(id).getMessage());
         }
         List<FiringResult> firings = connections.history(id, limit);
+        // in a cluster: the node each firing ran on; a single node has none, and no such column
+        boolean nodes = firings.stream().anyMatch(f -> f.node() != null);
         ShellTable table = new ShellTable();
         table.column("Firing");
         table.column("Connection");
+        if (nodes) {
+            table.column("Node");
+        }
         table.column("Cause");
         table.column("Started");
         table.column("Seconds").alignRight();
         table.column("Result");
         table.column("Summary").maxSize(80);
         for (FiringResult f : firings) {
-            table.addRow().addContent(f.firingId(), f.connectionId(), Format.text(f.cause()),
-                    Format.time(f.started()), Format.seconds(f.duration()), f.outcome(), Format.wrap(Format.text(f.summary()), 80));
+            List<Object> row = new java.util.ArrayList<>(List.of(f.firingId(), f.connectionId()));
+            if (nodes) {
+                row.add(Format.text(f.node()));
+            }
+            row.addAll(List.of(Format.text(f.cause()), Format.time(f.started()), Format.seconds(f.duration()), f.outcome(),
+                    Format.wrap(Format.text(f.summary()), 80)));
+            table.addRow().addContent(row);
         }
         table.print(System.out);
         return null;

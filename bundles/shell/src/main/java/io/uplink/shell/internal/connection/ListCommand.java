@@ -45,21 +45,30 @@ public class ListCommand implements Action {
             out.println("The schedule is paused: no scheduled firings until schedule:resume.");
         }
         List<ConnectionStatus> all = connections.list();
+        // in a cluster: which node runs or last ran each connection; a single node has none, and no such column
+        boolean nodes = all.stream().anyMatch(c -> c.node() != null);
         ShellTable table = new ShellTable();
         table.column("Id");
         table.column("Name").maxSize(40);
         table.column("Method");
         table.column("Default");
         table.column("State");
+        if (nodes) {
+            table.column("Node");
+        }
         table.column("Last result").maxSize(60);
         table.column("Last fired");
         table.column("Problems").maxSize(50);
         for (ConnectionStatus c : all) {
             // a connection in ERROR shows why, not an older result of a firing before the error
             String last = c.state() == ConnectionState.ERROR && c.reason() != null ? c.reason() : Format.result(c.lastResult());
-            table.addRow().addContent(c.id(), Format.wrap(Format.text(c.name()), 40), Format.text(c.method()),
-                    c.isDefault() ? "yes" : "no", c.state(), Format.wrap(last, 60), Format.time(c.lastFired()),
-                    Format.wrap(Format.list(shortProblems(c)), 50));
+            List<Object> row = new java.util.ArrayList<>(List.of(c.id(), Format.wrap(Format.text(c.name()), 40),
+                    Format.text(c.method()), c.isDefault() ? "yes" : "no", c.state()));
+            if (nodes) {
+                row.add(Format.text(c.node()));
+            }
+            row.addAll(List.of(Format.wrap(last, 60), Format.time(c.lastFired()), Format.wrap(Format.list(shortProblems(c)), 50)));
+            table.addRow().addContent(row);
         }
         table.print(out);
         if (all.isEmpty()) {

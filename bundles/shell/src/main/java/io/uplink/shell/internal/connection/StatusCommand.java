@@ -49,6 +49,10 @@ public class StatusCommand implements Action {
         line(out, "order", String.valueOf(c.order()));
         line(out, "state", c.state().name());
         line(out, "reason", c.reason());
+        if (c.node() != null) {
+            // in a cluster only: the node that runs its firing now, or ran the last one
+            line(out, "node", c.node());
+        }
         line(out, "file", c.file());
         line(out, "sender", c.sender());
         line(out, "collectors", Format.list(c.collectors()));

@@ -57,6 +57,56 @@ public class ConnectionCommandsTest {
     }
 
     @Test
+    public void inAClusterListHistoryAndStatusShowTheNodeOfEachFiring() throws Exception {
+        io.uplink.api.FiringResult ranOnB = FakeConnections.result("c7", "office", Outcome.OK, 1500, "sent 1, collected 0", null)
+                .withNode("node-b");
+        connections.statuses.put("office", new ConnectionStatus("office", "Office router", "network", true, 0,
+                ConnectionState.IDLE, "", "io.uplink.connection-office.cfg", "smarthost", List.of(), "", null, ranOnB,
+                List.of(), Map.of(), "node-b"));
+        connections.statuses.put("modem", new ConnectionStatus("modem", "Modem", "dialup", false, 0,
+                ConnectionState.REMOTE, "firing c8 on node 'node-a' since 2026-03-01T08:00:00Z",
+                "io.uplink.connection-modem.cfg", "", List.of(), "", null, null, List.of(), Map.of(), "node-a"));
+        connections.history.add(ranOnB);
+        ListCommand list = new ListCommand();
+        list.connections = connections;
+        list.execute();
+        List<String> lines = console.lines();
+        assertTrue(lines.get(0), lines.get(0).matches("Id\\s+\\| Name\\s+\\| Method\\s+\\| Default \\| State\\s+\\| Node\\s+\\| Last result.*"));
+        assertTrue(lines.stream().anyMatch(l -> l.matches("office\\s+\\|.*\\| IDLE\\s+\\| node-b\\s+\\| OK 1.5s.*")));
+        assertTrue(lines.stream().anyMatch(l -> l.matches("modem\\s+\\|.*\\| REMOTE\\s+\\| node-a\\s+\\|.*")));
+
+        console.reset();
+        HistoryCommand history = new HistoryCommand();
+        history.connections = connections;
+        history.execute();
+        lines = console.lines();
+        assertTrue(lines.get(0), lines.get(0).matches("Firing \\| Connection \\| Node\\s+\\| Cause \\| Started.*"));
+        assertTrue(lines.get(2), lines.get(2).matches("c7\\s+\\| office\\s+\\| node-b \\| shell\\s+\\|.*"));
+
+        console.reset();
+        StatusCommand status = new StatusCommand();
+        status.connections = connections;
+        status.id = "office";
+        status.execute();
+        assertTrue(console.lines().contains("node: node-b"));
+    }
+
+    @Test
+    public void aSingleNodeShowsNoNode() throws Exception {
+        connections.add("office");
+        connections.history.add(FakeConnections.result("f1", "office", Outcome.OK, 100, "", null));
+        StatusCommand status = new StatusCommand();
+        status.connections = connections;
+        status.id = "office";
+        status.execute();
+        HistoryCommand history = new HistoryCommand();
+        history.connections = connections;
+        history.execute();
+        assertFalse(console.text(), console.text().contains("node"));
+        assertFalse(console.text(), console.text().contains("Node"));
+    }
+
+    @Test
     public void listWrapsALongResultWithoutLosingALetterAtAnyWidth() throws Exception {
         String summary = "collector 'demo' (127.0.0.1:3110): the server refused the login of user 'demo': Read timed out"
                 + " and a few more words so that the text wraps twice or more";
