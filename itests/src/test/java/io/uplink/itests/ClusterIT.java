@@ -16,9 +16,11 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Base64;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
@@ -31,6 +33,7 @@ import org.junit.BeforeClass;
 import org.junit.FixMethodOrder;
 import org.junit.Test;
 import org.junit.runners.MethodSorters;
+import org.openqa.selenium.json.Json;
 
 import io.uplink.testsupport.PostgresServer;
 
@@ -162,15 +165,19 @@ public class ClusterIT {
         awaitNameOnAll(id, "Second", t1);
         String text = Files.readString(file);
         assertTrue("the edit is in the shared file:\n" + text, text.contains("name = Second"));
+        // no node writes the file back after taking it in (that emptied it once: see bin/uplink-cluster-node)
+        long written = Files.getLastModifiedTime(file).toMillis();
+        awaitNameOnAll(id, "Second", System.nanoTime());
+        assertEquals("the shared file is not rewritten by the nodes that took it in", written,
+                Files.getLastModifiedTime(file).toMillis());
         try (Stream<Path> s = Files.list(editor.home.resolve("etc"))) {
             assertFalse("the edit went into the shared folder only",
                     s.anyMatch(p -> p.getFileName().toString().equals(file.getFileName().toString())));
         }
 
-        // deleted on another node: the file goes, and with it the item on every node
-        running().get(1).uplinkOk("config:delete io.uplink.connection~" + id);
+        // the file deleted: the item goes on every node
+        Files.delete(file);
         long t2 = System.nanoTime();
-        await().atMost(5, TimeUnit.SECONDS).pollInterval(100, TimeUnit.MILLISECONDS).until(() -> !Files.exists(file));
         for (Node n : running()) {
             await(n.id + " drops " + id).atMost(left(t2, 5), TimeUnit.NANOSECONDS).pollDelay(0, TimeUnit.MILLISECONDS)
                     .pollInterval(100, TimeUnit.MILLISECONDS).ignoreExceptionsInstanceOf(IOException.class)
@@ -272,6 +279,73 @@ public class ClusterIT {
                     return historyRows(last[0], id).size() >= rows;
                 });
         return last[0];
+    }
+
+    @Test
+    public void step5_whenTheNodeThatRanTheLastSlotDiesTheNextSlotFiresOnceOnAnother() throws Exception {
+        String id = "slot";
+        writeItem("connection", id, "name = Slot\nmethod = network\n");
+        awaitOnAll(id);
+        Instant armed = Instant.now();
+        writeItem("schedule", id, "connections = " + id + "\nevery = 10s\n");
+        try {
+            Node any = running().get(0);
+            List<Map<String, Object>> fired = awaitScheduled(any, id, armed, 1, Duration.ofSeconds(60));
+            Node victim = byId(String.valueOf(fired.get(0).get("node")));
+            Instant killed = Instant.now();
+            victim.kill();
+            Node survivor = running().get(0);
+            // the next slot after the kill, and the one after it, so that a late second firing of the first shows
+            List<Map<String, Object>> after = awaitScheduled(survivor, id, killed, 2, Duration.ofSeconds(60));
+            Map<Instant, Integer> perSlot = new java.util.TreeMap<>();
+            for (Map<String, Object> f : scheduled(survivor, id, armed)) {
+                perSlot.merge(slotOf(Instant.parse(String.valueOf(f.get("started")))), 1, Integer::sum);
+            }
+            String text = String.valueOf(scheduled(survivor, id, armed));
+            assertTrue("every slot fired once: " + perSlot + "\n" + text, perSlot.values().stream().allMatch(n -> n == 1));
+            Map<String, Object> next = after.get(after.size() - 1);
+            assertTrue("the slot after the kill fired on a node still running, not on " + victim.id + ": " + text,
+                    !victim.id.equals(next.get("node")) && "OK".equals(String.valueOf(next.get("outcome"))));
+        } finally {
+            Files.deleteIfExists(shared.resolve("io.uplink.schedule-" + id + ".cfg"));
+        }
+    }
+
+    /** The scheduled firings of a connection started at or after {@code since}, oldest first. */
+    private static List<Map<String, Object>> scheduled(Node n, String id, Instant since) throws Exception {
+        HttpResponse<String> r = n.get("api/history?connection=" + id + "&limit=1000");
+        assertEquals(r.body(), 200, r.statusCode());
+        List<Map<String, Object>> all = new Json().toType(r.body(), Json.LIST_OF_MAPS_TYPE);
+        List<Map<String, Object>> out = new ArrayList<>();
+        for (Map<String, Object> f : all) {
+            if (String.valueOf(f.get("cause")).startsWith("schedule:")
+                    && !Instant.parse(String.valueOf(f.get("started"))).isBefore(since)) {
+                out.add(0, f);
+            }
+        }
+        return out;
+    }
+
+    private static List<Map<String, Object>> awaitScheduled(Node n, String id, Instant since, int count, Duration within) {
+        List<List<Map<String, Object>>> last = new ArrayList<>(List.of(List.of()));
+        await(count + " scheduled firings of " + id + " since " + since + " on " + n.id)
+                .atMost(within.toSeconds(), TimeUnit.SECONDS).pollInterval(500, TimeUnit.MILLISECONDS)
+                .ignoreExceptionsInstanceOf(IOException.class).until(() -> {
+                    last.set(0, scheduled(n, id, since));
+                    return last.get(0).size() >= count;
+                });
+        return last.get(0);
+    }
+
+    /** The 10-second slot a scheduled firing belongs to (it starts within seconds after its slot). */
+    private static Instant slotOf(Instant started) {
+        long s = started.getEpochSecond();
+        return Instant.ofEpochSecond(s - Math.floorMod(s, 10));
+    }
+
+    private static Node byId(String id) {
+        return nodes.stream().filter(n -> n.id.equals(id)).findFirst()
+                .orElseThrow(() -> new AssertionError("no node " + id));
     }
 
     /** Every node's REST API shows the connection with that name within 5 s of {@code since}. */
