@@ -4,16 +4,26 @@
 # dovecot-imapd (installed when missing, as root) and a built project (mvn install -DskipTests).
 #   bench/collect-benchmark.sh [messages, default 2000] [rounds, default 3]
 #   bench/collect-benchmark.sh --scale [sizes, comma-separated, default 1000,5000,20000]
+#   bench/collect-benchmark.sh --stores [messages, default 2000] [rounds, default 3]
 # Prints messages/s and the ratio Uplink / raw per round (raw and Uplink alternate, each on its own fresh
 # mailbox) and the median ratio: on a shared machine single runs swing widely. With --scale: Uplink alone,
 # one fresh mailbox per size and protocol after a warm-up of 2,000, msgs/s per size with the load average and the slowest size's
 # rate against the fastest's (whether the rate stays flat as a mailbox grows). Every run uses a fresh
 # directory (the previous one is never deleted right before a timed run: on ext4 without a journal that
 # slows file creation down). JAVA_OPTS reaches the benchmark JVM (e.g. -XX:StartFlightRecording=...).
+# With --stores: Uplink alone, the ledger in a file against the ledger in a private PostgreSQL (Debian's
+# postgresql package; fsync on; every write through a fence as on a cluster node), alternating rounds, each on
+# its own fresh mailbox; msgs/s of both and the database's rate against the file's (target: at least 50%).
 set -eu
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 . "$ROOT/bench/dovecot.sh"
-if [ "${1:-}" = "--scale" ]; then
+if [ "${1:-}" = "--stores" ]; then
+  STORES=1
+  N=${2:-2000}
+  ROUNDS=${3:-3}
+  USERS="warm-file-pop3 warm-db-pop3 warm-file-imap warm-db-imap"
+  for r in $(seq "$ROUNDS"); do USERS="$USERS file-pop3-$r db-pop3-$r file-imap-$r db-imap-$r"; done
+elif [ "${1:-}" = "--scale" ]; then
   SIZES=${2:-1000,5000,20000}
   USERS="warm-uplink-pop3 warm-uplink-imap"
   for n in $(echo "$SIZES" | tr ',' ' '); do USERS="$USERS scale-pop3-$n scale-imap-$n"; done
@@ -29,13 +39,16 @@ mkdir -p "$D/out"
 dovecot_prepare "$D" $USERS
 
 cd "$ROOT"
-mvn -B -o -q -pl bundles/mail test-compile dependency:build-classpath -Dmdep.outputFile="$D/classpath" -Dmdep.includeScope=test
+mvn -B -o -q -pl bundles/mail -am test-compile dependency:build-classpath -Dmdep.outputFile="$D/classpath" -Dmdep.includeScope=test
 CP="$ROOT/bundles/mail/target/classes:$ROOT/bundles/mail/target/test-classes:$(cat "$D/classpath")"
 
 dovecot_start "$D"
 trap 'dovecot_stop "$D"' EXIT
 
-if [ -n "${SIZES:-}" ]; then
+if [ -n "${STORES:-}" ]; then
+  # shellcheck disable=SC2086
+  java ${JAVA_OPTS:-} -cp "$CP" io.uplink.mail.internal.collect.CollectBenchmark stores "$D" "$N" "$POP3" "$IMAP" "$MAILUID" "$MAILGID" "$ROUNDS"
+elif [ -n "${SIZES:-}" ]; then
   # shellcheck disable=SC2086
   java ${JAVA_OPTS:-} -cp "$CP" io.uplink.mail.internal.collect.CollectBenchmark scale "$D" "$SIZES" "$POP3" "$IMAP" "$MAILUID" "$MAILGID"
 else

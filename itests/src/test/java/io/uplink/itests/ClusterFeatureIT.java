@@ -4,7 +4,6 @@ import static org.awaitility.Awaitility.await;
 import static org.junit.Assert.assertEquals;
 import static org.junit.Assert.assertTrue;
 import static org.ops4j.pax.exam.CoreOptions.maven;
-import static org.ops4j.pax.exam.CoreOptions.wrappedBundle;
 import static org.ops4j.pax.exam.karaf.options.KarafDistributionOption.editConfigurationFilePut;
 import static org.ops4j.pax.exam.karaf.options.KarafDistributionOption.features;
 
@@ -18,7 +17,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
-import org.junit.AfterClass;
 import org.junit.Test;
 import org.junit.runner.RunWith;
 import org.ops4j.pax.exam.Option;
@@ -48,23 +46,39 @@ import io.uplink.testsupport.PostgresServer;
 public class ClusterFeatureIT extends UplinkTestSupport {
 
     private static final String VERSION = System.getProperty("uplink.project.version");
-    private static PostgresServer pg;
 
     @Override
     protected Option[] extraOptions() {
         return new Option[] {
             features(maven().groupId("io.uplink").artifactId("uplink-features").type("xml").classifier("features")
                     .version(VERSION), "uplink-cluster"),
-            // PostgresServer for the test inside the container
-            wrappedBundle("file:" + System.getProperty("uplink.testsupport.jar")),
+            // a private PostgreSQL, started here in the driver; the test in the container gets its URL
+            editConfigurationFilePut("etc/system.properties", "uplink.it.postgres", Database.url()),
             editConfigurationFilePut("etc/io.uplink.demo.cfg", "enabled", "false")
         };
     }
 
-    @AfterClass
-    public static void stopPostgres() throws Exception {
-        if (pg != null) {
-            pg.close();
+    /** The driver's PostgreSQL, stopped when the driver's JVM ends. */
+    private static final class Database {
+        private static String url;
+
+        static synchronized String url() {
+            if (url == null) {
+                try {
+                    PostgresServer pg = PostgresServer.start(false);
+                    Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+                        try {
+                            pg.close();
+                        } catch (Exception e) {
+                            // the temporary directory stays behind
+                        }
+                    }));
+                    url = pg.url(pg.createDatabase());
+                } catch (Exception e) {
+                    throw new IllegalStateException("PostgreSQL for ClusterFeatureIT: " + e.getMessage(), e);
+                }
+            }
+            return url;
         }
     }
 
@@ -84,9 +98,7 @@ public class ClusterFeatureIT extends UplinkTestSupport {
         await().atMost(SETTLE_SECONDS, TimeUnit.SECONDS).until(() -> Files.readString(log).contains(
                 "cluster node 'it-node': the cluster database cannot be reached (etc/org.ops4j.datasource-uplink.cfg key url)"));
 
-        pg = PostgresServer.start(false);
-        String db = pg.createDatabase();
-        writeCfg("org.ops4j.datasource-uplink.cfg", dataSource(pg.url(db)));
+        writeCfg("org.ops4j.datasource-uplink.cfg", dataSource(System.getProperty("uplink.it.postgres")));
         await().atMost(SETTLE_SECONDS, TimeUnit.SECONDS).until(() -> bundleContext.getServiceReference(Cluster.class) != null);
         ServiceReference<Cluster> ref = bundleContext.getServiceReference(Cluster.class);
         Cluster cluster = bundleContext.getService(ref);
@@ -133,6 +145,6 @@ public class ClusterFeatureIT extends UplinkTestSupport {
     private static String dataSource(String url) throws IOException {
         return "osgi.jdbc.driver.name = PostgreSQL JDBC Driver\ndataSourceName = uplink\nurl = " + url
                 + "\nuser = postgres\npassword = unused\npool = hikari\nxa = false\nhikari.maximumPoolSize = 10\n"
-                + "hikari.connectionTimeout = 3000\n";
+                + "hikari.connectionTimeout = 3000\nhikari.initializationFailTimeout = -1\n";
     }
 }

@@ -20,6 +20,11 @@ public class PostgresServerTest {
                 assertTrue(tryLock(holder));
                 assertFalse("a second session must not get the lock", tryLock(other));
                 holder.close();
+                // the server ends the holder's backend a moment after the client left: wait for the lock there
+                try (Statement st = other.createStatement()) {
+                    st.execute("SET lock_timeout = '20s'");
+                    st.execute("SELECT pg_advisory_lock(42)");
+                }
                 assertTrue("the lock is free once its session ended", tryLock(other));
             }
             pg.dropDatabase(db);

@@ -55,7 +55,7 @@ public final class ClusterComponent {
     private volatile ServiceRegistration<Cluster> registration;
 
     @Activate
-    void activate(BundleContext context, ClusterConfig config, Map<String, Object> props) {
+    void activate(BundleContext context, ClusterConfig config) {
         NodeSettings settings;
         try {
             settings = settings(config);
@@ -64,11 +64,9 @@ public final class ClusterComponent {
             return;
         }
         active = true;
-        String url = String.valueOf(props.getOrDefault("url", "?"));
         starter = new Thread(() -> startWhenReachable(context, settings), "uplink-cluster-start");
         starter.setDaemon(true);
         starter.start();
-        LOG.debug("cluster node '{}' starting on {}", settings.nodeId(), url);
     }
 
     private void startWhenReachable(BundleContext context, NodeSettings settings) {

@@ -50,16 +50,24 @@ final class Firings {
 
     /** The connection's advisory-lock key, made on first use (a serial: no two connections share one). */
     static int lockKey(Connection c, String connectionId) throws SQLException {
+        Optional<Integer> known = knownKey(c, connectionId);
+        if (known.isPresent()) {
+            return known.get();
+        }
+        // an insert that conflicts still uses up a serial value: only when the connection has none yet
         try (PreparedStatement st = c.prepareStatement("INSERT INTO uplink_connection (connection_id) VALUES (?)"
                 + " ON CONFLICT (connection_id) DO NOTHING")) {
             st.setString(1, connectionId);
             st.executeUpdate();
         }
+        return knownKey(c, connectionId).orElseThrow(() -> new SQLException("no lock key for connection '" + connectionId + "'"));
+    }
+
+    private static Optional<Integer> knownKey(Connection c, String connectionId) throws SQLException {
         try (PreparedStatement st = c.prepareStatement("SELECT lock_key FROM uplink_connection WHERE connection_id = ?")) {
             st.setString(1, connectionId);
             try (ResultSet rs = st.executeQuery()) {
-                rs.next();
-                return rs.getInt(1);
+                return rs.next() ? Optional.of(rs.getInt(1)) : Optional.empty();
             }
         }
     }

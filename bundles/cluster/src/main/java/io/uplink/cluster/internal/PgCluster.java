@@ -65,6 +65,8 @@ final class PgCluster implements Cluster {
     static final String GROUP = "uplink";
     /** Quartz's scheduler repository and factory are JVM-wide: nodes (in tests, several per JVM) make theirs in turn. */
     private static final Object QUARTZ_SETUP = new Object();
+    /** How long the cluster-wide history keeps a firing. */
+    static final int HISTORY_DAYS = 90;
 
     private final DataSource ds;
     private final NodeSettings settings;
@@ -78,6 +80,7 @@ final class PgCluster implements Cluster {
     private volatile Scheduler quartz;
     private volatile boolean stopping;
     private volatile boolean checkinFailing;
+    private long lastHousekeeping;
 
     PgCluster(DataSource ds, NodeSettings settings, Supplier<LocalFirings> local) {
         this.ds = ds;
@@ -504,6 +507,7 @@ final class PgCluster implements Cluster {
                     }
                 }
             }
+            housekeeping(c);
             LocalFirings here = local.get();
             for (String connectionId : untriggered) {
                 if (here != null && here.canRun(connectionId) && !stopping) {
@@ -519,6 +523,26 @@ final class PgCluster implements Cluster {
                 LOG.warn("cluster node '{}' cannot check in: {}", settings.nodeId(), e.getMessage());
                 checkinFailing = true;
             }
+        }
+    }
+
+    /**
+     * At most hourly: forgets schedule slots older than a week and history older than {@link #HISTORY_DAYS} days
+     * (any node may do it; the statements are idempotent).
+     */
+    private void housekeeping(Connection c) throws SQLException {
+        long now = System.nanoTime();
+        if (lastHousekeeping != 0 && now - lastHousekeeping < TimeUnit.HOURS.toNanos(1)) {
+            return;
+        }
+        lastHousekeeping = now;
+        try (PreparedStatement slots = c.prepareStatement(
+                "DELETE FROM uplink_schedule_slot WHERE slot < clock_timestamp() - interval '7 days'");
+                PreparedStatement old = c.prepareStatement("DELETE FROM uplink_firing WHERE state IN ('ENDED', 'INTERRUPTED')"
+                        + " AND ended < clock_timestamp() - ? * interval '1 day'")) {
+            slots.executeUpdate();
+            old.setInt(1, HISTORY_DAYS);
+            old.executeUpdate();
         }
     }
 

@@ -178,10 +178,10 @@ final class PgFence implements Fence, AutoCloseable {
                 return;
             }
             closed = true;
-            try (PreparedStatement st = session.prepareStatement("SELECT pg_advisory_unlock(?, ?)")) {
-                st.setInt(1, Schema.FENCE_CLASS);
-                st.setInt(2, key);
-                st.execute();
+            // every session lock goes, not only the fence's: a collector lock a ledger could not release must
+            // never travel with the pooled session to another firing
+            try (Statement st = session.createStatement()) {
+                st.execute("SELECT pg_advisory_unlock_all()");
                 try (Statement reset = session.createStatement()) {
                     reset.execute("RESET idle_session_timeout");
                     reset.execute("RESET idle_in_transaction_session_timeout");

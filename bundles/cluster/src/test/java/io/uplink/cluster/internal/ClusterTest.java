@@ -127,7 +127,10 @@ public class ClusterTest {
         assertTrue(a.cluster.nodeOf(followUp).isPresent());
     }
 
-    /** Every node asks for the same schedule slot (several times): it fires once, cluster-wide. */
+    /**
+     * Every node asks for the same schedule slot (several times): it fires once, cluster-wide, also when the node
+     * that would have fired it dies.
+     */
     @Test
     public void aSlotAskedByEveryNodeFiresOnce() throws Exception {
         Node a = node(null);
@@ -161,6 +164,16 @@ public class ClusterTest {
         String next = a.cluster.requestSlot("office", "schedule:workhours", slot.plusSeconds(900));
         assertNotEquals(id, next);
         await().atMost(WAIT.toSeconds(), TimeUnit.SECONDS).until(() -> a.cluster.result(next).isPresent());
+
+        // the node that asks first dies before its trigger fires (its Quartz is gone): another node fires the slot, once
+        Instant late = slot.plusSeconds(1800);
+        a.cluster.halt();
+        String orphan = a.cluster.requestSlot("office", "schedule:workhours", late);
+        assertEquals(orphan, b.cluster.requestSlot("office", "schedule:workhours", late));
+        await().atMost(WAIT.toSeconds(), TimeUnit.SECONDS).until(() -> c.cluster.result(orphan).isPresent());
+        assertEquals(orphan, c.cluster.requestSlot("office", "schedule:workhours", late));
+        assertEquals(3, a.ran.size() + b.ran.size() + c.ran.size());
+        assertTrue(b.ran.stream().anyMatch(r -> r.contains(orphan)) || c.ran.stream().anyMatch(r -> r.contains(orphan)));
     }
 
     /**
@@ -246,6 +259,114 @@ public class ClusterTest {
         a.gate.countDown();
         await().atMost(WAIT.toSeconds(), TimeUnit.SECONDS).until(() -> a.returned.contains(first));
         assertEquals(Outcome.FAILED, b.cluster.result(first).get().outcome());
+    }
+
+    /** A node's JVM is killed (SIGKILL) during a firing: another node runs it again, and the history shows it. */
+    @Test
+    public void aKilledNodesFiringIsTakenOver() throws Exception {
+        Node b = node(id -> false);
+        String child = "child" + NODES.incrementAndGet();
+        java.nio.file.Path err = java.nio.file.Files.createTempFile("uplink-child-node", ".log");
+        Process p = new ProcessBuilder(java.nio.file.Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-cp", System.getProperty("java.class.path"), ChildNode.class.getName(), pg.url(db), child, "office")
+                .redirectError(err.toFile()).start();
+        String first;
+        try {
+            java.io.BufferedReader out = new java.io.BufferedReader(
+                    new java.io.InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8));
+            // bounded: a child that never runs the firing fails the test instead of hanging it
+            String line = CompletableFuture.supplyAsync(() -> {
+                try {
+                    return out.readLine();
+                } catch (java.io.IOException e) {
+                    return null;
+                }
+            }).get(WAIT.toSeconds(), TimeUnit.SECONDS);
+            assertTrue("the child node runs the firing: " + line + "\n" + java.nio.file.Files.readString(err),
+                    line != null && line.startsWith("RUNNING "));
+            first = line.substring("RUNNING ".length());
+            b.runnable = null;
+        } finally {
+            p.destroyForcibly();
+            p.waitFor(30, TimeUnit.SECONDS);
+        }
+        await().atMost(WAIT.toSeconds(), TimeUnit.SECONDS).until(() -> b.ran.size() == 1);
+        String second = b.ran.get(0).split(" ")[1];
+        await().atMost(WAIT.toSeconds(), TimeUnit.SECONDS).until(() -> b.cluster.result(second).isPresent());
+        assertTrue(b.cluster.result(second).get().summary().contains("took over firing " + first + " of node " + child));
+        assertEquals(Outcome.FAILED, b.cluster.result(first).get().outcome());
+        assertFalse(b.cluster.nodes().stream().filter(n -> n.id().equals(child)).findFirst().get().alive());
+        java.nio.file.Files.deleteIfExists(err);
+    }
+
+    /** A node that stops (bundle stop, Karaf shutdown) hands its running firing back; another node runs it again. */
+    @Test
+    public void aStoppingNodeHandsItsFiringBack() throws Exception {
+        Node a = node(null);
+        Node b = node(id -> false);
+        a.closeGate();
+        String first = a.cluster.request("office", "shell");
+        await().atMost(WAIT.toSeconds(), TimeUnit.SECONDS).until(() -> a.ran.size() == 1);
+        b.runnable = null;
+        a.close();
+        assertTrue(a.interrupted.contains(first));
+        await().atMost(WAIT.toSeconds(), TimeUnit.SECONDS).until(() -> b.ran.size() == 1);
+        String second = b.ran.get(0).split(" ")[1];
+        await().atMost(WAIT.toSeconds(), TimeUnit.SECONDS).until(() -> b.cluster.result(second).isPresent());
+        assertTrue(b.cluster.result(second).get().summary().contains("took over firing " + first));
+        assertTrue(b.cluster.result(first).get().summary(),
+                b.cluster.result(first).get().summary().contains("node " + a.settings.nodeId() + " stopped"));
+    }
+
+    /** Nodes that start at once set the schema up once, without colliding; a later start changes nothing. */
+    @Test
+    public void theSchemaIsSetUpOnceWhenNodesStartAtOnce() throws Exception {
+        ExecutorService pool = Executors.newFixedThreadPool(4);
+        CountDownLatch go = new CountDownLatch(1);
+        List<Future<Object>> setups = new ArrayList<>();
+        for (int i = 0; i < 4; i++) {
+            setups.add(pool.submit(() -> {
+                go.await();
+                try (Connection c = pg.connect(db)) {
+                    Schema.create(c);
+                }
+                return null;
+            }));
+        }
+        go.countDown();
+        for (Future<Object> f : setups) {
+            f.get(30, TimeUnit.SECONDS);
+        }
+        pool.shutdown();
+        try (Connection c = pg.connect(db)) {
+            Schema.create(c);
+            try (Statement st = c.createStatement(); java.sql.ResultSet rs = st.executeQuery("SELECT count(*) FROM"
+                    + " information_schema.tables WHERE table_name LIKE 'qrtz%' OR table_name LIKE 'uplink%'")) {
+                rs.next();
+                assertEquals(11 + 4, rs.getInt(1));
+            }
+        }
+    }
+
+    /** A node's check-in forgets schedule slots older than a week and history older than 90 days, nothing newer. */
+    @Test
+    public void oldSlotsAndHistoryAreForgotten() throws Exception {
+        try (Connection c = pg.connect(db); Statement st = c.createStatement()) {
+            Schema.create(c);
+            st.execute("INSERT INTO uplink_schedule_slot VALUES ('office', now() - interval '8 days', 'f-old', 'schedule:a'),"
+                    + " ('office', now() - interval '6 days', 'f-new', 'schedule:a')");
+            st.execute("INSERT INTO uplink_firing (firing_id, connection_id, cause, state, requested, ended) VALUES"
+                    + " ('f-old', 'office', 'shell', 'ENDED', now() - interval '91 days', now() - interval '91 days'),"
+                    + " ('f-new', 'office', 'shell', 'ENDED', now() - interval '89 days', now() - interval '89 days')");
+        }
+        node(null);
+        try (Connection c = pg.connect(db); Statement st = c.createStatement();
+                java.sql.ResultSet rs = st.executeQuery("SELECT (SELECT string_agg(firing_id, ',') FROM uplink_schedule_slot),"
+                        + " (SELECT string_agg(firing_id, ',') FROM uplink_firing)")) {
+            rs.next();
+            assertEquals("f-new", rs.getString(1));
+            assertEquals("f-new", rs.getString(2));
+        }
     }
 
     /** A connection only node B may run (a modem wired to it) is run by B, whichever node asks. */

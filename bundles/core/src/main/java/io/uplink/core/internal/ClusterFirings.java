@@ -112,9 +112,20 @@ final class ClusterFirings implements LocalFirings {
                     try {
                         before.result().toCompletableFuture().get();
                     } catch (InterruptedException e) {
-                        return; // the cluster service went: close() ends the handles still waiting
+                        // the cluster service went: the defaults not asked for yet are not fired
+                        for (FiringHandle left : later) {
+                            left.complete(FiringRun.refusedUnknown(engine, left, "connection '" + left.connectionId()
+                                    + "' was not fired: the cluster service left this node"));
+                        }
+                        return;
                     } catch (ExecutionException e) {
                         // never: handles complete normally
+                    }
+                    if (closed) {
+                        h.complete(FiringRun.refusedUnknown(engine, h, "connection '" + h.connectionId()
+                                + "' was not fired: the cluster service left this node"));
+                        before = h;
+                        continue;
                     }
                     FiringHandle real = requestOrRefuse(h.connectionId(), cause, slot, h);
                     h.follow(real);

@@ -161,7 +161,9 @@ final class Triggers {
         }
     }
 
+    /** Online here, or (in a cluster) firing on another node, whose phase this node does not see. */
     private static boolean isOnline(ConnectionState s) {
-        return s == ConnectionState.ONLINE || s == ConnectionState.SENDING || s == ConnectionState.COLLECTING;
+        return s == ConnectionState.ONLINE || s == ConnectionState.SENDING || s == ConnectionState.COLLECTING
+                || s == ConnectionState.REMOTE;
     }
 }

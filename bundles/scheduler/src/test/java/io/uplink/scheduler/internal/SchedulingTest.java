@@ -293,5 +293,12 @@ public class SchedulingTest {
         box.add("m2", false);
         t.checkOutbox();
         assertEquals(List.of("modem send-immediately"), connections.fired);
+        connections.fired.clear();
+        clock.advance(Duration.ofMinutes(2));
+        connections.state("modem", ConnectionState.REMOTE);
+        box.add("m3", false);
+        t.checkOutbox();
+        assertEquals("in a cluster, firing on another node counts as online", List.of("modem send-immediately"),
+                connections.fired);
     }
 }

@@ -8,7 +8,6 @@ import java.net.ConnectException;
 import java.net.Socket;
 import java.net.SocketTimeoutException;
 import java.net.UnknownHostException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
@@ -36,7 +35,9 @@ import org.slf4j.LoggerFactory;
 import io.uplink.api.mail.CollectReport;
 import io.uplink.api.mail.TaskContext;
 import io.uplink.mail.internal.auth.SignIn;
-import io.uplink.mail.internal.ledger.UidLedger;
+import io.uplink.mail.internal.ledger.FileLedgers;
+import io.uplink.mail.internal.ledger.Ledger;
+import io.uplink.mail.internal.ledger.LedgerStore;
 import io.uplink.mail.internal.net.SessionDeadline;
 import io.uplink.mail.internal.route.Router;
 import io.uplink.mail.internal.tls.Tls;
@@ -89,7 +90,7 @@ public final class Collection {
 
     private final CollectorSettings cfg;
     private final Path mailboxes;
-    private final Path ledgerFile;
+    private final LedgerStore ledgers;
     private final Clock clock;
 
     private Destination destination;
@@ -122,11 +123,20 @@ public final class Collection {
     }
 
     public Collection(CollectorSettings cfg, Path mailboxes, Path ledgerFile, Clock clock, SignIn signIn) {
+        this(cfg, mailboxes, clock, signIn, FileLedgers.at(ledgerFile));
+    }
+
+    private Collection(CollectorSettings cfg, Path mailboxes, Clock clock, SignIn signIn, LedgerStore ledgers) {
         this.signIn = signIn;
         this.cfg = cfg;
         this.mailboxes = mailboxes;
-        this.ledgerFile = ledgerFile;
+        this.ledgers = ledgers;
         this.clock = clock;
+    }
+
+    /** A run whose ledger {@code ledgers} keeps (a file, or in a cluster the shared database). */
+    public static Collection of(CollectorSettings cfg, Path mailboxes, LedgerStore ledgers, Clock clock, SignIn signIn) {
+        return new Collection(cfg, mailboxes, clock, signIn, ledgers);
     }
 
     /** Replaces the wait between asks of a busy server. */
@@ -143,8 +153,7 @@ public final class Collection {
         t.setContextClassLoader(Session.class.getClassLoader());
         deadline = new SessionDeadline(cfg.timeout, cfg.minRate, context);
         try {
-            Files.createDirectories(ledgerFile.getParent());
-            try (UidLedger ledger = UidLedger.open(ledgerFile, clock.instant(), UidLedger.inMailboxes(mailboxes));
+            try (Ledger ledger = ledgers.open(cfg.id(), context, clock.instant(), Ledger.inMailboxes(mailboxes));
                     Destination d = Destination.of(cfg, mailboxes, clock, errors::add)) {
                 destination = d;
                 collectPatiently(ledger, context);
@@ -167,7 +176,7 @@ public final class Collection {
      * connections", Dovecot's {@code mail_max_userip_connections}) is asked again after 1, 2, 4 and 8 s
      * instead of failing the collector: such a limit frees up as other sessions end.
      */
-    private void collectPatiently(UidLedger ledger, TaskContext context)
+    private void collectPatiently(Ledger ledger, TaskContext context)
             throws MessagingException, IOException, InterruptedException {
         for (int attempt = 1; ; attempt++) {
             try {
@@ -196,7 +205,7 @@ public final class Collection {
         return false;
     }
 
-    private void collect(UidLedger ledger, TaskContext context) throws MessagingException, IOException {
+    private void collect(Ledger ledger, TaskContext context) throws MessagingException, IOException {
         socket = null;
         pipeline = null;
         Session session = Session.getInstance(properties());
@@ -381,7 +390,7 @@ public final class Collection {
         }
     }
 
-    private void confirmDeleted(UidLedger ledger, List<Listed> deleted) throws IOException {
+    private void confirmDeleted(Ledger ledger, List<Listed> deleted) throws IOException {
         Instant now = clock.instant();
         for (Listed l : deleted) {
             ledger.deleted(l.uid, now);
@@ -394,8 +403,8 @@ public final class Collection {
      * time as it is read ({@link Pop3Listing}), so that 100,000 known messages make no object each: only the
      * messages that matter (new, too large, due for deletion) are listed for the rest of the firing.
      */
-    private List<Listed> listPop3(POP3Folder pop, UidLedger ledger, Instant now) throws MessagingException, IOException {
-        UidLedger.Listing listing = ledger.listing();
+    private List<Listed> listPop3(POP3Folder pop, Ledger ledger, Instant now) throws MessagingException, IOException {
+        Ledger.Listing listing = ledger.listing();
         long keep = Duration.ofDays(cfg.leaveOnServerDays).toMillis();
         List<Listed> out = new ArrayList<>();
         Pop3Listing.Line each = (number, uid, size) -> {
@@ -440,7 +449,7 @@ public final class Collection {
      * cannot be told apart from new mail, so it is collected again rather than risk losing any. The firing
      * that sees the change says so.
      */
-    private List<Listed> listImap(IMAPFolder imap, UidLedger ledger, Instant now) throws MessagingException, IOException {
+    private List<Listed> listImap(IMAPFolder imap, Ledger ledger, Instant now) throws MessagingException, IOException {
         long validity = imap.getUIDValidity();
         if (ledger.validity() != validity) {
             if (ledger.validity() != 0 && ledger.size() > 0) {
@@ -463,7 +472,7 @@ public final class Collection {
         }
         int above = found.size();
         List<Long> again = new ArrayList<>();
-        for (UidLedger.Oversized o : ledger.oversized()) {
+        for (Ledger.Oversized o : ledger.oversized()) {
             if (o.uid().startsWith(prefix)) {
                 again.add(Long.parseLong(o.uid().substring(prefix.length())));
             }
@@ -522,7 +531,7 @@ public final class Collection {
      * too large), in UID order, stopping at the first that is not (deferred, failed, link down): the next
      * firing asks from there. When all are, the mark goes to UIDNEXT - 1.
      */
-    private void markHandled(UidLedger ledger) throws IOException {
+    private void markHandled(Ledger ledger) throws IOException {
         if (imapAbove.isEmpty() && imapNext <= 0) {
             return;
         }
@@ -541,7 +550,7 @@ public final class Collection {
         ledger.handledUpTo(mark);
     }
 
-    private void store(UidLedger ledger, Listed l) throws MessagingException, IOException, Destination.Deferred {
+    private void store(Ledger ledger, Listed l) throws MessagingException, IOException, Destination.Deferred {
         List<Router.Recipient> recipients;
         try {
             recipients = cfg.router.recipients(l.message::getHeader);

@@ -7,7 +7,7 @@ import java.time.Clock;
 import java.util.List;
 import java.util.function.Consumer;
 
-import io.uplink.mail.internal.ledger.UidLedger;
+import io.uplink.mail.internal.ledger.Ledger;
 import io.uplink.mail.internal.route.Router;
 import io.uplink.mail.internal.store.Maildir;
 
@@ -16,7 +16,7 @@ import io.uplink.mail.internal.store.Maildir;
  * mail server ({@code lmtp://…}, {@code smtp://…}). The collection lists, fetches, keeps the UID ledger and
  * deletes; a destination stores and says when a message is durably somewhere else. It records its intent
  * in the ledger before it starts a delivery and the delivery in the ledger once it is durable, so
- * {@link UidLedger#inMailboxes} can settle a delivery a crash interrupted.
+ * {@link Ledger#inMailboxes} can settle a delivery a crash interrupted.
  */
 interface Destination extends Closeable {
 
@@ -34,7 +34,7 @@ interface Destination extends Closeable {
      *
      * @throws Deferred the destination is known to be down: the message was not even started
      */
-    void deliver(UidLedger ledger, String uid, long size, List<Router.Recipient> recipients, Router.Headers headers,
+    void deliver(Ledger ledger, String uid, long size, List<Router.Recipient> recipients, Router.Headers headers,
             Maildir.Writer bytes) throws Deferred, IOException;
 
     /** Whether enough messages wait for a {@link #commit}. */
@@ -47,14 +47,14 @@ interface Destination extends Closeable {
      * @return the messages since the last commit that must stay on the server this time (an office server's
      *         4xx, or it went down), each not recorded
      */
-    List<Deferred> commit(UidLedger ledger) throws IOException;
+    List<Deferred> commit(Ledger ledger) throws IOException;
 
     /**
      * Like {@link #commit}, but a destination may make the latest batch durable in the background while the
      * collector fetches the next one, and record it at a later call; only {@link #commit} promises that
      * everything delivered so far is durable and recorded. By default the same as {@link #commit}.
      */
-    default List<Deferred> commitEarlier(UidLedger ledger) throws IOException {
+    default List<Deferred> commitEarlier(Ledger ledger) throws IOException {
         return commit(ledger);
     }
 

@@ -32,6 +32,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import io.uplink.api.ConnectionService;
+import io.uplink.api.cluster.Cluster;
 import io.uplink.api.config.ConfigException;
 import io.uplink.api.schedule.ScheduleService;
 import io.uplink.api.config.Settings;
@@ -41,7 +42,9 @@ import io.uplink.api.mail.MailTaskStatus;
 import io.uplink.mail.internal.status.StatusSource;
 import io.uplink.mail.internal.status.TaskStatus;
 import io.uplink.api.mail.TaskContext;
-import io.uplink.mail.internal.ledger.UidLedger;
+import io.uplink.mail.internal.ledger.FileLedgers;
+import io.uplink.mail.internal.ledger.JdbcLedgers;
+import io.uplink.mail.internal.ledger.LedgerStore;
 import io.uplink.mail.internal.outbox.OutboxComponent;
 import io.uplink.mail.internal.auth.SignIn;
 import io.uplink.oauth2.OAuth2Tokens;
@@ -184,7 +187,7 @@ public final class MailCollectorComponent implements MailCollector, StatusSource
     }
 
     private final Path defaultMailboxes;
-    private final Path state;
+    private final FileLedgers files;
     /** The mail settings' service, for {@code mailboxes.dir}; the default place while it is missing. */
     @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC,
             policyOption = ReferencePolicyOption.GREEDY)
@@ -205,6 +208,12 @@ public final class MailCollectorComponent implements MailCollector, StatusSource
     @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC,
             policyOption = ReferencePolicyOption.GREEDY)
     volatile ScheduleService scheduleService;
+    /** Present only on a cluster node: then the ledgers are kept in the shared database, else in files. */
+    @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC,
+            policyOption = ReferencePolicyOption.GREEDY)
+    volatile Cluster cluster;
+    /** The database store of {@link #cluster} (made once per cluster service: it creates the tables once). */
+    private volatile JdbcLedgers clusterLedgers;
     /** The live-delivery session while {@code idle = true}, else null. */
     private IdleSession idle;
     private java.time.Duration idleCheck = IdleSession.CHECK_EVERY;
@@ -217,7 +226,7 @@ public final class MailCollectorComponent implements MailCollector, StatusSource
 
     private MailCollectorComponent(Path data) {
         this.defaultMailboxes = data.resolve("mailboxes");
-        this.state = data.resolve("state");
+        this.files = FileLedgers.in(data.resolve("state"));
     }
 
     /**
@@ -407,7 +416,7 @@ public final class MailCollectorComponent implements MailCollector, StatusSource
                 try {
                     OutboxComponent m = mail;
                     Path mailboxes = m != null ? m.mailboxes() : defaultMailboxes;
-                    report = new Collection(c, mailboxes, ledgerFile(c.id()), Clock.systemUTC(),
+                    report = Collection.of(c, mailboxes, ledgers(), Clock.systemUTC(),
                             SignIn.of(c.settings, c.password, c.oauth2, tokens)).run(context);
                     return report;
                 } finally {
@@ -425,8 +434,18 @@ public final class MailCollectorComponent implements MailCollector, StatusSource
         }
     }
 
-    private Path ledgerFile(String id) {
-        return state.resolve("collector-" + id.replaceAll("[^A-Za-z0-9._-]", "_") + ".uidl");
+    /** The cluster's database when this node runs in a cluster, else the files in {@code state/}. */
+    private LedgerStore ledgers() {
+        Cluster c = cluster;
+        if (c == null) {
+            return files;
+        }
+        JdbcLedgers j = clusterLedgers;
+        if (j == null || !j.isOf(c)) {
+            j = JdbcLedgers.of(c);
+            clusterLedgers = j;
+        }
+        return j;
     }
 
     /**
@@ -439,7 +458,7 @@ public final class MailCollectorComponent implements MailCollector, StatusSource
         CollectorSettings c = config;
         long max = c != null ? c.maxMessageSize : 0;
         try {
-            return UidLedger.readOversized(ledgerFile(id())).stream().map(o -> o.describe(max)).toList();
+            return ledgers().oversized(id()).stream().map(o -> o.describe(max)).toList();
         } catch (IOException e) {
             LOG.debug("collector '{}': cannot read its ledger: {}", id(), e.toString());
             return List.of();

@@ -18,7 +18,7 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 
-import io.uplink.mail.internal.ledger.UidLedger;
+import io.uplink.mail.internal.ledger.Ledger;
 import io.uplink.mail.internal.route.Router;
 import io.uplink.mail.internal.store.Maildir;
 
@@ -69,7 +69,7 @@ final class MaildirDestination implements Destination {
     }
 
     @Override
-    public void deliver(UidLedger ledger, String uid, long size, List<Router.Recipient> recipients, Router.Headers headers,
+    public void deliver(Ledger ledger, String uid, long size, List<Router.Recipient> recipients, Router.Headers headers,
             Maildir.Writer bytes) throws IOException {
         List<String> boxes = new ArrayList<>(recipients.size());
         for (Router.Recipient r : recipients) {
@@ -113,7 +113,7 @@ final class MaildirDestination implements Destination {
      * the disk and the server work at the same time; a batch is recorded only once it is durable.
      */
     @Override
-    public List<Deferred> commitEarlier(UidLedger ledger) throws IOException {
+    public List<Deferred> commitEarlier(Ledger ledger) throws IOException {
         Future<Sealed> previous = sealing;
         sealing = null;
         IOException failure = null;
@@ -137,7 +137,7 @@ final class MaildirDestination implements Destination {
 
     /** Waits until every file delivered so far is forced and in {@code new/}, makes the renames durable, then records. */
     @Override
-    public List<Deferred> commit(UidLedger ledger) throws IOException {
+    public List<Deferred> commit(Ledger ledger) throws IOException {
         commitEarlier(ledger);
         Future<Sealed> last = sealing;
         sealing = null;
@@ -175,7 +175,7 @@ final class MaildirDestination implements Destination {
     }
 
     /** Waits for a sealed batch and records its durable messages in the ledger, in one record. */
-    private void record(UidLedger ledger, Future<Sealed> sealed) throws IOException {
+    private void record(Ledger ledger, Future<Sealed> sealed) throws IOException {
         if (sealed == null) {
             return;
         }

@@ -32,7 +32,7 @@ import jakarta.mail.internet.InternetHeaders;
 
 import io.uplink.mail.internal.deliver.OfficeServer;
 import io.uplink.mail.internal.deliver.OfficeSession;
-import io.uplink.mail.internal.ledger.UidLedger;
+import io.uplink.mail.internal.ledger.Ledger;
 import io.uplink.mail.internal.route.Router;
 import io.uplink.mail.internal.store.Maildir;
 
@@ -119,7 +119,7 @@ final class ServerDestination implements Destination {
     }
 
     @Override
-    public void deliver(UidLedger ledger, String uid, long size, List<Router.Recipient> recipients, Router.Headers headers,
+    public void deliver(Ledger ledger, String uid, long size, List<Router.Recipient> recipients, Router.Headers headers,
             Maildir.Writer bytes) throws Deferred, IOException {
         takeAnswered(ledger);
         if (spool == null) {
@@ -190,7 +190,7 @@ final class ServerDestination implements Destination {
     }
 
     /** On the fetching thread: takes in the answered messages, and forces the ledger every {@link #BATCH} of them. */
-    private void takeAnswered(UidLedger ledger) throws IOException {
+    private void takeAnswered(Ledger ledger) throws IOException {
         while (!pending.isEmpty() && pending.peekFirst().isDone()) {
             take(pending.pollFirst());
             if (++answered % BATCH == 0) {
@@ -283,7 +283,7 @@ final class ServerDestination implements Destination {
      * with a 4xx) stores its local copies: the unroutable one (a 5xx, or no address matched) first, then those
      * the intent names; then records the delivery.
      */
-    private Outcome send(UidLedger ledger, String uid, long size, String from, Map<OfficeServer, List<String>> byServer,
+    private Outcome send(Ledger ledger, String uid, long size, String from, Map<OfficeServer, List<String>> byServer,
             List<String> local, String unique, Spooled copy, boolean unroutableCopy) throws IOException {
         boolean keep = unroutableCopy;
         List<String> problem = new ArrayList<>();
@@ -451,7 +451,7 @@ final class ServerDestination implements Destination {
     }
 
     @Override
-    public List<Deferred> commit(UidLedger ledger) throws IOException {
+    public List<Deferred> commit(Ledger ledger) throws IOException {
         while (!pending.isEmpty()) {
             take(pending.pollFirst());
         }

@@ -1,7 +1,6 @@
 package io.uplink.mail.internal.ledger;
 
 import java.io.ByteArrayOutputStream;
-import java.io.Closeable;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
@@ -11,7 +10,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
-import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -22,8 +20,9 @@ import java.util.Map;
 import io.uplink.mail.internal.store.Maildir;
 
 /**
- * The durable record of which server messages one collector has already stored, so nothing is collected
- * twice. One file per collector, a journal: records are only ever appended, one line each, and the file is
+ * The file store of the UID ledger (the single-node default; {@link JdbcLedger} is the cluster's): the durable
+ * record of which server messages one collector has already stored, so nothing is collected twice. One file per
+ * collector, a journal: records are only ever appended, one line each, and the file is
  * rewritten (compacted) only when it holds half as many records again as it has entries. Format 2 (the
  * first line says {@code uplink-ledger 2}):
  * <pre>
@@ -46,7 +45,7 @@ import io.uplink.mail.internal.store.Maildir;
  *
  * <p>A {@code P} line is written before the message is delivered, an {@code S} line once the delivery is
  * durable, that is once the file is in every mailbox the message is routed to. After a crash a {@code P}
- * without its {@code S} is settled by looking into those mailboxes (see {@link #inMailboxes}): in none, it
+ * without its {@code S} is settled by looking into those mailboxes (see {@link Ledger#inMailboxes}): in none, it
  * is collected again; in some, the missing copies are made from one that is there. So a kill at any instant
  * neither loses nor duplicates a message in any mailbox. A line counts only with its newline: a kill
  * mid-append leaves one torn last line, which the next open cuts off. Compaction writes a temp file, forces
@@ -61,42 +60,10 @@ import io.uplink.mail.internal.store.Maildir;
  * firings pass it by quietly (it stays visible through {@link #oversized()} and {@link #readOversized(Path)}),
  * and the record goes when the message is gone from the server or has been stored after all.
  */
-public final class UidLedger implements Closeable {
+public final class UidLedger extends TableLedger<UidLedger.State> {
 
     static final String HEADER = "uplink-ledger 2";
     private static final byte[] HEADER_BYTES = HEADER.getBytes(StandardCharsets.US_ASCII);
-
-    /** One message the collector has stored. */
-    public record Entry(String uid, long size, long stored, long lastSeen, long deleted) {
-        /** Whether the server confirmed deleting it (so the UID showing up again is a new message). */
-        public boolean deletedOnServer() {
-            return deleted > 0;
-        }
-    }
-
-    /**
-     * A message left on the server because it is larger than {@code maxMessageSize}.
-     *
-     * @param seen when a firing first saw it (epoch millis)
-     */
-    public record Oversized(String uid, long size, long seen) {
-        /** How a status shows it. */
-        public String describe(long maxMessageSize) {
-            return "message " + uid + " (" + size + " bytes) is larger than maxMessageSize"
-                    + (maxMessageSize > 0 ? " (" + maxMessageSize + " bytes)" : "") + "; left on the server since "
-                    + Instant.ofEpochMilli(seen);
-        }
-    }
-
-    /** A delivery that was under way when the last run ended. */
-    public record Pending(String uid, long size, String unique, List<String> mailboxes) {
-    }
-
-    /** Tells whether a pending delivery completed (its file is in every mailbox it was routed to). */
-    @FunctionalInterface
-    public interface Settle {
-        boolean delivered(Pending pending) throws IOException;
-    }
 
     /** Called at each step of a compaction; a test copies the files there, as a kill would leave them. */
     @FunctionalInterface
@@ -105,7 +72,6 @@ public final class UidLedger implements Closeable {
     }
 
     private final Path file;
-    private final State s;
     private final Steps steps;
     private FileChannel append;
     /**
@@ -115,19 +81,14 @@ public final class UidLedger implements Closeable {
     private boolean unforced;
 
     private UidLedger(Path file, State s, Steps steps) {
+        super(s);
         this.file = file;
-        this.s = s;
         this.steps = steps;
     }
 
     /** What the file holds. */
-    private static final class State {
-        UidTable table;
+    static final class State extends TableLedger.Memory {
         final Map<String, Pending> pending = new LinkedHashMap<>();
-        final Map<String, Oversized> oversized = new LinkedHashMap<>();
-        long listing;
-        long validity;
-        long watermark;
         /** The T the next S record is under. */
         long time = -1;
         /** Lines after the header (for when to compact). */
@@ -188,7 +149,7 @@ public final class UidLedger implements Closeable {
                 int slash = uid.indexOf('/');
                 if (slash > 0 && uid.substring(0, slash).chars().allMatch(Character::isDigit)) {
                     s.validity = Long.parseLong(uid.substring(0, slash));
-                    voidOthers(s);
+                    s.voidOthers();
                 }
                 return;
             }
@@ -354,7 +315,7 @@ public final class UidLedger implements Closeable {
                     if (fieldCount == 2) {
                         s.validity = number(b, f[1], f[2] - 1);
                         s.watermark = 0;
-                        voidOthers(s);
+                        s.voidOthers();
                     }
                 }
                 case 'H' -> {
@@ -400,278 +361,68 @@ public final class UidLedger implements Closeable {
         return negative ? -v : v;
     }
 
-    /** Entries keyed under another UIDVALIDITY than the state's are void. */
-    private static void voidOthers(State s) {
-        String prefix = s.validity + "/";
-        for (int i = 0; i < s.table.count(); i++) {
-            if (s.table.isLive(i) && !s.table.startsWith(i, prefix)) {
-                s.table.kill(i);
-            }
+    @Override
+    void recordStored(Map<String, Long> batch, long t) throws IOException {
+        StringBuilder lines = new StringBuilder(batch.size() * 32);
+        for (Map.Entry<String, Long> b : batch.entrySet()) {
+            lines.append(storedLine(b.getKey(), b.getValue(), t));
         }
-        s.oversized.keySet().removeIf(u -> !u.startsWith(prefix));
+        write(lines.toString());
     }
 
-    /**
-     * Settles a pending delivery by looking into every mailbox it was routed to. Each mailbox's copy is
-     * completed on its own, so a crash can leave the file in some of them only:
-     * <ul>
-     * <li>in none: not delivered (what is left in {@code tmp/} is removed); the message is collected again;</li>
-     * <li>in some: the missing copies are delivered now, from a copy that is there (same unique name, file
-     * and directory forced), and then it is delivered;</li>
-     * <li>in all: delivered.</li>
-     * </ul>
-     * The directories holding the copies are forced before the answer, because the crash may have come
-     * between a rename and the directory's fsync. A kill during this repair leaves the {@code P} line in
-     * place, so the next open simply repeats it; the unique name keeps any mailbox from getting two copies.
-     */
-    public static Settle inMailboxes(Path mailboxesRoot) {
-        return p -> {
-            Map<String, Path> held = new LinkedHashMap<>();
-            List<String> missing = new ArrayList<>();
-            for (String mb : p.mailboxes()) {
-                Path dir = mailboxesRoot.resolve(mb);
-                Path copy = null;
-                if (Files.isDirectory(dir.resolve("new"))) {
-                    Maildir m = Maildir.open(dir);
-                    copy = m.find(p.unique());
-                    if (copy != null) {
-                        m.syncAll();
-                        m.discardTemporary(p.unique());
-                    }
-                }
-                if (copy != null) {
-                    held.put(mb, copy);
-                } else {
-                    missing.add(mb);
-                }
-            }
-            if (held.isEmpty()) {
-                for (String mb : missing) {
-                    Path dir = mailboxesRoot.resolve(mb);
-                    if (Files.isDirectory(dir.resolve("tmp"))) {
-                        Maildir.open(dir).discardTemporary(p.unique());
-                    }
-                }
-                return false;
-            }
-            Path source = held.values().iterator().next();
-            for (String mb : missing) {
-                Maildir.open(mailboxesRoot.resolve(mb)).restore(p.unique(), source);
-            }
-            return true;
-        };
+    @Override
+    void recordDeleted(int i, long t) throws IOException {
+        write("D " + s.table.escaped(i) + " " + t + "\n");
     }
 
-    /** The entry for a UID, or {@code null}. */
-    public Entry get(String uid) {
-        int i = s.table.find(escape(uid));
-        if (i < 0 || !s.table.isLive(i)) {
-            return null;
-        }
-        long gone = s.table.gone(i);
-        return new Entry(uid, s.table.size(i), s.table.stored(i),
-                gone > 0 ? gone : Math.max(s.listing, s.table.stored(i)), s.table.deleted(i));
-    }
-
-    /**
-     * When {@code uid} was stored, if it is ours: known, not deleted on the server, and of this size (a size
-     * below 0 is unknown and matches). Otherwise -1: a new message, or the server reusing the UID.
-     * Allocates nothing for an ordinary UID, as it is asked once per message on the server.
-     */
-    public long collectedAt(String uid, long size) {
-        int i = s.table.find(escape(uid));
-        if (i < 0 || !s.table.isLive(i) || s.table.deleted(i) > 0 || size >= 0 && s.table.size(i) != size) {
-            return -1;
-        }
-        return s.table.stored(i);
-    }
-
-    /** How many entries the ledger holds. */
-    public int size() {
-        return s.table.live();
-    }
-
-    /**
-     * Takes in the server's full list (POP3): forgets UIDs that were missing from the last listing and are
-     * back (the server reuses them for new messages), notes those that are missing now, drops entries gone
-     * from the server for longer than {@code expiry}. Appends only what changed.
-     */
-    public void refresh(java.util.Collection<String> onServer, Instant now, Duration expiry) throws IOException {
-        Listing listing = listing();
-        for (String uid : onServer) {
-            listing.seen(uid, -1);
-        }
-        listing.finish(now, expiry);
-    }
-
-    /** Starts taking in the server's full list one message at a time (see {@link Listing}). */
-    public Listing listing() {
-        return new Listing();
-    }
-
-    /**
-     * The server's full list (POP3), taken in one message at a time as it is read, so that a list of 100,000
-     * known messages makes no object per message; then {@link #finish} does what {@link #refresh} does.
-     */
-    public final class Listing {
-        private final long[] present = new long[(s.table.count() + 63) >>> 6];
-        private final java.util.Set<String> oversizedPresent = new java.util.HashSet<>();
-
-        private Listing() {
-        }
-
-        /**
-         * One listed message. Returns when it was stored if it is ours, as {@link #collectedAt} will answer
-         * after {@link #finish}; -1 for a new message (also a UID that is back after missing from a listing:
-         * the server reuses it). {@code uid} is only read during the call.
-         */
-        public long seen(CharSequence uid, long size) {
-            if (!s.oversized.isEmpty()) {
-                String u = uid.toString();
-                if (s.oversized.containsKey(u)) {
-                    oversizedPresent.add(u);
-                }
-            }
-            int i = s.table.find(plain(uid) ? uid : escape(uid.toString()));
-            if (i < 0 || !s.table.isLive(i)) {
-                return -1;
-            }
-            present[i >>> 6] |= 1L << i;
-            if (s.table.gone(i) > 0 || s.table.deleted(i) > 0 || size >= 0 && s.table.size(i) != size) {
-                return -1;
-            }
-            return s.table.stored(i);
-        }
-
-        /** Ends the listing: forgets, notes as missing and drops entries as {@link #refresh} says. Not forced. */
-        public void finish(Instant now, Duration expiry) throws IOException {
-            long t = now.toEpochMilli();
-            long limit = t - expiry.toMillis();
-            long previous = s.listing;
-            UidTable table = s.table;
-            StringBuilder out = new StringBuilder();
-            for (int i = 0; i < table.count(); i++) {
-                if (!table.isLive(i)) {
-                    continue;
-                }
-                boolean listed = (present[i >>> 6] & (1L << i)) != 0;
-                long gone = table.gone(i);
-                long lastSeen = gone > 0 ? gone : Math.max(previous, table.stored(i));
-                if (gone > 0 && listed || !listed && lastSeen < limit) {
-                    // back after missing from a listing: the server reuses the UID for new mail; or gone for good
-                    table.kill(i);
-                    out.append("F ").append(table.escaped(i)).append('\n');
-                } else if (!listed && gone == 0) {
-                    table.gone(i, lastSeen);
-                    out.append("G ").append(table.escaped(i)).append(' ').append(lastSeen).append('\n');
-                }
-            }
-            // a skipped message someone removed from the server needs no more mention
-            for (String uid : new ArrayList<>(s.oversized.keySet())) {
-                if (!oversizedPresent.contains(uid)) {
-                    s.oversized.remove(uid);
-                    out.append("F ").append(escape(uid)).append('\n');
-                }
-            }
-            s.listing = t;
-            out.append("L ").append(t).append('\n');
-            write(out.toString(), false);
-        }
-    }
-
-    /** IMAP: the UIDVALIDITY the entries are keyed under (0: none yet). */
-    public long validity() {
-        return s.validity;
-    }
-
-    /** IMAP: every UID up to this one has been handled (stored or recorded as too large). */
-    public long handledUpTo() {
-        return s.watermark;
-    }
-
-    /** IMAP: the folder has this UIDVALIDITY now; entries keyed under another one are void. Not forced. */
-    public void validity(long validity) throws IOException {
-        s.validity = validity;
-        s.watermark = 0;
-        voidOthers(s);
-        write("V " + validity + "\n");
-    }
-
-    /** IMAP: every UID up to {@code uid} has been handled. Not forced. */
-    public void handledUpTo(long uid) throws IOException {
-        if (uid != s.watermark) {
-            s.watermark = uid;
-            // not forced on its own: a lost mark only makes the next firing ask from an older one
-            write("H " + uid + "\n", false);
-        }
-    }
-
-    /**
-     * IMAP: the live entries under {@code prefix} (UIDVALIDITY/) stored for at least {@code keep} and not
-     * yet deleted on the server, found without asking the server for its whole list.
-     */
-    public List<String> due(String prefix, Duration keep, Instant now) {
-        long limit = now.toEpochMilli() - keep.toMillis();
-        List<String> out = new ArrayList<>();
+    /** F and G lines, then L: not forced (a later listing derives them again). */
+    @Override
+    void recordListing(int[] entries, int n, List<String> oversizedGone, long t) throws IOException {
         UidTable table = s.table;
-        for (int i = 0; i < table.count(); i++) {
-            if (table.isLive(i) && table.deleted(i) == 0 && table.stored(i) <= limit && table.startsWith(i, prefix)) {
-                out.add(unescape(table.escaped(i)));
-            }
-        }
-        return out;
-    }
-
-    /**
-     * IMAP, which never gives a UID twice under one UIDVALIDITY: forgets entries the server confirmed
-     * deleting more than {@code expiry} ago. Not forced.
-     */
-    public void forgetDeleted(Instant now, Duration expiry) throws IOException {
-        long limit = now.toEpochMilli() - expiry.toMillis();
         StringBuilder out = new StringBuilder();
-        UidTable table = s.table;
-        for (int i = 0; i < table.count(); i++) {
-            long d = table.isLive(i) ? table.deleted(i) : 0;
-            if (d > 0 && d < limit) {
-                table.kill(i);
+        for (int k = 0; k < n; k++) {
+            int i = entries[k];
+            if (table.isLive(i)) {
+                out.append("G ").append(table.escaped(i)).append(' ').append(table.gone(i)).append('\n');
+            } else {
                 out.append("F ").append(table.escaped(i)).append('\n');
             }
         }
-        if (out.length() > 0) {
-            write(out.toString(), false);
+        for (String uid : oversizedGone) {
+            out.append("F ").append(escape(uid)).append('\n');
         }
+        out.append("L ").append(t).append('\n');
+        write(out.toString(), false);
     }
 
-    /** Whether {@code uid} of this size was already recorded as too large (and so already reported). */
-    public boolean knownOversized(String uid, long size) {
-        Oversized o = s.oversized.get(uid);
-        return o != null && o.size() == size;
+    @Override
+    void recordForgotten(int[] entries, int n) throws IOException {
+        StringBuilder out = new StringBuilder();
+        for (int k = 0; k < n; k++) {
+            out.append("F ").append(s.table.escaped(entries[k])).append('\n');
+        }
+        write(out.toString(), false);
     }
 
-    /** Records that {@code uid} was left on the server for its size. Not forced. */
-    public void oversized(String uid, long size, Instant now) throws IOException {
-        long t = now.toEpochMilli();
-        s.oversized.put(uid, new Oversized(uid, size, t));
-        write("X " + escape(uid) + " " + size + " " + t + "\n");
+    @Override
+    void recordOversized(Oversized o) throws IOException {
+        write("X " + escape(o.uid()) + " " + o.size() + " " + o.seen() + "\n");
     }
 
-    /** The messages left on the server for their size. */
-    public List<Oversized> oversized() {
-        return List.copyOf(s.oversized.values());
+    @Override
+    void recordValidity(long validity) throws IOException {
+        write("V " + validity + "\n");
     }
 
-    /** Records that {@code uid} is about to be delivered as Maildir file {@code unique}. Not forced. */
+    /** Not forced on its own: a lost mark only makes the next firing ask from an older one. */
+    @Override
+    void recordHandled(long uid) throws IOException {
+        write("H " + uid + "\n", false);
+    }
+
+    @Override
     public void intend(String uid, long size, String unique, List<String> mailboxes) throws IOException {
         write("P " + escape(uid) + " " + size + " " + unique + " " + String.join(",", mailboxes) + "\n");
-    }
-
-    /** Records that {@code uid} is durably stored. Not forced: call {@link #sync()} before deleting it. */
-    public void stored(String uid, long size, Instant now) throws IOException {
-        long t = now.toEpochMilli();
-        String line = storedLine(uid, size, t);
-        s.table.put(escape(uid), size, t);
-        s.oversized.remove(uid);
-        write(line);
     }
 
     private String storedLine(String uid, long size, long t) {
@@ -683,38 +434,7 @@ public final class UidLedger implements Closeable {
         return line;
     }
 
-    /**
-     * Records that the messages of one batch ({@code uid} to size, in order) are durably stored: the same
-     * lines as {@link #stored(String, long, Instant)}, written together. Not forced.
-     */
-    public void stored(Map<String, Long> batch, Instant now) throws IOException {
-        if (batch.isEmpty()) {
-            return;
-        }
-        long t = now.toEpochMilli();
-        StringBuilder lines = new StringBuilder(batch.size() * 32);
-        for (Map.Entry<String, Long> b : batch.entrySet()) {
-            String uid = b.getKey();
-            long size = b.getValue();
-            lines.append(storedLine(uid, size, t));
-            s.table.put(escape(uid), size, t);
-            s.oversized.remove(uid);
-        }
-        write(lines.toString());
-    }
-
-    /** Records that the server confirmed deleting {@code uid}. Not forced. */
-    public void deleted(String uid, Instant now) throws IOException {
-        String e = escape(uid);
-        int i = s.table.find(e);
-        if (i >= 0 && s.table.isLive(i)) {
-            long t = now.toEpochMilli();
-            s.table.deleted(i, t);
-            write("D " + e + " " + t + "\n");
-        }
-    }
-
-    /** Forces what was recorded to disk. */
+    @Override
     public void sync() throws IOException {
         if (append != null && unforced) {
             append.force(false);
@@ -863,59 +583,5 @@ public final class UidLedger implements Closeable {
         } finally {
             closeAppend();
         }
-    }
-
-    /** UIDs are printable ASCII per RFC 1939, but a hostile server must not break a line apart. */
-    static String escape(String uid) {
-        int k = 0;
-        while (k < uid.length() && plain(uid.charAt(k))) {
-            k++;
-        }
-        if (k == uid.length()) {
-            // the usual case, asked once per message on the server: no copy
-            return uid;
-        }
-        StringBuilder b = new StringBuilder(uid.length());
-        for (int i = 0; i < uid.length(); i++) {
-            char c = uid.charAt(i);
-            if (!plain(c)) {
-                for (byte x : String.valueOf(c).getBytes(StandardCharsets.UTF_8)) {
-                    b.append('%').append(String.format("%02X", x & 0xff));
-                }
-            } else {
-                b.append(c);
-            }
-        }
-        return b.toString();
-    }
-
-    private static boolean plain(CharSequence uid) {
-        for (int k = 0; k < uid.length(); k++) {
-            if (!plain(uid.charAt(k))) {
-                return false;
-            }
-        }
-        return true;
-    }
-
-    private static boolean plain(char c) {
-        return c > ' ' && c != '%' && c != ',' && c <= '~';
-    }
-
-    static String unescape(String s) {
-        if (s.indexOf('%') < 0) {
-            return s;
-        }
-        java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
-        for (int i = 0; i < s.length(); i++) {
-            char c = s.charAt(i);
-            if (c == '%' && i + 2 < s.length()) {
-                out.write(Integer.parseInt(s.substring(i + 1, i + 3), 16));
-                i += 2;
-            } else {
-                out.write(c);
-            }
-        }
-        return out.toString(StandardCharsets.UTF_8);
     }
 }

@@ -42,6 +42,11 @@ public final class CollectBenchmark {
             scale(Path.of(args[1]), args[2], Integer.parseInt(args[3]), Integer.parseInt(args[4]), args[5] + ":" + args[6]);
             return;
         }
+        if (args[0].equals("stores")) {
+            new CollectBenchmark(Path.of(args[1]), Integer.parseInt(args[3]), Integer.parseInt(args[4]), args[5] + ":" + args[6])
+                    .stores(Integer.parseInt(args[2]), Integer.parseInt(args[7]));
+            return;
+        }
         Path dir = Path.of(args[0]);
         int n = Integer.parseInt(args[1]);
         int rounds = args.length > 6 ? Integer.parseInt(args[6]) : 1;
@@ -152,6 +157,117 @@ public final class CollectBenchmark {
         }
     }
 
+    /**
+     * The ledger stores against each other: Uplink's collector on the same kind of mailbox with its ledger in a file
+     * and in a private PostgreSQL (fsync on, every write through a fence as on a cluster node), in alternating
+     * rounds (which store goes first alternates too); prints both rates and the database's against the file's.
+     */
+    private void stores(int n, int rounds) throws Exception {
+        List<String> users = new ArrayList<>(List.of("warm-file-pop3", "warm-db-pop3", "warm-file-imap", "warm-db-imap"));
+        for (int r = 1; r <= rounds; r++) {
+            for (String p : new String[] {"pop3", "imap"}) {
+                users.add("file-" + p + "-" + r);
+                users.add("db-" + p + "-" + r);
+            }
+        }
+        for (String u : users) {
+            fill(u, u.startsWith("warm-") ? Math.min(n, 500) : n);
+        }
+        chown();
+        if (new ProcessBuilder("sync").inheritIO().start().waitFor() != 0) {
+            throw new IOException("sync failed");
+        }
+        for (String u : users) {
+            rawPop3(u, 0);
+        }
+        try (io.uplink.testsupport.PostgresServer pg = io.uplink.testsupport.PostgresServer.start(true)) {
+            String db = pg.createDatabase();
+            org.postgresql.ds.PGSimpleDataSource ds = new org.postgresql.ds.PGSimpleDataSource();
+            ds.setUrl(pg.url(db));
+            ds.setUser(pg.user());
+            try (io.uplink.testsupport.SessionFence fence = io.uplink.testsupport.SessionFence.acquire(pg, db, "bench", "bench")) {
+                io.uplink.mail.internal.ledger.LedgerStore jdbc = new io.uplink.mail.internal.ledger.JdbcLedgers(ds,
+                        id -> java.util.Optional.of(fence));
+                for (String p : new String[] {"pop3", "imap"}) {
+                    uplink(p, "warm-file-" + p, null);
+                    uplink(p, "warm-db-" + p, jdbc);
+                }
+                String load = loadAverage();
+                System.out.printf(Locale.ROOT, "ledger store benchmark: %d messages of 4 KiB, Dovecot on loopback, PostgreSQL %s"
+                        + " (fsync on), %d round(s), %s%n", n, pg.url(db), rounds, dir);
+                for (String p : new String[] {"pop3", "imap"}) {
+                    List<Double> ratios = new ArrayList<>();
+                    for (int round = 1; round <= rounds; round++) {
+                        double file = 0;
+                        double database = 0;
+                        for (int k = 0; k < 2; k++) {
+                            boolean db1 = (round + k) % 2 == 0;
+                            long t0 = System.nanoTime();
+                            CollectReport r = uplink(p, (db1 ? "db-" : "file-") + p + "-" + round, db1 ? jdbc : null);
+                            double rate = n / ((System.nanoTime() - t0) / 1e9);
+                            if (r.collected() != n || !r.errors().isEmpty()) {
+                                throw new IllegalStateException("incomplete run: " + r);
+                            }
+                            if (db1) {
+                                database = rate;
+                            } else {
+                                file = rate;
+                            }
+                        }
+                        ratios.add(database / file);
+                        System.out.printf(Locale.ROOT, "%-4s  round %d  file %7.0f msg/s   PostgreSQL %7.0f msg/s   ratio %3.0f%%%n",
+                                p.toUpperCase(Locale.ROOT), round, file, database, 100 * database / file);
+                    }
+                    Collections.sort(ratios);
+                    System.out.printf(Locale.ROOT, "%-4s  median ratio %3.0f%% (target: PostgreSQL >= 50%% of file)%n",
+                            p.toUpperCase(Locale.ROOT), 100 * ratios.get(ratios.size() / 2));
+                }
+                bigLedger(jdbc);
+                System.out.printf(Locale.ROOT, "load average %s -> %s%n", load, loadAverage());
+            }
+        }
+    }
+
+    /** A ledger of 100,000 entries in the database: how long opening it (reading every row) and a full listing take. */
+    private static void bigLedger(io.uplink.mail.internal.ledger.LedgerStore jdbc) throws IOException {
+        int n = 100_000;
+        java.time.Instant t0 = java.time.Instant.now();
+        List<String> uids = new ArrayList<>(n);
+        for (int i = 0; i < n; i++) {
+            uids.add(String.format("%08X5f3e2a1%d", i, i % 10));
+        }
+        try (io.uplink.mail.internal.ledger.Ledger l = jdbc.open("big", new Fixture.Context(), t0, p -> false)) {
+            for (int i = 0; i < n; i += 1000) {
+                java.util.Map<String, Long> batch = new java.util.LinkedHashMap<>();
+                for (String u : uids.subList(i, i + 1000)) {
+                    batch.put(u, 4096L);
+                }
+                l.stored(batch, t0);
+            }
+        }
+        for (int round = 1; round <= 3; round++) {
+            long a = System.nanoTime();
+            try (io.uplink.mail.internal.ledger.Ledger l = jdbc.open("big", new Fixture.Context(), t0, p -> false)) {
+                long opened = System.nanoTime();
+                io.uplink.mail.internal.ledger.Ledger.Listing listing = l.listing();
+                for (String u : uids) {
+                    listing.seen(u, 4096);
+                }
+                for (int k = 0; k < 10; k++) {
+                    listing.seen("new-" + round + "-" + k, 4096);
+                }
+                listing.finish(t0.plusSeconds(round), java.time.Duration.ofDays(30));
+                l.sync();
+                System.out.printf(Locale.ROOT, "100,000-entry ledger in PostgreSQL, round %d: open %4d ms, full listing with 10 new"
+                        + " + sync %4d ms%n", round, (opened - a) / 1_000_000, (System.nanoTime() - opened) / 1_000_000);
+            }
+        }
+    }
+
+    private static String loadAverage() throws IOException {
+        return String.join(" ", java.util.Arrays.asList(Files.readString(Path.of("/proc/loadavg")).trim().split(" ")).subList(0, 3));
+    }
+
     private void fill(String user, int n) throws IOException {
         Path newDir = dir.resolve("home").resolve(user).resolve("Maildir/new");
         StringBuilder body = new StringBuilder();
@@ -173,10 +289,22 @@ public final class CollectBenchmark {
     }
 
     private CollectReport uplink(String protocol, String user) throws InterruptedException {
+        return uplink(protocol, user, null);
+    }
+
+    /** One firing's collection; {@code ledgers}: null for the file store in the run's {@code state/}. */
+    private CollectReport uplink(String protocol, String user, io.uplink.mail.internal.ledger.LedgerStore ledgers)
+            throws InterruptedException {
         Path out = dir.resolve("out").resolve(user);
-        return Fixture.collection(Fixture.settings(user, "connections", "bench", "protocol", protocol, "host", "127.0.0.1",
-                "port", String.valueOf(protocol.equals("pop3") ? pop3 : imap), "security", "none", "username", user,
-                "password", "bench", "deliverTo", "bench"), out, Clock.systemUTC()).run(new Fixture.Context());
+        io.uplink.api.config.Settings s = Fixture.settings(user, "connections", "bench", "protocol", protocol, "host",
+                "127.0.0.1", "port", String.valueOf(protocol.equals("pop3") ? pop3 : imap), "security", "none", "username",
+                user, "password", "bench", "deliverTo", "bench");
+        if (ledgers == null) {
+            return Fixture.collection(s, out, Clock.systemUTC()).run(new Fixture.Context());
+        }
+        CollectorSettings c = CollectorSettings.of(s);
+        return Collection.of(c, out.resolve("mailboxes"), ledgers, Clock.systemUTC(),
+                io.uplink.mail.internal.auth.SignIn.password(c.password)).run(new Fixture.Context());
     }
 
     /** RETR and DELE each message in lock-step; returns how many were retrieved. */

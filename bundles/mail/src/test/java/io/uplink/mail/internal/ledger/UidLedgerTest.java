@@ -7,7 +7,6 @@ import static org.junit.Assert.assertNotNull;
 import static org.junit.Assert.assertNull;
 import static org.junit.Assert.assertTrue;
 
-import java.io.ByteArrayInputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -45,30 +44,6 @@ public class UidLedgerTest {
         }
     }
 
-    @Test
-    public void aDeliveryAKillInterruptedIsSettledByLookingIntoTheMailbox() throws Exception {
-        Path root = tmp.getRoot().toPath();
-        Path mailboxes = root.resolve("mailboxes");
-        Maildir alice = Maildir.open(mailboxes.resolve("alice"));
-        Path file = root.resolve("state/c.uidl");
-        Files.createDirectories(file.getParent());
-        String done = Maildir.uniqueName();
-        String lost = Maildir.uniqueName();
-        try (UidLedger l = UidLedger.open(file, t0, p -> false)) {
-            l.intend("u1", 5, done, List.of("alice"));
-            alice.deliver(done, out -> new ByteArrayInputStream("hello".getBytes(StandardCharsets.US_ASCII)).transferTo(out), true);
-            l.intend("u2", 5, lost, List.of("alice"));
-            // killed here: u1's file is in new/ but no S line; u2 never got its file
-        }
-        Files.writeString(root.resolve("mailboxes/alice/tmp/" + lost), "half");
-        try (UidLedger l = UidLedger.open(file, t0, UidLedger.inMailboxes(mailboxes))) {
-            assertNotNull("u1 is in the mailbox, so it counts as collected", l.get("u1"));
-            assertNull("u2 never arrived, so it is collected again", l.get("u2"));
-        }
-        assertFalse("the half-written temp file is cleaned up", Files.exists(root.resolve("mailboxes/alice/tmp/" + lost)));
-        assertTrue(alice.holds(done));
-    }
-
     /** The crash states of one message routed to alice and bob, settled on the next open. */
     @Test
     public void aMessageInNoMailboxIsNotDeliveredAndItsTempFilesAreRemoved() throws Exception {
@@ -77,31 +52,13 @@ public class UidLedgerTest {
         Path file = pending(root, "u1", unique);
         Files.writeString(root.resolve("mailboxes/alice/tmp/" + unique), "half");
         Files.writeString(root.resolve("mailboxes/bob/tmp/" + unique), "ha");
-        try (UidLedger l = UidLedger.open(file, t0, UidLedger.inMailboxes(root.resolve("mailboxes")))) {
+        try (UidLedger l = UidLedger.open(file, t0, Ledger.inMailboxes(root.resolve("mailboxes")))) {
             assertNull("in no mailbox: collected again", l.get("u1"));
         }
         for (String mb : List.of("alice", "bob")) {
             assertEquals(mb, List.of(), names(root.resolve("mailboxes/" + mb + "/tmp")));
             assertEquals(mb, List.of(), names(root.resolve("mailboxes/" + mb + "/new")));
         }
-    }
-
-    @Test
-    public void aMessageInOneOfItsMailboxesIsCopiedToTheOtherOnceAndThenDelivered() throws Exception {
-        Path root = tmp.getRoot().toPath();
-        String unique = Maildir.uniqueName();
-        Path file = pending(root, "u1", unique);
-        Path done = Maildir.open(root.resolve("mailboxes/alice")).deliver(unique, out -> out.write(BODY), true);
-        // bob's copy was still being written when the kill came
-        Files.writeString(root.resolve("mailboxes/bob/tmp/" + unique), "Subject: half");
-        try (UidLedger l = UidLedger.open(file, t0, UidLedger.inMailboxes(root.resolve("mailboxes")))) {
-            assertNotNull("in every mailbox after the repair: delivered", l.get("u1"));
-        }
-        List<String> bob = names(root.resolve("mailboxes/bob/new"));
-        assertEquals("bob gets exactly one copy, under the same unique name", List.of(done.getFileName().toString()), bob);
-        assertArrayEquals(BODY, Files.readAllBytes(root.resolve("mailboxes/bob/new/" + bob.get(0))));
-        assertEquals(List.of(), names(root.resolve("mailboxes/bob/tmp")));
-        assertEquals(List.of(done.getFileName().toString()), names(root.resolve("mailboxes/alice/new")));
     }
 
     @Test
@@ -114,7 +71,7 @@ public class UidLedgerTest {
             l.intend("u1", BODY.length, unique, List.of("alice", "bob"));
         }
         Maildir.open(root.resolve("mailboxes/alice")).deliver(unique, out -> out.write(BODY), true);
-        try (UidLedger l = UidLedger.open(file, t0, UidLedger.inMailboxes(root.resolve("mailboxes")))) {
+        try (UidLedger l = UidLedger.open(file, t0, Ledger.inMailboxes(root.resolve("mailboxes")))) {
             assertNotNull(l.get("u1"));
         }
         assertEquals(1, names(root.resolve("mailboxes/bob/new")).size());
@@ -129,7 +86,7 @@ public class UidLedgerTest {
         // a Maildir reader (Dovecot, mutt) moved it to cur/ and added its size and flags to the name
         Path moved = root.resolve("mailboxes/alice/cur/" + done.getFileName() + ",W=" + (BODY.length + 2) + ":2,S");
         Files.move(done, moved);
-        try (UidLedger l = UidLedger.open(file, t0, UidLedger.inMailboxes(root.resolve("mailboxes")))) {
+        try (UidLedger l = UidLedger.open(file, t0, Ledger.inMailboxes(root.resolve("mailboxes")))) {
             assertNotNull(l.get("u1"));
         }
         assertTrue(Maildir.open(root.resolve("mailboxes/alice")).holds(unique));
@@ -147,7 +104,7 @@ public class UidLedgerTest {
         for (String mb : List.of("alice", "bob")) {
             Maildir.open(root.resolve("mailboxes/" + mb)).deliver(unique, out -> out.write(BODY), false);
         }
-        try (UidLedger l = UidLedger.open(file, t0, UidLedger.inMailboxes(root.resolve("mailboxes")))) {
+        try (UidLedger l = UidLedger.open(file, t0, Ledger.inMailboxes(root.resolve("mailboxes")))) {
             assertNotNull(l.get("u1"));
         }
         for (String mb : List.of("alice", "bob")) {
@@ -163,13 +120,13 @@ public class UidLedgerTest {
         Maildir.open(root.resolve("mailboxes/alice")).deliver(unique, out -> out.write(BODY), true);
         Path ledgerBefore = root.resolve("before.uidl");
         Files.copy(file, ledgerBefore);
-        try (UidLedger l = UidLedger.open(file, t0, UidLedger.inMailboxes(root.resolve("mailboxes")))) {
+        try (UidLedger l = UidLedger.open(file, t0, Ledger.inMailboxes(root.resolve("mailboxes")))) {
             assertNotNull(l.get("u1"));
         }
         // as if the kill came after bob's copy was renamed into new/ but before the ledger was rewritten
         Files.copy(ledgerBefore, file, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
         Files.writeString(root.resolve("mailboxes/bob/tmp/" + unique), "left over");
-        try (UidLedger l = UidLedger.open(file, t0, UidLedger.inMailboxes(root.resolve("mailboxes")))) {
+        try (UidLedger l = UidLedger.open(file, t0, Ledger.inMailboxes(root.resolve("mailboxes")))) {
             assertNotNull(l.get("u1"));
         }
         for (String mb : List.of("alice", "bob")) {
@@ -200,65 +157,6 @@ public class UidLedgerTest {
         try (var s = Files.list(dir)) {
             return s.map(p -> p.getFileName().toString()).sorted().toList();
         }
-    }
-
-    @Test
-    public void entriesGoneFromTheServerForTheExpiryTimeAreDroppedButNotWhenNobodyLooked() throws Exception {
-        Path file = tmp.getRoot().toPath().resolve("c.uidl");
-        Duration week = Duration.ofDays(7);
-        try (UidLedger l = UidLedger.open(file, t0, p -> false)) {
-            l.stored("kept", 1, t0);
-            l.stored("gone", 1, t0);
-            l.refresh(List.of("kept", "gone"), t0, week);
-            // a month without a run: nothing is known to be gone, nothing is dropped
-            l.refresh(List.of("kept", "gone"), t0.plus(Duration.ofDays(30)), week);
-            assertEquals(2, l.size());
-            l.refresh(List.of("kept"), t0.plus(Duration.ofDays(31)), week);
-            assertNotNull(l.get("gone"));
-            l.refresh(List.of("kept"), t0.plus(Duration.ofDays(39)), week);
-            assertNull(l.get("gone"));
-            assertNotNull(l.get("kept"));
-        }
-        try (UidLedger l = UidLedger.open(file, t0, p -> false)) {
-            assertEquals(1, l.size());
-        }
-    }
-
-    @Test
-    public void oversizedMessagesAreKeptUntilGoneFromTheServerOrStored() throws Exception {
-        Path file = tmp.getRoot().toPath().resolve("state/c.uidl");
-        Files.createDirectories(file.getParent());
-        try (UidLedger l = UidLedger.open(file, t0, p -> false)) {
-            l.oversized("big 1", 5_000_000, t0);
-            l.oversized("big2", 6_000_000, t0);
-            l.oversized("big3", 7_000_000, t0);
-            assertTrue(l.knownOversized("big 1", 5_000_000));
-            assertFalse("another size is another message", l.knownOversized("big 1", 5_000_001));
-        }
-        assertEquals(List.of(new UidLedger.Oversized("big 1", 5_000_000, t0.toEpochMilli()),
-                new UidLedger.Oversized("big2", 6_000_000, t0.toEpochMilli()),
-                new UidLedger.Oversized("big3", 7_000_000, t0.toEpochMilli())), UidLedger.readOversized(file));
-        Instant t1 = t0.plus(Duration.ofHours(1));
-        try (UidLedger l = UidLedger.open(file, t1, p -> false)) {
-            assertTrue("survives reopening", l.knownOversized("big2", 6_000_000));
-            l.refresh(List.of("big2", "big3"), t1, Duration.ofDays(30));
-            l.stored("big3", 7_000_000, t1);
-        }
-        try (UidLedger l = UidLedger.open(file, t1, p -> false)) {
-            assertEquals("gone from the server, or stored after all: no longer mentioned",
-                    List.of(new UidLedger.Oversized("big2", 6_000_000, t0.toEpochMilli())), l.oversized());
-        }
-    }
-
-    /** Every entry as a line, for comparing two ledgers. */
-    private static List<String> dump(UidLedger l, List<String> uids) {
-        List<String> out = new java.util.ArrayList<>();
-        for (String u : uids) {
-            out.add(u + " " + l.get(u));
-        }
-        out.add("oversized " + l.oversized());
-        out.add("validity " + l.validity() + " mark " + l.handledUpTo() + " size " + l.size());
-        return out;
     }
 
     /** Says where two dumps first differ (the whole of one is far too long for a message). */
@@ -351,32 +249,6 @@ public class UidLedgerTest {
     }
 
     @Test
-    public void aUidMissingFromAListingIsRememberedAcrossReopeningSoItsReturnIsNewMail() throws Exception {
-        Path file = tmp.getRoot().toPath().resolve("c.uidl");
-        Duration week = Duration.ofDays(7);
-        try (UidLedger l = UidLedger.open(file, t0, p -> false)) {
-            l.stored("a", 1, t0);
-            l.stored("b", 1, t0);
-            l.refresh(List.of("a", "b"), t0, week);
-        }
-        Instant t1 = t0.plus(Duration.ofDays(1));
-        try (UidLedger l = UidLedger.open(file, t1, p -> false)) {
-            l.refresh(List.of("a"), t1, week);
-        }
-        Instant t2 = t0.plus(Duration.ofDays(2));
-        try (UidLedger l = UidLedger.open(file, t2, p -> false)) {
-            assertEquals("last seen at the listing before it went missing", t0.toEpochMilli(), l.get("b").lastSeen());
-            l.refresh(List.of("a", "b"), t2, week);
-            assertNull("back after missing: the server reuses the UID", l.get("b"));
-            assertNotNull(l.get("a"));
-        }
-        try (UidLedger l = UidLedger.open(file, t2, p -> false)) {
-            assertNull(l.get("b"));
-            assertEquals(1, l.size());
-        }
-    }
-
-    @Test
     public void aFormat1LedgerIsReadAndRewrittenInFormat2() throws Exception {
         Path root = tmp.getRoot().toPath();
         Path file = root.resolve("state/c.uidl");
@@ -393,7 +265,7 @@ public class UidLedgerTest {
                 + "X big 9000000 " + a + "\n"
                 + "P u1 " + BODY.length + " " + unique + " alice\n"
                 + "D kept " + b + "\n");
-        try (UidLedger l = UidLedger.open(file, t0.plusSeconds(5), UidLedger.inMailboxes(root.resolve("mailboxes")))) {
+        try (UidLedger l = UidLedger.open(file, t0.plusSeconds(5), Ledger.inMailboxes(root.resolve("mailboxes")))) {
             assertEquals(new UidLedger.Entry("kept", 10, a, b, b), l.get("kept"));
             assertEquals("missing from the last listing", new UidLedger.Entry("missing", 20, a, a, 0), l.get("missing"));
             assertEquals(new UidLedger.Entry("deleted one", 30, a, b, b), l.get("deleted one"));
@@ -425,31 +297,6 @@ public class UidLedgerTest {
     }
 
     @Test
-    public void aNewUidValidityVoidsTheOldEntriesAndTheMarkAcrossReopening() throws Exception {
-        Path file = tmp.getRoot().toPath().resolve("c.uidl");
-        try (UidLedger l = UidLedger.open(file, t0, p -> false)) {
-            l.validity(17);
-            l.stored("17/1", 10, t0);
-            l.stored("17/2", 10, t0);
-            l.oversized("17/3", 9_000_000, t0);
-            l.handledUpTo(3);
-        }
-        try (UidLedger l = UidLedger.open(file, t0, p -> false)) {
-            assertEquals(3, l.handledUpTo());
-            assertEquals(List.of("17/1", "17/2"), l.due("17/", Duration.ZERO, t0));
-            l.validity(18);
-            l.stored("18/1", 10, t0);
-        }
-        try (UidLedger l = UidLedger.open(file, t0, p -> false)) {
-            assertEquals(18, l.validity());
-            assertEquals(0, l.handledUpTo());
-            assertNull(l.get("17/1"));
-            assertEquals(List.of(), l.oversized());
-            assertEquals(1, l.size());
-        }
-    }
-
-    @Test
     public void aTornAppendIsCutOffSoTheNextRecordStandsOnItsOwnLine() throws Exception {
         Path file = tmp.getRoot().toPath().resolve("c.uidl");
         try (UidLedger l = UidLedger.open(file, t0, p -> false)) {
@@ -466,27 +313,6 @@ public class UidLedgerTest {
             assertEquals(30, l.get("c").size());
             assertEquals(2, l.size());
         }
-    }
-
-    @Test
-    public void aDeliverySettledAsNotDoneIsNotAskedAboutAgain() throws Exception {
-        Path file = tmp.getRoot().toPath().resolve("c.uidl");
-        try (UidLedger l = UidLedger.open(file, t0, p -> false)) {
-            l.stored("a", 10, t0);
-            l.intend("u1", 10, "unique", List.of("alice"));
-        }
-        java.util.concurrent.atomic.AtomicInteger asked = new java.util.concurrent.atomic.AtomicInteger();
-        UidLedger.Settle none = p -> {
-            asked.incrementAndGet();
-            return false;
-        };
-        try (UidLedger l = UidLedger.open(file, t0, none)) {
-            assertNull(l.get("u1"));
-        }
-        try (UidLedger l = UidLedger.open(file, t0, none)) {
-            assertNull(l.get("u1"));
-        }
-        assertEquals(1, asked.get());
     }
 
     /**
@@ -513,7 +339,7 @@ public class UidLedgerTest {
         List<String> expected;
         try (UidLedger l = UidLedger.open(file, t1, p -> false)) {
             // this open compacted (the journal holds two records per entry); the compaction below repeats it
-            expected = dump(l, uids);
+            expected = LedgerContract.dump(l, uids);
         }
         // make the journal grow again so that the next open compacts: a format 1 copy of it does
         List<String> old = new java.util.ArrayList<>();
@@ -531,19 +357,19 @@ public class UidLedgerTest {
             steps.add(step);
             copy(root.resolve("live"), root.resolve("kill-at-" + step));
         })) {
-            same("the compacting open", expected, dump(l, uids));
+            same("the compacting open", expected, LedgerContract.dump(l, uids));
         }
         assertEquals(List.of("temp-partial", "temp-written", "temp-forced", "renamed", "directory-forced"), steps);
         for (String step : steps) {
             Path copy = root.resolve("kill-at-" + step + "/state/c.uidl");
             try (UidLedger l = UidLedger.open(copy, t1, p -> false)) {
-                same(step, expected, dump(l, uids));
+                same(step, expected, LedgerContract.dump(l, uids));
                 l.stored("after", 1, t1);
             }
             assertFalse(step + ": no temp file is left", Files.exists(copy.resolveSibling("c.uidl.tmp")));
             try (UidLedger l = UidLedger.open(copy, t1, p -> false)) {
                 assertNotNull(step, l.get("after"));
-                assertEquals(step, expected.size(), dump(l, uids).size());
+                assertEquals(step, expected.size(), LedgerContract.dump(l, uids).size());
                 assertEquals(step, 8001, l.size());
             }
         }

@@ -1,8 +1,12 @@
 package io.uplink.shell.internal.connection;
 
 import io.uplink.api.ConnectionService;
+import io.uplink.api.ConnectionState;
+import io.uplink.api.ConnectionStatus;
 import io.uplink.api.NoSuchConnectionException;
 import io.uplink.shell.internal.UserError;
+
+import java.util.Optional;
 
 import org.apache.karaf.shell.api.action.Action;
 import org.apache.karaf.shell.api.action.Argument;
@@ -24,8 +28,14 @@ public class HangupCommand implements Action {
 
     @Override
     public Object execute() throws Exception {
-        if (connections.status(id).isEmpty()) {
+        Optional<ConnectionStatus> status = connections.status(id);
+        if (status.isEmpty()) {
             throw UserError.of(this, new NoSuchConnectionException(id).getMessage());
+        }
+        if (status.get().state() == ConnectionState.REMOTE) {
+            // in a cluster: only the node that runs the firing can stop it
+            throw UserError.of(this, "connection '" + id + "' fires on node '" + status.get().node()
+                    + "': run connection:hangup " + id + " on that node");
         }
         if (connections.hangup(id)) {
             System.out.println("connection '" + id + "': hanging up");

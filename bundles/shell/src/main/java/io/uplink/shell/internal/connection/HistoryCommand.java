@@ -6,6 +6,7 @@ import io.uplink.api.NoSuchConnectionException;
 import io.uplink.shell.internal.Format;
 import io.uplink.shell.internal.UserError;
 
+import java.util.ArrayList;
 import java.util.List;
 
 import org.apache.karaf.shell.api.action.Action;
@@ -54,7 +55,7 @@ public class HistoryCommand implements Action {
         table.column("Result");
         table.column("Summary").maxSize(80);
         for (FiringResult f : firings) {
-            List<Object> row = new java.util.ArrayList<>(List.of(f.firingId(), f.connectionId()));
+            List<Object> row = new ArrayList<>(List.of(f.firingId(), f.connectionId()));
             if (nodes) {
                 row.add(Format.text(f.node()));
             }

@@ -7,6 +7,7 @@ import io.uplink.api.schedule.ScheduleService;
 import io.uplink.shell.internal.Format;
 
 import java.io.PrintStream;
+import java.util.ArrayList;
 import java.util.List;
 
 import org.apache.karaf.shell.api.action.Action;
@@ -62,7 +63,7 @@ public class ListCommand implements Action {
         for (ConnectionStatus c : all) {
             // a connection in ERROR shows why, not an older result of a firing before the error
             String last = c.state() == ConnectionState.ERROR && c.reason() != null ? c.reason() : Format.result(c.lastResult());
-            List<Object> row = new java.util.ArrayList<>(List.of(c.id(), Format.wrap(Format.text(c.name()), 40),
+            List<Object> row = new ArrayList<>(List.of(c.id(), Format.wrap(Format.text(c.name()), 40),
                     Format.text(c.method()), c.isDefault() ? "yes" : "no", c.state()));
             if (nodes) {
                 row.add(Format.text(c.node()));

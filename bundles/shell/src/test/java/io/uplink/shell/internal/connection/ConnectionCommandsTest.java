@@ -92,6 +92,19 @@ public class ConnectionCommandsTest {
     }
 
     @Test
+    public void aFiringOnAnotherNodeIsHungUpThere() {
+        connections.statuses.put("modem", new ConnectionStatus("modem", "Modem", "dialup", false, 0,
+                ConnectionState.REMOTE, "firing c8 on node 'node-a' since 2026-03-01T08:00:00Z",
+                "io.uplink.connection-modem.cfg", "", List.of(), "", null, null, List.of(), Map.of(), "node-a"));
+        HangupCommand hangup = new HangupCommand();
+        hangup.connections = connections;
+        hangup.id = "modem";
+        assertEquals("connection 'modem' fires on node 'node-a': run connection:hangup modem on that node",
+                assertThrows(CommandException.class, hangup::execute).getMessage());
+        assertTrue(connections.hungUp.isEmpty());
+    }
+
+    @Test
     public void aSingleNodeShowsNoNode() throws Exception {
         connections.add("office");
         connections.history.add(FakeConnections.result("f1", "office", Outcome.OK, 100, "", null));
