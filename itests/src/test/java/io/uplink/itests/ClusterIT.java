@@ -20,12 +20,22 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Base64;
 import java.util.List;
+import java.util.function.Predicate;
+import java.util.Properties;
+import java.util.HashMap;
+import java.net.InetSocketAddress;
+import java.io.InputStream;
+import java.io.ByteArrayInputStream;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
+
+import jakarta.mail.Session;
+import jakarta.mail.Transport;
+import jakarta.mail.internet.MimeMessage;
 
 import org.junit.AfterClass;
 import org.junit.Before;
@@ -34,6 +44,10 @@ import org.junit.FixMethodOrder;
 import org.junit.Test;
 import org.junit.runners.MethodSorters;
 import org.openqa.selenium.json.Json;
+
+import com.icegreen.greenmail.user.GreenMailUser;
+import com.icegreen.greenmail.util.GreenMail;
+import com.icegreen.greenmail.util.ServerSetup;
 
 import io.uplink.testsupport.PostgresServer;
 
@@ -52,6 +66,7 @@ public class ClusterIT {
     private static final Duration BOOT = Duration.ofSeconds(240);
 
     private static PostgresServer pg;
+    private static GreenMail greenMail;
     private static String database;
     private static Path root;
     private static Path shared;
@@ -94,6 +109,9 @@ public class ClusterIT {
     @AfterClass
     public static void stopCluster() throws Exception {
         killAll();
+        if (greenMail != null) {
+            greenMail.stop();
+        }
         if (pg != null) {
             pg.close();
         }
@@ -282,6 +300,11 @@ public class ClusterIT {
     }
 
     @Test
+    public void step4_aPausedNodeThatResumesAfterTheTakeoverCommitsAndDeletesNothing() throws Exception {
+        takeover("pause", true, 0);
+    }
+
+    @Test
     public void step5_whenTheNodeThatRanTheLastSlotDiesTheNextSlotFiresOnceOnAnother() throws Exception {
         String id = "slot";
         writeItem("connection", id, "name = Slot\nmethod = network\n");
@@ -346,6 +369,211 @@ public class ClusterIT {
     private static Node byId(String id) {
         return nodes.stream().filter(n -> n.id.equals(id)).findFirst()
                 .orElseThrow(() -> new AssertionError("no node " + id));
+    }
+
+    @Test
+    public void step6_aNodeKilledWhileCollectingHandsOverWithNothingLostOrDoubled() throws Exception {
+        takeover("kill", false, 0);
+    }
+
+    /** The firing in the history that says it took over a firing of node {@code from}, or {@code null}. */
+    private static Map<String, Object> takenOver(Node n, String id, String from) throws Exception {
+        HttpResponse<String> r = n.get("api/history?connection=" + id + "&limit=1000");
+        assertEquals(r.body(), 200, r.statusCode());
+        List<Map<String, Object>> firings = new Json().toType(r.body(), Json.LIST_OF_MAPS_TYPE);
+        for (Map<String, Object> f : firings) {
+            String summary = String.valueOf(f.get("summary"));
+            if (summary.contains("took over firing") && summary.contains("of node " + from) && !from.equals(f.get("node"))) {
+                return f;
+            }
+        }
+        return null;
+    }
+
+    /**
+     * 320 messages on the POP3 server and {@code queued} in the outbox; the firing's collector session is held at its 150th
+     * RETR; the node running it is killed (or stopped); another node must finish the firing.
+     */
+    private void takeover(String id, boolean pause, int queued) throws Exception {
+        int onServer = 320;
+        GreenMail mail = greenMail();
+        GreenMailUser user = mail.setUser(id + "@example.com", id, "pw");
+        for (int i = 0; i < onServer; i++) {
+            deliver(user, id + " in " + i);
+        }
+        Session session = Session.getInstance(new Properties());
+        if (queued > 0) {
+        try (Transport t = session.getTransport("smtp")) {
+            t.connect("127.0.0.1", running().get(0).submission, null, null);
+            for (int i = 0; i < queued; i++) {
+                MimeMessage m = new MimeMessage(session);
+                m.setFrom("carol@office.test");
+                m.setRecipients(jakarta.mail.Message.RecipientType.TO, id + "-out@example.net");
+                m.setSubject(id + " out " + i);
+                m.setHeader("Message-ID", "<" + id + ".out." + i + "@test>");
+                m.setText("queued " + i + "\n");
+                m.saveChanges();
+                m.setHeader("Message-ID", "<" + id + ".out." + i + "@test>");
+                t.sendMessage(m, m.getAllRecipients());
+            }
+        }
+        }
+        try (GateProxy proxy = new GateProxy(new InetSocketAddress("127.0.0.1", mail.getPop3().getPort()),
+                nth(150, l -> l.startsWith("C: RETR ")))) {
+            writeItem("sender", id, "hosts = 127.0.0.1:" + mail.getSmtp().getPort() + "\nsecurity = none\n");
+            writeItem("collector", id, "connections = " + id + "\nprotocol = pop3\nhost = 127.0.0.1\nport = "
+                    + proxy.port() + "\nsecurity = none\nusername = " + id + "\npassword = pw\ndeliverTo = " + id
+                    + "\nleaveOnServer.days = 0\n");
+            writeItem("connection", id, "name = " + id + "\nmethod = network\nsender = " + id + "\n");
+            awaitOnAll(id);
+            Node firer = running().get(0);
+            firer.uplinkOk("connection:fire", id);
+            String held = proxy.awaitHeld(180, TimeUnit.SECONDS);
+            assertTrue("the firing reached the 150th RETR\n" + firer.uplink("connection:history", id)[1],
+                    held != null);
+            Node runner = nodeConnectedTo(proxy.port());
+            Path box = mailboxes.resolve(id).resolve("new");
+            int before = count(box);
+            assertTrue(runner.id + " stored some messages before it " + (pause ? "stopped" : "died") + ": " + before,
+                    before > 0 && before < onServer);
+            long t0 = System.nanoTime();
+            if (pause) {
+                runner.signal("STOP");
+            } else {
+                runner.kill();
+            }
+            Node other = running().stream().filter(n -> n != runner).findFirst().orElseThrow();
+            // failure detection (io.uplink.cluster.cfg.sample: 2 x checkin.interval 5s when killed, fence.timeout
+            // 15s when paused) plus the time of a whole firing of 320 + 300 messages on this loaded machine
+            long bound = (pause ? 15 : 10) + 90;
+            await("another node finishes the firing").atMost(bound, TimeUnit.SECONDS).pollInterval(200, TimeUnit.MILLISECONDS)
+                    .ignoreExceptionsInstanceOf(IOException.class)
+                    .until(() -> count(box) >= onServer && inbox(user) == 0 && sent(id) >= queued
+                            && takenOver(other, id, runner.id) != null);
+            double took = (System.nanoTime() - t0) / 1e9;
+            Map<String, Object> takeover = takenOver(other, id, runner.id);
+            assertEquals("the firing that took over ended OK: " + takeover, "OK", String.valueOf(takeover.get("outcome")));
+            String history = other.uplinkOk("connection:history", id);
+            List<GateProxy.Line> beforeResume = proxy.lines();
+            if (pause) {
+                runner.signal("CONT");
+                proxy.release();
+                await("the resumed node's session ends").atMost(120, TimeUnit.SECONDS)
+                        .pollInterval(200, TimeUnit.MILLISECONDS).until(() -> proxy.ended(1));
+                await(id + " idle on the resumed " + runner.id).atMost(120, TimeUnit.SECONDS)
+                        .pollInterval(200, TimeUnit.MILLISECONDS).ignoreExceptionsInstanceOf(IOException.class)
+                        .until(() -> runner.get("api/connections/" + id).body().contains("\"state\":\"IDLE\""));
+                List<GateProxy.Line> after = proxy.lines().subList(beforeResume.size(), proxy.lines().size());
+                assertTrue("the resumed node deleted nothing: " + after, after.stream()
+                        .noneMatch(l -> l.session() == 1 && l.text().startsWith("C: DELE")));
+            }
+            Map<String, Integer> subjects = subjects(box);
+            List<String> wrong = new ArrayList<>();
+            for (int i = 0; i < onServer; i++) {
+                Integer n = subjects.get(id + " in " + i);
+                if (n == null || n != 1) {
+                    wrong.add(i + " x" + (n == null ? 0 : n));
+                }
+            }
+            assertTrue("every collected message in the Maildir exactly once; wrong: " + wrong, wrong.isEmpty());
+            assertEquals("nothing else in the Maildir", onServer, subjects.values().stream().mapToInt(Integer::intValue).sum());
+            assertEquals("the server is empty", 0, inbox(user));
+            Map<String, Integer> out = received(id);
+            List<String> missing = new ArrayList<>();
+            List<String> twice = new ArrayList<>();
+            for (int i = 0; i < queued; i++) {
+                int n = out.getOrDefault(id + " out " + i, 0);
+                if (n == 0) {
+                    missing.add(String.valueOf(i));
+                } else if (n > 1) {
+                    twice.add(i + " x" + n);
+                }
+            }
+            assertTrue("every queued message reached the SMTP server; missing " + missing, missing.isEmpty());
+            assertTrue("at most the in-flight message twice: " + twice, twice.size() <= 1
+                    && twice.stream().noneMatch(t -> !t.endsWith(" x2")));
+            System.out.println("ClusterIT " + id + ": " + runner.id + " " + (pause ? "stopped" : "killed") + " after "
+                    + before + " stored; another node finished in " + String.format("%.1f", took) + " s\n" + history);
+        }
+    }
+
+    // ------------------------------------------------------------------ mail helpers
+
+    private static synchronized GreenMail greenMail() {
+        if (greenMail == null) {
+            greenMail = new GreenMail(new ServerSetup[] {new ServerSetup(0, "127.0.0.1", ServerSetup.PROTOCOL_SMTP),
+                new ServerSetup(0, "127.0.0.1", ServerSetup.PROTOCOL_POP3)});
+            greenMail.start();
+        }
+        return greenMail;
+    }
+
+    private static void deliver(GreenMailUser user, String subject) throws Exception {
+        String m = "From: someone@example.net\r\nTo: " + user.getEmail() + "\r\nSubject: " + subject
+                + "\r\nMessage-ID: <" + subject.replace(' ', '.') + "@test>\r\n\r\n" + ("line of " + subject + "\r\n").repeat(40);
+        user.deliver(new MimeMessage(Session.getInstance(new Properties()),
+                new ByteArrayInputStream(m.getBytes(StandardCharsets.US_ASCII))));
+    }
+
+    private static int inbox(GreenMailUser user) throws Exception {
+        return greenMail.getManagers().getImapHostManager().getInbox(user).getMessageCount();
+    }
+
+    /** How often each queued Subject of this test reached the SMTP server. */
+    private static Map<String, Integer> received(String id) throws Exception {
+        Map<String, Integer> out = new HashMap<>();
+        for (MimeMessage m : greenMail.getReceivedMessagesForDomain("example.net")) {
+            String subject = m.getSubject();
+            if (subject != null && subject.startsWith(id + " out ")) {
+                out.merge(subject, 1, Integer::sum);
+            }
+        }
+        return out;
+    }
+
+    private static int sent(String id) throws Exception {
+        return received(id).size();
+    }
+
+    /** The node whose JVM holds a connection to a local port (ss -tnp). */
+    private static Node nodeConnectedTo(int port) throws Exception {
+        Process p = new ProcessBuilder("ss", "-tnpH", "state", "established", "dst", "127.0.0.1:" + port)
+                .redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertTrue(p.waitFor(30, TimeUnit.SECONDS));
+        for (Node n : nodes) {
+            if (out.contains("pid=" + n.pid + ",")) {
+                return n;
+            }
+        }
+        throw new AssertionError("no node is connected to port " + port + ":\n" + out);
+    }
+
+    private static Predicate<String> nth(int n, Predicate<String> line) {
+        int[] seen = {0};
+        return l -> line.test(l) && ++seen[0] == n;
+    }
+
+    private static int count(Path dir) throws IOException {
+        if (!Files.isDirectory(dir)) {
+            return 0;
+        }
+        try (Stream<Path> s = Files.list(dir)) {
+            return (int) s.count();
+        }
+    }
+
+    /** How often each Subject is in a Maildir folder. */
+    private static Map<String, Integer> subjects(Path dir) throws Exception {
+        Map<String, Integer> out = new HashMap<>();
+        try (Stream<Path> s = Files.list(dir)) {
+            for (Path p : (Iterable<Path>) s::iterator) {
+                try (InputStream in = Files.newInputStream(p)) {
+                    out.merge(new MimeMessage(Session.getInstance(new Properties()), in).getSubject(), 1, Integer::sum);
+                }
+            }
+        }
+        return out;
     }
 
     /** Every node's REST API shows the connection with that name within 5 s of {@code since}. */
