@@ -1,5 +1,7 @@
 package io.uplink.itests;
 
+import static io.uplink.itests.DistributionProcess.count;
+import static io.uplink.itests.DistributionProcess.subjects;
 import static org.awaitility.Awaitility.await;
 import static org.junit.Assert.assertEquals;
 import static org.junit.Assert.assertFalse;
@@ -24,7 +26,6 @@ import java.util.function.Predicate;
 import java.util.Properties;
 import java.util.HashMap;
 import java.net.InetSocketAddress;
-import java.io.InputStream;
 import java.io.ByteArrayInputStream;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
@@ -552,28 +553,6 @@ public class ClusterIT {
     private static Predicate<String> nth(int n, Predicate<String> line) {
         int[] seen = {0};
         return l -> line.test(l) && ++seen[0] == n;
-    }
-
-    private static int count(Path dir) throws IOException {
-        if (!Files.isDirectory(dir)) {
-            return 0;
-        }
-        try (Stream<Path> s = Files.list(dir)) {
-            return (int) s.count();
-        }
-    }
-
-    /** How often each Subject is in a Maildir folder. */
-    private static Map<String, Integer> subjects(Path dir) throws Exception {
-        Map<String, Integer> out = new HashMap<>();
-        try (Stream<Path> s = Files.list(dir)) {
-            for (Path p : (Iterable<Path>) s::iterator) {
-                try (InputStream in = Files.newInputStream(p)) {
-                    out.merge(new MimeMessage(Session.getInstance(new Properties()), in).getSubject(), 1, Integer::sum);
-                }
-            }
-        }
-        return out;
     }
 
     /** Every node's REST API shows the connection with that name within 5 s of {@code since}. */

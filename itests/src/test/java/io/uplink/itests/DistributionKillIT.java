@@ -1,5 +1,7 @@
 package io.uplink.itests;
 
+import static io.uplink.itests.DistributionProcess.count;
+import static io.uplink.itests.DistributionProcess.subjects;
 import static org.awaitility.Awaitility.await;
 import static org.junit.Assert.assertEquals;
 import static org.junit.Assert.assertNotNull;
@@ -7,7 +9,6 @@ import static org.junit.Assert.assertTrue;
 
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
-import java.io.InputStream;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.net.URI;
@@ -273,25 +274,4 @@ public class DistributionKillIT {
         }
     }
 
-    private static int count(Path dir) throws IOException {
-        if (!Files.isDirectory(dir)) {
-            return 0;
-        }
-        try (Stream<Path> s = Files.list(dir)) {
-            return (int) s.count();
-        }
-    }
-
-    /** How often each Subject is in a Maildir folder. */
-    private static Map<String, Integer> subjects(Path dir) throws Exception {
-        Map<String, Integer> out = new HashMap<>();
-        try (Stream<Path> s = Files.list(dir)) {
-            for (Path p : (Iterable<Path>) s::iterator) {
-                try (InputStream in = Files.newInputStream(p)) {
-                    out.merge(new MimeMessage(Session.getInstance(new Properties()), in).getSubject(), 1, Integer::sum);
-                }
-            }
-        }
-        return out;
-    }
 }

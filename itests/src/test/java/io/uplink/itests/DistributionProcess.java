@@ -2,11 +2,19 @@ package io.uplink.itests;
 
 import java.io.File;
 import java.io.IOException;
+import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.Properties;
 import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
+
+import jakarta.mail.Session;
+import jakarta.mail.internet.MimeMessage;
 
 /** What the tests that run the built distribution as a process share: its command line and its log. */
 final class DistributionProcess {
@@ -56,5 +64,28 @@ final class DistributionProcess {
         } catch (IOException e) {
             return e.toString();
         }
+    }
+
+    /** How many files a folder holds (0 when it does not exist). */
+    static int count(Path dir) throws IOException {
+        if (!Files.isDirectory(dir)) {
+            return 0;
+        }
+        try (Stream<Path> s = Files.list(dir)) {
+            return (int) s.count();
+        }
+    }
+
+    /** How often each Subject is in a Maildir folder. */
+    static Map<String, Integer> subjects(Path dir) throws Exception {
+        Map<String, Integer> out = new HashMap<>();
+        try (Stream<Path> s = Files.list(dir)) {
+            for (Path p : (Iterable<Path>) s::iterator) {
+                try (InputStream in = Files.newInputStream(p)) {
+                    out.merge(new MimeMessage(Session.getInstance(new Properties()), in).getSubject(), 1, Integer::sum);
+                }
+            }
+        }
+        return out;
     }
 }
