@@ -1,14 +1,14 @@
 package io.uplink.itests;
 
+import static io.uplink.itests.DistributionProcess.count;
+import static io.uplink.itests.DistributionProcess.subjects;
 import static org.awaitility.Awaitility.await;
 import static org.junit.Assert.assertEquals;
 import static org.junit.Assert.assertNotNull;
 import static org.junit.Assert.assertTrue;
 
 import java.io.ByteArrayInputStream;
-import java.io.File;
 import java.io.IOException;
-import java.io.InputStream;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.net.URI;
@@ -216,13 +216,7 @@ public class DistributionKillIT {
 
     /** Starts Karaf on the same data and waits until the office connection and its collector are there. */
     private void start() throws Exception {
-        ProcessBuilder pb = new ProcessBuilder(home.resolve("bin/karaf").toString(), "daemon")
-                .directory(home.toFile())
-                .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")))
-                .redirectErrorStream(true)
-                .redirectOutput(ProcessBuilder.Redirect.appendTo(home.resolve("karaf.out").toFile()));
-        pb.environment().put("JAVA_HOME", System.getProperty("java.home"));
-        karaf = pb.start();
+        karaf = DistributionProcess.karaf(home);
         Pattern ready = Pattern.compile("(?m)^collectors\\W+office\\s*$");
         await().atMost(240, TimeUnit.SECONDS).pollInterval(1, TimeUnit.SECONDS).until(() -> {
             assertTrue("Karaf ended while starting\n" + log(), karaf.isAlive());
@@ -245,34 +239,11 @@ public class DistributionKillIT {
 
     /** Runs {@code bin/uplink args...} with stdin closed; returns {exit status, output}. */
     private String[] uplink(String... args) throws Exception {
-        List<String> cmd = new ArrayList<>();
-        cmd.add(home.resolve("bin/uplink").toString());
-        cmd.addAll(List.of(args));
-        Path out = Files.createTempFile(home, "uplink", ".out");
-        try {
-            ProcessBuilder pb = new ProcessBuilder(cmd).directory(home.toFile())
-                    .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")))
-                    .redirectErrorStream(true).redirectOutput(out.toFile());
-            pb.environment().remove("TERM");
-            Process p = pb.start();
-            if (!p.waitFor(120, TimeUnit.SECONDS)) {
-                p.destroyForcibly();
-                throw new AssertionError("bin/uplink " + String.join(" ", args) + " did not end within 120 s");
-            }
-            return new String[] {String.valueOf(p.exitValue()), Files.readString(out)};
-        } finally {
-            Files.deleteIfExists(out);
-        }
+        return DistributionProcess.uplink(home, args);
     }
 
     private String log() {
-        try {
-            Path log = home.resolve("data/log/karaf.log");
-            String text = Files.exists(log) ? Files.readString(log) : "";
-            return text.length() > 6000 ? text.substring(text.length() - 6000) : text;
-        } catch (IOException e) {
-            return e.toString();
-        }
+        return DistributionProcess.log(home);
     }
 
     private static void run(List<String> cmd, Path dir) throws Exception {
@@ -303,25 +274,4 @@ public class DistributionKillIT {
         }
     }
 
-    private static int count(Path dir) throws IOException {
-        if (!Files.isDirectory(dir)) {
-            return 0;
-        }
-        try (Stream<Path> s = Files.list(dir)) {
-            return (int) s.count();
-        }
-    }
-
-    /** How often each Subject is in a Maildir folder. */
-    private static Map<String, Integer> subjects(Path dir) throws Exception {
-        Map<String, Integer> out = new HashMap<>();
-        try (Stream<Path> s = Files.list(dir)) {
-            for (Path p : (Iterable<Path>) s::iterator) {
-                try (InputStream in = Files.newInputStream(p)) {
-                    out.merge(new MimeMessage(Session.getInstance(new Properties()), in).getSubject(), 1, Integer::sum);
-                }
-            }
-        }
-        return out;
-    }
 }
