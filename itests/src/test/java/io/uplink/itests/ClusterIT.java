@@ -302,7 +302,7 @@ public class ClusterIT {
 
     @Test
     public void step4_aPausedNodeThatResumesAfterTheTakeoverCommitsAndDeletesNothing() throws Exception {
-        takeover("pause", true, 0);
+        takeover("pause", true, 300);
     }
 
     @Test
@@ -374,7 +374,7 @@ public class ClusterIT {
 
     @Test
     public void step6_aNodeKilledWhileCollectingHandsOverWithNothingLostOrDoubled() throws Exception {
-        takeover("kill", false, 0);
+        takeover("kill", false, 300);
     }
 
     /** The firing in the history that says it took over a firing of node {@code from}, or {@code null}. */
@@ -404,20 +404,20 @@ public class ClusterIT {
         }
         Session session = Session.getInstance(new Properties());
         if (queued > 0) {
-        try (Transport t = session.getTransport("smtp")) {
-            t.connect("127.0.0.1", running().get(0).submission, null, null);
-            for (int i = 0; i < queued; i++) {
-                MimeMessage m = new MimeMessage(session);
-                m.setFrom("carol@office.test");
-                m.setRecipients(jakarta.mail.Message.RecipientType.TO, id + "-out@example.net");
-                m.setSubject(id + " out " + i);
-                m.setHeader("Message-ID", "<" + id + ".out." + i + "@test>");
-                m.setText("queued " + i + "\n");
-                m.saveChanges();
-                m.setHeader("Message-ID", "<" + id + ".out." + i + "@test>");
-                t.sendMessage(m, m.getAllRecipients());
+            try (Transport t = session.getTransport("smtp")) {
+                t.connect("127.0.0.1", running().get(0).submission, null, null);
+                for (int i = 0; i < queued; i++) {
+                    MimeMessage m = new MimeMessage(session);
+                    m.setFrom("carol@office.test");
+                    m.setRecipients(jakarta.mail.Message.RecipientType.TO, id + "-out@example.net");
+                    m.setSubject(id + " out " + i);
+                    m.setHeader("Message-ID", "<" + id + ".out." + i + "@test>");
+                    m.setText("queued " + i + "\n");
+                    m.saveChanges();
+                    m.setHeader("Message-ID", "<" + id + ".out." + i + "@test>");
+                    t.sendMessage(m, m.getAllRecipients());
+                }
             }
-        }
         }
         try (GateProxy proxy = new GateProxy(new InetSocketAddress("127.0.0.1", mail.getPop3().getPort()),
                 nth(150, l -> l.startsWith("C: RETR ")))) {
