@@ -187,6 +187,15 @@
       loadFailed = true;
     }
     badge();
+    pollCluster();
+  }
+
+  // In a cluster the event stream carries this node's firings only (events are per node): while the
+  // connections name nodes, ask again every 5 s so that firings on the other nodes show too.
+  let clusterPoll = null;
+  function pollCluster() {
+    clearTimeout(clusterPoll);
+    if ([...rows.values()].some(v => v.data.node)) clusterPoll = setTimeout(loadAll, 5000);
   }
 
   // Senders & Collectors: their state comes from the mail bundle; a bad file shows here before any firing
