@@ -1,0 +1,193 @@
+#!/usr/bin/env bash
+# Cluster benchmark (issue 12): aggregate collect over many mailboxes with 1, 2 and 3 cluster nodes on this machine.
+# A POP3 accounts on Debian's Dovecot (loopback, free ports), each refilled with M messages of 4 KiB before each
+# round, collected through C connections of A/C collectors each (POP3, deliverTo one mailbox per account, delete
+# after store), all fired together. The nodes are copies of the built distribution made by bin/uplink-cluster-node
+# (free ports), sharing one private PostgreSQL (bin/uplink-cluster-postgres: fsync on), one items folder (the
+# connections and collectors are dropped there once) and one Maildir root. Round N starts node N (nodes 1..N-1 keep
+# running), waits until every running node has all items live, refills the accounts and fires every connection:
+# connection i is fired (connection:fire --wait) on node ((i - 1) mod N) + 1, the N calls at once; Quartz then runs
+# each firing on whichever node takes its trigger. The round ends when every call returned (all mail delivered).
+# Before the rounds a raw pipelined POP3 client that writes nothing (bench/many-mailboxes.py) collects the same
+# accounts once: the reference of the same run.
+# Per round it reports msgs/s, exactly-once (M more files in each mailbox, every Message-ID once, the server
+# empty), the firings each node ran (from the cluster's history, table uplink_firing), the CPU time of the node
+# JVMs and of PostgreSQL per message, and the load average before -> after.
+#   bench/cluster-benchmark.sh [A, default 300] [M, default 10] [C, default 30]
+# Environment (optional): A, M, C as above; NODES the largest cluster (default 3: rounds with 1, 2, 3 nodes);
+# PARALLEL sets collectors.parallel, PER_HOST maxSessionsPerHost, THREADS the firings a node runs at once (threads
+# of io.uplink.cluster.cfg, default 10); RAW_PARALLEL the raw client's sessions at once (default 16).
+set -euo pipefail
+A=${1:-${A:-300}}
+M=${2:-${M:-10}}
+C=${3:-${C:-30}}
+NODES=${NODES:-3}
+RAW_PARALLEL=${RAW_PARALLEL:-16}
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+cd "$ROOT"
+. bench/dovecot.sh
+. bench/distribution.sh
+PY="$ROOT/bench/many-mailboxes.py"
+[ "$C" -ge 1 ] && [ "$C" -le "$A" ] || { echo "C (connections) must be between 1 and A (accounts): A=$A C=$C" >&2; exit 2; }
+[ "$NODES" -ge 1 ] && [ "$NODES" -le 9 ] || { echo "NODES must be between 1 and 9: $NODES" >&2; exit 2; }
+
+now() { date +%s.%N; }
+load() { cut -d' ' -f1-3 /proc/loadavg; }
+# utime + stime of the processes given, in seconds; a PostgreSQL server counts its ended children too (cutime, cstime)
+cpu() {
+  local t=0 p
+  for p in "$@"; do
+    [ -r "/proc/$p/stat" ] || continue
+    t=$(awk -v t="$(getconf CLK_TCK)" -v s="$t" '{ sub(/^.*\) /, ""); print s + ($12 + $13 + $14 + $15) / t }' "/proc/$p/stat")
+  done
+  echo "$t"
+}
+# (karaf.pid has no newline at its end)
+node_pids() { local n; for n in $(seq 1 "$1"); do echo "$(cat "$D/node$n/karaf.pid")"; done; }
+pg_pids() { local pm; pm=$(head -n 1 "$D/pg/data/postmaster.pid"); echo "$pm" $(pgrep -P "$pm" || true); }
+
+D=$(mktemp -d "${TMPDIR:-/tmp}/uplink-cluster-bench.XXXXXX")
+USERS=$(python3 -c "import sys; print(' '.join('u%04d' % i for i in range(1, $A + 1)))")
+export DOVECOT_SESSIONS=$((A + 50))
+# shellcheck disable=SC2086
+dovecot_prepare "$D" $USERS
+
+distribution_unpack "$D"
+sed -i "s/^maxConnections *=.*/maxConnections = $((C + 10))/" "$K"/etc/io.uplink.core.cfg
+if [ -n "${PARALLEL:-}" ]; then sed -i "s/^collectors.parallel *=.*/collectors.parallel = $PARALLEL/" "$K"/etc/io.uplink.core.cfg; fi
+if [ -n "${PER_HOST:-}" ]; then echo "maxSessionsPerHost = $PER_HOST" >> "$K"/etc/io.uplink.mail.cfg; fi
+if [ -n "${THREADS:-}" ]; then sed -i "s/^threads *=.*/threads = $THREADS/" "$K"/etc/io.uplink.cluster.cfg.sample; fi
+
+cleanup() {
+  local n p
+  for n in $(seq 1 "$NODES"); do
+    [ -f "$D/node$n/karaf.pid" ] || continue
+    p=$(cat "$D/node$n/karaf.pid")
+    "$D/node$n/bin/stop" >/dev/null 2>&1 || true
+    for _ in $(seq 1 60); do kill -0 "$p" 2>/dev/null || break; sleep 0.5; done
+    kill -9 "$p" 2>/dev/null || true
+  done
+  "$K"/bin/uplink-cluster-postgres stop "$D/pg" >/dev/null 2>&1 || true
+  dovecot_stop "$D"
+}
+trap cleanup EXIT
+
+# the private PostgreSQL (fsync on: PostgreSQL's default) and the nodes
+PGPORT=$(free_port)
+"$K"/bin/uplink-cluster-postgres start "$D/pg" "$PGPORT" >/dev/null
+PSQL=(psql -h "$D/pg" -p "$PGPORT" -U postgres -d uplink -tAq)
+[ "$("${PSQL[@]}" -c 'SHOW fsync')" = on ] || { echo "the benchmark's PostgreSQL runs without fsync" >&2; exit 1; }
+SHARED="$D/shared/etc"
+BOXES="$D/shared/mailboxes"
+for n in $(seq 1 "$NODES"); do
+  "$K"/bin/uplink-cluster-node --home "$D/node$n" --node-id "node$n" --shared-etc "$SHARED" --mailboxes "$BOXES" \
+    --db-url "jdbc:postgresql://127.0.0.1:$PGPORT/uplink" --db-user postgres \
+    --ssh-port "$(free_port)" --http-port "$(free_port)" --rmi-registry-port "$(free_port)" \
+    --rmi-server-port "$(free_port)" --submission-port "$(free_port)" >/dev/null
+done
+
+# the items, dropped into the shared folder (each written aside, then renamed into place)
+IDS=()
+drop() { printf "$2" > "$SHARED/.$1.tmp"; mv "$SHARED/.$1.tmp" "$SHARED/io.uplink.$1.cfg"; }
+for c in $(seq 1 "$C"); do
+  id=$(printf 'c%03d' "$c")
+  IDS+=("$id")
+  drop "connection-$id" "name = Many mailboxes $c\nmethod = network\ndefault = false\n"
+done
+# account n belongs to connection ((n - 1) mod C) + 1: A/C collectors each
+for n in $(seq 1 "$A"); do
+  u=$(printf 'u%04d' "$n")
+  drop "collector-$u" "connections = $(printf 'c%03d' $(((n - 1) % C + 1)))\nprotocol = pop3\nhost = 127.0.0.1\nport = $POP3\nsecurity = none\nusername = $u\npassword = bench\nleaveOnServer.days = 0\ndeliverTo = $u\n"
+done
+
+chown -R "$MAILUID:$MAILGID" "$D/home"
+dovecot_start "$D"
+LOAD0=$(load)
+echo "accounts $A x $M messages of 4 KiB; $C connections of about $((A / C)) collectors each; nodes 1..$NODES;" \
+  "collectors.parallel=${PARALLEL:-default} maxSessionsPerHost=${PER_HOST:-default} threads=${THREADS:-default};" \
+  "load average at start: $LOAD0"
+
+# 1. the raw reference
+python3 "$PY" fill "$D/home" "$A" "$M" raw "$MAILUID" "$MAILGID"
+RAWLOAD0=$(load)
+RAW=$(python3 "$PY" raw "$POP3" "$A" "$RAW_PARALLEL")
+RAWLOAD1=$(load)
+echo "$RAW"
+LEFT=$(find "$D"/home/*/Maildir/new "$D"/home/*/Maildir/cur -type f | wc -l)
+[ "$LEFT" -eq 0 ] || { echo "the raw client left $LEFT messages on the server" >&2; exit 1; }
+
+# 2. the rounds
+U() { local n=$1; shift; "$D/node$n/bin/uplink" "$@" </dev/null 2>/dev/null; }
+# every running node (1..$1) sees all running nodes alive and has all connections IDLE and all collectors
+await_live() {
+  local t0 n cn kn an
+  t0=$(now)
+  for n in $(seq 1 "$1"); do
+    while true; do
+      an=$(U "$n" cluster:nodes | grep -cE '^\s*node[0-9]+( \(this node\))?\s*\|[^|]*\|\s*alive\s*\|' || true)
+      cn=$(U "$n" connection:list | grep -c '^c[0-9]* .*| IDLE ' || true)
+      kn=$(U "$n" "config:list '(service.factoryPid=io.uplink.collector)'" | grep -c '^Pid:' || true)
+      [ "$an" -ge "$1" ] && [ "$cn" -ge "$C" ] && [ "$kn" -ge "$A" ] && break
+      [ "$(echo "$(now) - $t0 > 300" | bc)" = 1 ] && {
+        echo "node$n: not all live after 300 s: $an nodes alive, $cn connections IDLE, $kn collectors" >&2; exit 1; }
+      sleep 1
+    done
+  done
+  echo "nodes 1..$1 live with $C connections and $A collectors after $(printf '%.1f' "$(echo "$(now) - $t0" | bc)") s"
+}
+
+STATUS=0
+SUMMARY=()
+for N in $(seq 1 "$NODES"); do
+  "$D/node$N/bin/start"
+  await_live "$N"
+  python3 "$PY" fill "$D/home" "$A" "$M" "n$N" "$MAILUID" "$MAILGID"
+  L0=$(load)
+  # shellcheck disable=SC2046
+  JCPU0=$(cpu $(node_pids "$N"))
+  # shellcheck disable=SC2046
+  PCPU0=$(cpu $(pg_pids))
+  SINCE=$("${PSQL[@]}" -c 'SELECT now()')
+  T1=$(now)
+  PIDS=()
+  for n in $(seq 1 "$N"); do
+    mine=()
+    for i in $(seq "$n" "$N" "$C"); do mine+=("${IDS[$((i - 1))]}"); done
+    "$D/node$n/bin/uplink" connection:fire --wait "${mine[@]}" </dev/null > "$D/fire.$N.$n.out" 2>&1 &
+    PIDS+=($!)
+  done
+  st=0
+  for p in "${PIDS[@]}"; do wait "$p" || st=$?; done
+  T2=$(now)
+  # shellcheck disable=SC2046
+  JCPU1=$(cpu $(node_pids "$N"))
+  # shellcheck disable=SC2046
+  PCPU1=$(cpu $(pg_pids))
+  L1=$(load)
+  [ "$st" -eq 0 ] || STATUS=$st
+  SECS=$(echo "$T2 - $T1" | bc)
+  MSGS=$((A * M))
+  RATE=$(echo "$MSGS / $SECS" | bc)
+  OUTCOMES=$(cat "$D"/fire."$N".*.out | grep -Eo '^c[0-9]+ (OK|PARTIAL|FAILED) ' | awk '{ print $2 }' | sort | uniq -c \
+    | awk '{ printf "%s%s %s", (NR > 1 ? ", " : ""), $1, $2 }')
+  cat "$D"/fire."$N".*.out | grep -E '^c[0-9]+ (PARTIAL|FAILED) ' | head -n 3 || true
+  CHECK=$(python3 "$PY" check "$D/home" "$BOXES" "$A" "$((M * N))") || STATUS=1
+  echo "$CHECK"
+  ONCE=$(echo "$CHECK" | grep -q ': exactly once$' && echo "exactly once" || echo "NOT exactly once")
+  PERNODE=$("${PSQL[@]}" -F ' ' -c "SELECT coalesce(node_id, '-'), count(*), count(took_over) FROM uplink_firing
+      WHERE requested >= '$SINCE' GROUP BY 1 ORDER BY 1" | awk '{ printf "%s%s %s%s", (NR > 1 ? ", " : ""), $1, $2, ($3 > 0 ? " (" $3 " taken over)" : "") }')
+  LINE=$(printf '%d node%s: %d msgs in %.2f s = %d msgs/s; %s; firings %s; run by %s; JVM CPU %.2f ms/msg, PostgreSQL CPU %.2f ms/msg; load %s -> %s' \
+    "$N" "$([ "$N" -gt 1 ] && echo s || echo ' ')" "$MSGS" "$SECS" "$RATE" "$ONCE" "${OUTCOMES:-none} (fire exit $st)" "$PERNODE" \
+    "$(echo "($JCPU1 - $JCPU0) * 1000 / $MSGS" | bc -l)" "$(echo "($PCPU1 - $PCPU0) * 1000 / $MSGS" | bc -l)" "$L0" "$L1")
+  echo "$LINE"
+  SUMMARY+=("$LINE")
+done
+
+echo
+echo "=== cluster benchmark: A=$A accounts x M=$M messages of 4 KiB, C=$C connections, collectors.parallel=${PARALLEL:-default}," \
+  "maxSessionsPerHost=${PER_HOST:-default}, threads per node=${THREADS:-default}; $(nproc) cores ==="
+echo "raw pipelined POP3 client (same accounts, same run, writes nothing): ${RAW#*: } ; load $RAWLOAD0 -> $RAWLOAD1"
+printf '%s\n' "${SUMMARY[@]}"
+echo "load average at start: $LOAD0; at the end: $(load)"
+echo "(run directory: $D)"
+exit "$STATUS"
