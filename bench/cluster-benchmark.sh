@@ -5,24 +5,27 @@
 # after store), all fired together. The nodes are copies of the built distribution made by bin/uplink-cluster-node
 # (free ports), sharing one private PostgreSQL (bin/uplink-cluster-postgres: fsync on), one items folder (the
 # connections and collectors are dropped there once) and one Maildir root. Round N starts node N (nodes 1..N-1 keep
-# running), waits until every running node has all items live, refills the accounts and fires every connection:
+# running), waits until every running node has all items live, fires once untimed (one message per account: warm-up),
+# refills the accounts with M messages each and fires every connection, timed:
 # connection i is fired (connection:fire --wait) on node ((i - 1) mod N) + 1, the N calls at once; Quartz then runs
 # each firing on whichever node takes its trigger. The round ends when every call returned (all mail delivered).
 # Before the rounds a raw pipelined POP3 client that writes nothing (bench/many-mailboxes.py) collects the same
 # accounts once: the reference of the same run.
-# Per round it reports msgs/s, exactly-once (M more files in each mailbox, every Message-ID once, the server
-# empty), the firings each node ran (from the cluster's history, table uplink_firing), the CPU time of the node
-# JVMs and of PostgreSQL per message, and the load average before -> after.
+# Per round it reports msgs/s, exactly-once (every message of the run in its mailbox's Maildir, every Message-ID
+# once, the server empty), the firings each node ran (from the cluster's history, table uplink_firing), the CPU
+# time of the node JVMs and of PostgreSQL per message, and the load average before -> after.
 #   bench/cluster-benchmark.sh [A, default 300] [M, default 10] [C, default 30]
 # Environment (optional): A, M, C as above; NODES the largest cluster (default 3: rounds with 1, 2, 3 nodes);
 # PARALLEL sets collectors.parallel, PER_HOST maxSessionsPerHost, THREADS the firings a node runs at once (threads
-# of io.uplink.cluster.cfg, default 10); RAW_PARALLEL the raw client's sessions at once (default 16).
+# of io.uplink.cluster.cfg, default 10); RAW_PARALLEL the raw client's sessions at once (default 16); WARMUP=0 skips
+# the untimed warm-up firing (one message per account) that each round runs before the timed one.
 set -euo pipefail
 A=${1:-${A:-300}}
 M=${2:-${M:-10}}
 C=${3:-${C:-30}}
 NODES=${NODES:-3}
 RAW_PARALLEL=${RAW_PARALLEL:-16}
+WARMUP=${WARMUP:-1}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
 . bench/dovecot.sh
@@ -136,11 +139,33 @@ await_live() {
   echo "nodes 1..$1 live with $C connections and $A collectors after $(printf '%.1f' "$(echo "$(now) - $t0" | bc)") s"
 }
 
+# fire_spread N TAG: connection i fired on node ((i - 1) mod N) + 1, one connection:fire --wait per node, all at
+# once; returns when every call returned (the last non-zero exit status, if any). Output in $D/fire.TAG.<node>.out
+fire_spread() {
+  local n i p st=0 pids=() mine
+  for n in $(seq 1 "$1"); do
+    mine=()
+    for i in $(seq "$n" "$1" "$C"); do mine+=("${IDS[$((i - 1))]}"); done
+    "$D/node$n/bin/uplink" connection:fire --wait "${mine[@]}" </dev/null > "$D/fire.$2.$n.out" 2>&1 &
+    pids+=($!)
+  done
+  for p in "${pids[@]}"; do wait "$p" || st=$?; done
+  return "$st"
+}
+
 STATUS=0
 SUMMARY=()
+DONE=0 # messages each local mailbox must hold
 for N in $(seq 1 "$NODES"); do
   "$D/node$N/bin/start"
   await_live "$N"
+  if [ "$WARMUP" = 1 ]; then
+    # untimed: one message per account, fired the same way, so that the new node's code is compiled and each
+    # collector's ledger open before the timed firing
+    python3 "$PY" fill "$D/home" "$A" 1 "w$N" "$MAILUID" "$MAILGID"
+    fire_spread "$N" "warm.$N" || { echo "the warm-up firing of round $N failed: $(cat "$D"/fire.warm."$N".*.out | head -n 5)" >&2; STATUS=1; }
+    DONE=$((DONE + 1))
+  fi
   python3 "$PY" fill "$D/home" "$A" "$M" "n$N" "$MAILUID" "$MAILGID"
   L0=$(load)
   # shellcheck disable=SC2046
@@ -149,16 +174,10 @@ for N in $(seq 1 "$NODES"); do
   PCPU0=$(cpu $(pg_pids))
   SINCE=$("${PSQL[@]}" -c 'SELECT now()')
   T1=$(now)
-  PIDS=()
-  for n in $(seq 1 "$N"); do
-    mine=()
-    for i in $(seq "$n" "$N" "$C"); do mine+=("${IDS[$((i - 1))]}"); done
-    "$D/node$n/bin/uplink" connection:fire --wait "${mine[@]}" </dev/null > "$D/fire.$N.$n.out" 2>&1 &
-    PIDS+=($!)
-  done
   st=0
-  for p in "${PIDS[@]}"; do wait "$p" || st=$?; done
+  fire_spread "$N" "$N" || st=$?
   T2=$(now)
+  DONE=$((DONE + M))
   # shellcheck disable=SC2046
   JCPU1=$(cpu $(node_pids "$N"))
   # shellcheck disable=SC2046
@@ -171,7 +190,7 @@ for N in $(seq 1 "$NODES"); do
   OUTCOMES=$(cat "$D"/fire."$N".*.out | grep -Eo '^c[0-9]+ (OK|PARTIAL|FAILED) ' | awk '{ print $2 }' | sort | uniq -c \
     | awk '{ printf "%s%s %s", (NR > 1 ? ", " : ""), $1, $2 }')
   cat "$D"/fire."$N".*.out | grep -E '^c[0-9]+ (PARTIAL|FAILED) ' | head -n 3 || true
-  CHECK=$(python3 "$PY" check "$D/home" "$BOXES" "$A" "$((M * N))") || STATUS=1
+  CHECK=$(python3 "$PY" check "$D/home" "$BOXES" "$A" "$DONE") || STATUS=1
   echo "$CHECK"
   ONCE=$(echo "$CHECK" | grep -q ': exactly once$' && echo "exactly once" || echo "NOT exactly once")
   PERNODE=$("${PSQL[@]}" -F ' ' -c "SELECT coalesce(node_id, '-'), count(*), count(took_over) FROM uplink_firing
