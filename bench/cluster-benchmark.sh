@@ -12,8 +12,9 @@
 # Before the rounds a raw pipelined POP3 client that writes nothing (bench/many-mailboxes.py) collects the same
 # accounts once: the reference of the same run.
 # Per round it reports msgs/s, exactly-once (every message of the run in its mailbox's Maildir, every Message-ID
-# once, the server empty), the firings each node ran (from the cluster's history, table uplink_firing), the CPU
-# time of the node JVMs and of PostgreSQL per message, and the load average before -> after.
+# once, the server empty), the firings each node ran (from the cluster's history, table uplink_firing), how long a
+# firing waited from request to start (median, max) and ran on average, the peak of POP3 sessions open at once,
+# the CPU time of the node JVMs and of PostgreSQL per message, and the load average before -> after.
 #   bench/cluster-benchmark.sh [A, default 300] [M, default 10] [C, default 30]
 # Environment (optional): A, M, C as above; NODES the largest cluster (default 3: rounds with 1, 2, 3 nodes);
 # PARALLEL sets collectors.parallel, PER_HOST maxSessionsPerHost, THREADS the firings a node runs at once (threads
@@ -173,10 +174,16 @@ for N in $(seq 1 "$NODES"); do
   # shellcheck disable=SC2046
   PCPU0=$(cpu $(pg_pids))
   SINCE=$("${PSQL[@]}" -c 'SELECT now()')
+  touch "$D/sampling"
+  rm -f "$D/sampling.peak"
+  sample_sessions "$D/sampling" &
+  SAMPLER=$!
   T1=$(now)
   st=0
   fire_spread "$N" "$N" || st=$?
   T2=$(now)
+  rm -f "$D/sampling"
+  wait "$SAMPLER"
   DONE=$((DONE + M))
   # shellcheck disable=SC2046
   JCPU1=$(cpu $(node_pids "$N"))
@@ -195,8 +202,13 @@ for N in $(seq 1 "$NODES"); do
   ONCE=$(echo "$CHECK" | grep -q ': exactly once$' && echo "exactly once" || echo "NOT exactly once")
   PERNODE=$("${PSQL[@]}" -F ' ' -c "SELECT coalesce(node_id, '-'), count(*), count(took_over) FROM uplink_firing
       WHERE requested >= '$SINCE' GROUP BY 1 ORDER BY 1" | awk '{ printf "%s%s %s%s", (NR > 1 ? ", " : ""), $1, $2, ($3 > 0 ? " (" $3 " taken over)" : "") }')
-  LINE=$(printf '%d node%s: %d msgs in %.2f s = %d msgs/s; %s; firings %s; run by %s; JVM CPU %.2f ms/msg, PostgreSQL CPU %.2f ms/msg; load %s -> %s' \
+  # requested -> started: the wait for a Quartz thread and the trigger's way through the cluster; started -> ended
+  DELAYS=$("${PSQL[@]}" -F ' ' -c "SELECT round(extract(epoch FROM percentile_cont(0.5) WITHIN GROUP (ORDER BY started - requested))::numeric, 2),
+      round(extract(epoch FROM max(started - requested))::numeric, 2), round(extract(epoch FROM avg(ended - started))::numeric, 2)
+      FROM uplink_firing WHERE requested >= '$SINCE'" | awk '{ printf "start delay median %s s, max %s s; firing %s s on average", $1, $2, $3 }')
+  LINE=$(printf '%d node%s: %d msgs in %.2f s = %d msgs/s; %s; firings %s; run by %s; %s; at most %s POP3 sessions; JVM CPU %.2f ms/msg, PostgreSQL CPU %.2f ms/msg; load %s -> %s' \
     "$N" "$([ "$N" -gt 1 ] && echo s || echo ' ')" "$MSGS" "$SECS" "$RATE" "$ONCE" "${OUTCOMES:-none} (fire exit $st)" "$PERNODE" \
+    "$DELAYS" "$(cat "$D/sampling.peak" 2>/dev/null || echo 0)" \
     "$(echo "($JCPU1 - $JCPU0) * 1000 / $MSGS" | bc -l)" "$(echo "($PCPU1 - $PCPU0) * 1000 / $MSGS" | bc -l)" "$L0" "$L1")
   echo "$LINE"
   SUMMARY+=("$LINE")
