@@ -9,6 +9,8 @@
 # refills the accounts with M messages each and fires every connection, timed:
 # connection i is fired (connection:fire --wait) on node ((i - 1) mod N) + 1, the N calls at once; Quartz then runs
 # each firing on whichever node takes its trigger. The round ends when every call returned (all mail delivered).
+# Unless SINGLE=0, a round on the plain distribution (one node, no cluster: files, no database) comes first, the same
+# way, with the items in its own etc/ and its own mailboxes; it is stopped before the cluster's rounds.
 # Before the rounds a raw pipelined POP3 client that writes nothing (bench/many-mailboxes.py) collects the same
 # accounts once: the reference of the same run.
 # Per round it reports msgs/s, exactly-once (every message of the run in its mailbox's Maildir, every Message-ID
@@ -19,7 +21,8 @@
 # Environment (optional): A, M, C as above; NODES the largest cluster (default 3: rounds with 1, 2, 3 nodes);
 # PARALLEL sets collectors.parallel, PER_HOST maxSessionsPerHost, THREADS the firings a node runs at once (threads
 # of io.uplink.cluster.cfg, default 10); RAW_PARALLEL the raw client's sessions at once (default 16); WARMUP=0 skips
-# the untimed warm-up firing (one message per account) that each round runs before the timed one.
+# the untimed warm-up firing (one message per account) that each round runs before the timed one; SINGLE=0 skips the
+# round without a cluster.
 set -euo pipefail
 A=${1:-${A:-300}}
 M=${2:-${M:-10}}
@@ -27,6 +30,7 @@ C=${3:-${C:-30}}
 NODES=${NODES:-3}
 RAW_PARALLEL=${RAW_PARALLEL:-16}
 WARMUP=${WARMUP:-1}
+SINGLE=${SINGLE:-1}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
 . bench/dovecot.sh
@@ -46,8 +50,6 @@ cpu() {
   done
   echo "$t"
 }
-# (karaf.pid has no newline at its end)
-node_pids() { local n; for n in $(seq 1 "$1"); do echo "$(cat "$D/node$n/karaf.pid")"; done; }
 pg_pids() { local pm; pm=$(head -n 1 "$D/pg/data/postmaster.pid"); echo "$pm" $(pgrep -P "$pm" || true); }
 
 D=$(mktemp -d "${TMPDIR:-/tmp}/uplink-cluster-bench.XXXXXX")
@@ -62,15 +64,19 @@ if [ -n "${PARALLEL:-}" ]; then sed -i "s/^collectors.parallel *=.*/collectors.p
 if [ -n "${PER_HOST:-}" ]; then echo "maxSessionsPerHost = $PER_HOST" >> "$K"/etc/io.uplink.mail.cfg; fi
 if [ -n "${THREADS:-}" ]; then sed -i "s/^threads *=.*/threads = $THREADS/" "$K"/etc/io.uplink.cluster.cfg.sample; fi
 
+# stop_karaf HOME: bin/stop, then SIGKILL if it still runs after 30 s
+stop_karaf() {
+  local p
+  [ -f "$1/karaf.pid" ] || return 0
+  p=$(cat "$1/karaf.pid")
+  kill -0 "$p" 2>/dev/null || return 0
+  "$1/bin/stop" >/dev/null 2>&1 || true
+  for _ in $(seq 1 60); do kill -0 "$p" 2>/dev/null || return 0; sleep 0.5; done
+  kill -9 "$p" 2>/dev/null || true
+}
 cleanup() {
-  local n p
-  for n in $(seq 1 "$NODES"); do
-    [ -f "$D/node$n/karaf.pid" ] || continue
-    p=$(cat "$D/node$n/karaf.pid")
-    "$D/node$n/bin/stop" >/dev/null 2>&1 || true
-    for _ in $(seq 1 60); do kill -0 "$p" 2>/dev/null || break; sleep 0.5; done
-    kill -9 "$p" 2>/dev/null || true
-  done
+  local h
+  for h in "$K" "$D"/node*; do stop_karaf "$h"; done
   "$K"/bin/uplink-cluster-postgres stop "$D/pg" >/dev/null 2>&1 || true
   dovecot_stop "$D"
 }
@@ -121,33 +127,39 @@ LEFT=$(find "$D"/home/*/Maildir/new "$D"/home/*/Maildir/cur -type f | wc -l)
 [ "$LEFT" -eq 0 ] || { echo "the raw client left $LEFT messages on the server" >&2; exit 1; }
 
 # 2. the rounds
-U() { local n=$1; shift; "$D/node$n/bin/uplink" "$@" </dev/null 2>/dev/null; }
-# every running node (1..$1) sees all running nodes alive and has all connections IDLE and all collectors
+U() { local h=$1; shift; "$h/bin/uplink" "$@" </dev/null 2>/dev/null; }
+# await_live NODES HOME...: every home has all connections IDLE and all collectors configured and (NODES > 0, a
+# cluster) sees NODES nodes alive
 await_live() {
-  local t0 n cn kn an
+  local t0 h cn kn an want=$1
+  shift
   t0=$(now)
-  for n in $(seq 1 "$1"); do
+  for h in "$@"; do
     while true; do
-      an=$(U "$n" cluster:nodes | grep -cE '^\s*node[0-9]+( \(this node\))?\s*\|[^|]*\|\s*alive\s*\|' || true)
-      cn=$(U "$n" connection:list | grep -c '^c[0-9]* .*| IDLE ' || true)
-      kn=$(U "$n" "config:list '(service.factoryPid=io.uplink.collector)'" | grep -c '^Pid:' || true)
-      [ "$an" -ge "$1" ] && [ "$cn" -ge "$C" ] && [ "$kn" -ge "$A" ] && break
+      an=0
+      [ "$want" -eq 0 ] || an=$(U "$h" cluster:nodes | grep -cE '^\s*node[0-9]+( \(this node\))?\s*\|[^|]*\|\s*alive\s*\|' || true)
+      cn=$(U "$h" connection:list | grep -c '^c[0-9]* .*| IDLE ' || true)
+      kn=$(U "$h" "config:list '(service.factoryPid=io.uplink.collector)'" | grep -c '^Pid:' || true)
+      [ "$an" -ge "$want" ] && [ "$cn" -ge "$C" ] && [ "$kn" -ge "$A" ] && break
       [ "$(echo "$(now) - $t0 > 300" | bc)" = 1 ] && {
-        echo "node$n: not all live after 300 s: $an nodes alive, $cn connections IDLE, $kn collectors" >&2; exit 1; }
+        echo "$h: not all live after 300 s: $an nodes alive, $cn connections IDLE, $kn collectors" >&2; exit 1; }
       sleep 1
     done
   done
-  echo "nodes 1..$1 live with $C connections and $A collectors after $(printf '%.1f' "$(echo "$(now) - $t0" | bc)") s"
+  echo "$# Karaf(s) live with $C connections and $A collectors after $(printf '%.1f' "$(echo "$(now) - $t0" | bc)") s"
 }
 
-# fire_spread N TAG: connection i fired on node ((i - 1) mod N) + 1, one connection:fire --wait per node, all at
-# once; returns when every call returned (the last non-zero exit status, if any). Output in $D/fire.TAG.<node>.out
+# fire_spread TAG HOME...: connection i fired on home ((i - 1) mod count) + 1, one connection:fire --wait per home,
+# all at once; returns when every call returned (the last non-zero exit status, if any). Output in
+# $D/fire.TAG.<n>.out
 fire_spread() {
-  local n i p st=0 pids=() mine
-  for n in $(seq 1 "$1"); do
+  local tag=$1 n=0 i p st=0 pids=() mine h
+  shift
+  for h in "$@"; do
+    n=$((n + 1))
     mine=()
-    for i in $(seq "$n" "$1" "$C"); do mine+=("${IDS[$((i - 1))]}"); done
-    "$D/node$n/bin/uplink" connection:fire --wait "${mine[@]}" </dev/null > "$D/fire.$2.$n.out" 2>&1 &
+    for i in $(seq "$n" "$#" "$C"); do mine+=("${IDS[$((i - 1))]}"); done
+    timeout "${FIRE_TIMEOUT:-900}" "$h/bin/uplink" connection:fire --wait "${mine[@]}" </dev/null > "$D/fire.$tag.$n.out" 2>&1 &
     pids+=($!)
   done
   for p in "${pids[@]}"; do wait "$p" || st=$?; done
@@ -156,62 +168,90 @@ fire_spread() {
 
 STATUS=0
 SUMMARY=()
-DONE=0 # messages each local mailbox must hold
-for N in $(seq 1 "$NODES"); do
-  "$D/node$N/bin/start"
-  await_live "$N"
+# timed_round LABEL MAILBOXES CLUSTER HOME...: (warm-up), refill, fire every connection spread over the homes,
+# check, and add the round's line to SUMMARY. CLUSTER=1: the figures from the cluster's history too. The local
+# mailboxes must hold DONE_<MAILBOXES> messages each after it (counted here).
+declare -A DONE
+timed_round() {
+  local label=$1 boxes=$2 cluster=$3 tag st=0 pids p jcpu0 jcpu1 pcpu0 pcpu1 l0 l1 since t1 t2 secs msgs rate outcomes
+  local check once pernode="" delays="" line
+  shift 3
+  tag=${label// /}
+  pids=$(for h in "$@"; do echo "$(cat "$h/karaf.pid")"; done) # (karaf.pid has no newline at its end)
   if [ "$WARMUP" = 1 ]; then
-    # untimed: one message per account, fired the same way, so that the new node's code is compiled and each
+    # untimed: one message per account, fired the same way, so that a new node's code is compiled and each
     # collector's ledger open before the timed firing
-    python3 "$PY" fill "$D/home" "$A" 1 "w$N" "$MAILUID" "$MAILGID"
-    fire_spread "$N" "warm.$N" || { echo "the warm-up firing of round $N failed: $(cat "$D"/fire.warm."$N".*.out | head -n 5)" >&2; STATUS=1; }
-    DONE=$((DONE + 1))
+    python3 "$PY" fill "$D/home" "$A" 1 "w$tag" "$MAILUID" "$MAILGID"
+    fire_spread "warm.$tag" "$@" || { echo "the warm-up firing ($label) failed: $(cat "$D"/fire.warm."$tag".*.out | head -n 5)" >&2; STATUS=1; }
+    DONE[$boxes]=$((${DONE[$boxes]:-0} + 1))
   fi
-  python3 "$PY" fill "$D/home" "$A" "$M" "n$N" "$MAILUID" "$MAILGID"
-  L0=$(load)
+  python3 "$PY" fill "$D/home" "$A" "$M" "n$tag" "$MAILUID" "$MAILGID"
+  l0=$(load)
+  # shellcheck disable=SC2086
+  jcpu0=$(cpu $pids)
   # shellcheck disable=SC2046
-  JCPU0=$(cpu $(node_pids "$N"))
-  # shellcheck disable=SC2046
-  PCPU0=$(cpu $(pg_pids))
-  SINCE=$("${PSQL[@]}" -c 'SELECT now()')
+  pcpu0=$(cpu $(pg_pids))
+  since=$("${PSQL[@]}" -c 'SELECT now()')
   touch "$D/sampling"
   rm -f "$D/sampling.peak"
   sample_sessions "$D/sampling" &
-  SAMPLER=$!
-  T1=$(now)
-  st=0
-  fire_spread "$N" "$N" || st=$?
-  T2=$(now)
+  p=$!
+  t1=$(now)
+  fire_spread "$tag" "$@" || st=$?
+  t2=$(now)
   rm -f "$D/sampling"
-  wait "$SAMPLER"
-  DONE=$((DONE + M))
+  wait "$p"
+  DONE[$boxes]=$((${DONE[$boxes]:-0} + M))
+  # shellcheck disable=SC2086
+  jcpu1=$(cpu $pids)
   # shellcheck disable=SC2046
-  JCPU1=$(cpu $(node_pids "$N"))
-  # shellcheck disable=SC2046
-  PCPU1=$(cpu $(pg_pids))
-  L1=$(load)
+  pcpu1=$(cpu $(pg_pids))
+  l1=$(load)
   [ "$st" -eq 0 ] || STATUS=$st
-  SECS=$(echo "$T2 - $T1" | bc)
-  MSGS=$((A * M))
-  RATE=$(echo "$MSGS / $SECS" | bc)
-  OUTCOMES=$(cat "$D"/fire."$N".*.out | grep -Eo '^c[0-9]+ (OK|PARTIAL|FAILED) ' | awk '{ print $2 }' | sort | uniq -c \
+  secs=$(echo "$t2 - $t1" | bc)
+  msgs=$((A * M))
+  rate=$(echo "$msgs / $secs" | bc)
+  outcomes=$(cat "$D"/fire."$tag".*.out | grep -Eo '^c[0-9]+ (OK|PARTIAL|FAILED) ' | awk '{ print $2 }' | sort | uniq -c \
     | awk '{ printf "%s%s %s", (NR > 1 ? ", " : ""), $1, $2 }')
-  cat "$D"/fire."$N".*.out | grep -E '^c[0-9]+ (PARTIAL|FAILED) ' | head -n 3 || true
-  CHECK=$(python3 "$PY" check "$D/home" "$BOXES" "$A" "$DONE") || STATUS=1
-  echo "$CHECK"
-  ONCE=$(echo "$CHECK" | grep -q ': exactly once$' && echo "exactly once" || echo "NOT exactly once")
-  PERNODE=$("${PSQL[@]}" -F ' ' -c "SELECT coalesce(node_id, '-'), count(*), count(took_over) FROM uplink_firing
-      WHERE requested >= '$SINCE' GROUP BY 1 ORDER BY 1" | awk '{ printf "%s%s %s%s", (NR > 1 ? ", " : ""), $1, $2, ($3 > 0 ? " (" $3 " taken over)" : "") }')
-  # requested -> started: the wait for a Quartz thread and the trigger's way through the cluster; started -> ended
-  DELAYS=$("${PSQL[@]}" -F ' ' -c "SELECT round(extract(epoch FROM percentile_cont(0.5) WITHIN GROUP (ORDER BY started - requested))::numeric, 2),
-      round(extract(epoch FROM max(started - requested))::numeric, 2), round(extract(epoch FROM avg(ended - started))::numeric, 2)
-      FROM uplink_firing WHERE requested >= '$SINCE'" | awk '{ printf "start delay median %s s, max %s s; firing %s s on average", $1, $2, $3 }')
-  LINE=$(printf '%d node%s: %d msgs in %.2f s = %d msgs/s; %s; firings %s; run by %s; %s; at most %s POP3 sessions; JVM CPU %.2f ms/msg, PostgreSQL CPU %.2f ms/msg; load %s -> %s' \
-    "$N" "$([ "$N" -gt 1 ] && echo s || echo ' ')" "$MSGS" "$SECS" "$RATE" "$ONCE" "${OUTCOMES:-none} (fire exit $st)" "$PERNODE" \
-    "$DELAYS" "$(cat "$D/sampling.peak" 2>/dev/null || echo 0)" \
-    "$(echo "($JCPU1 - $JCPU0) * 1000 / $MSGS" | bc -l)" "$(echo "($PCPU1 - $PCPU0) * 1000 / $MSGS" | bc -l)" "$L0" "$L1")
-  echo "$LINE"
-  SUMMARY+=("$LINE")
+  cat "$D"/fire."$tag".*.out | grep -E '^c[0-9]+ (PARTIAL|FAILED) ' | head -n 3 || true
+  check=$(python3 "$PY" check "$D/home" "$boxes" "$A" "${DONE[$boxes]}") || STATUS=1
+  echo "$check"
+  once=$(echo "$check" | grep -q ': exactly once$' && echo "exactly once" || echo "NOT exactly once")
+  if [ "$cluster" = 1 ]; then
+    pernode=$("${PSQL[@]}" -F ' ' -c "SELECT coalesce(node_id, '-'), count(*), count(took_over) FROM uplink_firing
+        WHERE requested >= '$since' GROUP BY 1 ORDER BY 1" \
+      | awk '{ printf "%s%s %s%s", (NR > 1 ? ", " : ""), $1, $2, ($3 > 0 ? " (" $3 " taken over)" : "") }')
+    # requested -> started: the wait for a Quartz thread and the trigger's way through the cluster; started -> ended
+    delays=$("${PSQL[@]}" -F ' ' -c "SELECT
+          round(extract(epoch FROM percentile_cont(0.5) WITHIN GROUP (ORDER BY started - requested))::numeric, 2),
+          round(extract(epoch FROM max(started - requested))::numeric, 2), round(extract(epoch FROM avg(ended - started))::numeric, 2)
+        FROM uplink_firing WHERE requested >= '$since'" \
+      | awk '{ printf "; start delay median %s s, max %s s; firing %s s on average", $1, $2, $3 }')
+    pernode="; run by $pernode"
+  fi
+  line=$(printf '%s: %d msgs in %.2f s = %d msgs/s; %s; firings %s%s%s; at most %s POP3 sessions; JVM CPU %.2f ms/msg, PostgreSQL CPU %.2f ms/msg; load %s -> %s' \
+    "$label" "$msgs" "$secs" "$rate" "$once" "${outcomes:-none} (fire exit $st)" "$pernode" "$delays" \
+    "$(cat "$D/sampling.peak" 2>/dev/null || echo 0)" \
+    "$(echo "($jcpu1 - $jcpu0) * 1000 / $msgs" | bc -l)" "$(echo "($pcpu1 - $pcpu0) * 1000 / $msgs" | bc -l)" "$l0" "$l1")
+  echo "$line"
+  SUMMARY+=("$line")
+}
+
+# single node, no cluster (files, no database): the distribution itself, items in its own etc/
+if [ "$SINGLE" = 1 ]; then
+  cp "$SHARED"/io.uplink.*.cfg "$K"/etc/
+  "$K"/bin/start
+  await_live 0 "$K"
+  timed_round "single node, no cluster" "$K/data/uplink/mailboxes" 0 "$K"
+  stop_karaf "$K"
+fi
+
+HOMES=()
+for N in $(seq 1 "$NODES"); do
+  HOMES+=("$D/node$N")
+  "$D/node$N/bin/start"
+  await_live "$N" "${HOMES[@]}"
+  timed_round "cluster, $N node$([ "$N" -gt 1 ] && echo s || echo ' ')" "$BOXES" 1 "${HOMES[@]}"
 done
 
 echo
