@@ -20,7 +20,7 @@
 #   bench/cluster-benchmark.sh [A, default 300] [M, default 10] [C, default 30]
 # Environment (optional): A, M, C as above; NODES the largest cluster (default 3: rounds with 1, 2, 3 nodes);
 # PARALLEL sets collectors.parallel, PER_HOST maxSessionsPerHost, THREADS the firings a node runs at once (threads
-# of io.uplink.cluster.cfg, default 10); RAW_PARALLEL the raw client's sessions at once (default 16); WARMUP=0 skips
+# of io.uplink.cluster.cfg, default 10; the pool then gets 2 x THREADS + 4 sessions); RAW_PARALLEL the raw client's sessions at once (default 16); WARMUP=0 skips
 # the untimed warm-up firing (one message per account) that each round runs before the timed one; SINGLE=0 skips the
 # round without a cluster.
 set -euo pipefail
@@ -62,7 +62,11 @@ distribution_unpack "$D"
 sed -i "s/^maxConnections *=.*/maxConnections = $((C + 10))/" "$K"/etc/io.uplink.core.cfg
 if [ -n "${PARALLEL:-}" ]; then sed -i "s/^collectors.parallel *=.*/collectors.parallel = $PARALLEL/" "$K"/etc/io.uplink.core.cfg; fi
 if [ -n "${PER_HOST:-}" ]; then echo "maxSessionsPerHost = $PER_HOST" >> "$K"/etc/io.uplink.mail.cfg; fi
-if [ -n "${THREADS:-}" ]; then sed -i "s/^threads *=.*/threads = $THREADS/" "$K"/etc/io.uplink.cluster.cfg.sample; fi
+if [ -n "${THREADS:-}" ]; then
+  # the pool as the samples say: about 2 x threads + 4 sessions (with fewer, firings wait for a session and fail)
+  sed -i "s/^threads *=.*/threads = $THREADS/" "$K"/etc/io.uplink.cluster.cfg.sample
+  sed -i "s/^hikari.maximumPoolSize *=.*/hikari.maximumPoolSize = $((2 * THREADS + 4))/" "$K"/etc/org.ops4j.datasource-uplink.cfg.sample
+fi
 
 # stop_karaf HOME: bin/stop, then SIGKILL if it still runs after 30 s
 stop_karaf() {
