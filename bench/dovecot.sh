@@ -5,6 +5,8 @@
 #   DOVECOT_SESSIONS=N            (optional, before dovecot_prepare) room for N sessions at once instead of
 #                                 Dovecot's default of about 100 login processes
 #   dovecot_stop DIR
+#   sample_sessions FILE          the largest number of established sessions to the POP3 port, written to FILE.peak,
+#                                 sampled every 50 ms until FILE is removed (run it in the background)
 
 dovecot_prepare() {
   if ! command -v dovecot >/dev/null 2>&1; then
@@ -88,4 +90,13 @@ dovecot_start() {
 
 dovecot_stop() {
   doveadm -c "$1/dovecot.conf" stop >/dev/null 2>&1 || true
+}
+
+sample_sessions() {
+  peak=0
+  while [ -e "$1" ]; do
+    n=$(ss -Htn state established "( sport = :$POP3 )" | wc -l)
+    if [ "$n" -gt "$peak" ]; then peak=$n; echo "$peak" > "$1.peak"; fi
+    sleep 0.05
+  done
 }

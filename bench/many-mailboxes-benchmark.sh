@@ -28,15 +28,6 @@ PY="$ROOT/bench/many-mailboxes.py"
 now() { date +%s.%N; }
 # utime + stime of a process, in seconds
 cpu() { awk -v t="$(getconf CLK_TCK)" '{ print ($14 + $15) / t }' "/proc/$1/stat"; }
-# The largest number of established sessions to Dovecot's POP3 port, sampled until the file $1 is removed.
-sample_sessions() {
-  peak=0
-  while [ -e "$1" ]; do
-    n=$(ss -Htn state established "( sport = :$POP3 )" | wc -l)
-    if [ "$n" -gt "$peak" ]; then peak=$n; echo "$peak" > "$1.peak"; fi
-    sleep 0.05
-  done
-}
 
 D=$(mktemp -d "${TMPDIR:-/tmp}/uplink-many-bench.XXXXXX")
 USERS=$(python3 -c "import sys; print(' '.join('u%04d' % i for i in range(1, $A + 1)))")
