@@ -50,6 +50,7 @@ import com.icegreen.greenmail.user.GreenMailUser;
 import com.icegreen.greenmail.util.GreenMail;
 import com.icegreen.greenmail.util.ServerSetup;
 
+import io.uplink.mail.internal.collect.NoDelayGreenMail;
 import io.uplink.testsupport.PostgresServer;
 
 /**
@@ -93,6 +94,15 @@ public class ClusterIT {
                     "--ssh-port", String.valueOf(n.ssh), "--http-port", String.valueOf(n.http),
                     "--rmi-registry-port", free() + "", "--rmi-server-port", free() + "",
                     "--submission-port", String.valueOf(n.submission)), root);
+            // failure detection sooner than the shipped sample (5 s check-in, 15 s fence), so a takeover is not spent
+            // waiting: dead after 2 x 3 s without a check-in, a paused node's lock gone after 6 s
+            Path clusterCfg = n.home.resolve("etc/io.uplink.cluster.cfg");
+            String cfg = Files.readString(clusterCfg);
+            String faster = cfg.replaceAll("(?m)^checkin\\.interval\\s*=.*$", "checkin.interval = 3s")
+                    .replaceAll("(?m)^fence\\.timeout\\s*=.*$", "fence.timeout = 6s");
+            assertTrue("the node's cluster settings name both keys:\n" + cfg,
+                    faster.contains("checkin.interval = 3s") && faster.contains("fence.timeout = 6s"));
+            Files.writeString(clusterCfg, faster);
             // a login for the REST API (the node's own users.properties)
             Files.writeString(n.home.resolve("etc/users.properties"), "\nkaraf = karaf,_g_:admingroup\n"
                     + "_g_\\:admingroup = group,admin,manager,viewer,systembundles,ssh\n",
@@ -207,8 +217,12 @@ public class ClusterIT {
     @Test
     public void step3_fiftyFiresFromEveryNodeAtOnceMakeOneFiringAndOneFollowUp() throws Exception {
         String id = "flight";
-        // a firing that stays online long enough for every request to arrive while it runs
-        writeItem("connection", id, "name = Flight\nmethod = network\ncommands.postConnect = sleep 12\n");
+        // a firing that stays online until every request has been answered: its post-connect command waits for a
+        // file the test writes then (a follow-up finds the file there and goes on at once)
+        Path release = root.resolve(id + ".release");
+        Files.deleteIfExists(release);
+        writeItem("connection", id, "name = Flight\nmethod = network\ncommands.postConnect = while [ ! -e '" + release
+                + "' ]; do sleep 0.1; done\ncommands.timeout = 180s\n");
         awaitOnAll(id);
         List<Node> all = running();
         String first = firingIds(all.get(0).uplinkOk("connection:fire", id)).get(0);
@@ -234,6 +248,9 @@ public class ClusterIT {
         for (CompletableFuture<String> c : calls) {
             followUps.addAll(firingIds(c.get(120, TimeUnit.SECONDS)));
         }
+        assertFalse("the first firing still runs when every request was answered",
+                all.get(0).get("api/connections/" + id).body().contains("\"state\":\"IDLE\""));
+        Files.writeString(release, "");
         String history = awaitHistory(all.get(all.size() - 1), id, 2, Duration.ofSeconds(90));
         assertFalse("the 49 requests made while the first firing ran join no firing in progress: " + followUps
                 + "\n" + history, followUps.contains(first));
@@ -444,9 +461,9 @@ public class ClusterIT {
                 runner.kill();
             }
             Node other = running().stream().filter(n -> n != runner).findFirst().orElseThrow();
-            // failure detection (io.uplink.cluster.cfg.sample: 2 x checkin.interval 5s when killed, fence.timeout
-            // 15s when paused) plus the time of a whole firing of 320 + 300 messages on this loaded machine
-            long bound = (pause ? 15 : 10) + 90;
+            // failure detection (set in startCluster: 2 x checkin.interval 3s when killed, fence.timeout 6s when
+            // paused) plus the time of a whole firing of 320 + 300 messages on this loaded machine
+            long bound = 6 + 90;
             await("another node finishes the firing").atMost(bound, TimeUnit.SECONDS).pollInterval(200, TimeUnit.MILLISECONDS)
                     .ignoreExceptionsInstanceOf(IOException.class)
                     .until(() -> count(box) >= onServer && inbox(user) == 0 && sent(id) >= queued
@@ -502,8 +519,9 @@ public class ClusterIT {
 
     private static synchronized GreenMail greenMail() {
         if (greenMail == null) {
-            greenMail = new GreenMail(new ServerSetup[] {new ServerSetup(0, "127.0.0.1", ServerSetup.PROTOCOL_SMTP),
-                new ServerSetup(0, "127.0.0.1", ServerSetup.PROTOCOL_POP3)});
+            // TCP_NODELAY on the POP3 sessions, as a real server has (NoDelayGreenMail)
+            greenMail = new NoDelayGreenMail(new ServerSetup(0, "127.0.0.1", ServerSetup.PROTOCOL_SMTP),
+                new ServerSetup(0, "127.0.0.1", ServerSetup.PROTOCOL_POP3));
             greenMail.start();
         }
         return greenMail;
@@ -609,12 +627,13 @@ public class ClusterIT {
             await(id + " up and checked in").atMost(BOOT.toSeconds(), TimeUnit.SECONDS).pollInterval(1, TimeUnit.SECONDS)
                     .ignoreExceptionsInstanceOf(IOException.class).until(() -> {
                 assertTrue(id + " ended while starting\n" + log(), alive());
-                String[] r = uplink("connection:list"); r[1] = r[1] + String.join(",", nodes.stream().map(x -> x.id).toList()); // DEVHACK
+                String[] r = uplink("cluster:nodes");
                 if (!r[0].equals("0")) {
                     return false;
                 }
                 for (Node n : nodes) {
-                    if (n.alive() && !r[1].contains(n.id)) {
+                    if (n.alive() && !Pattern.compile("(?m)^\\s*" + n.id + "( \\(this node\\))?\\s*\\|[^|]*\\|\\s*alive\\s*\\|")
+                            .matcher(r[1]).find()) {
                         return false;
                     }
                 }

@@ -36,10 +36,10 @@ import org.junit.Test;
 
 import com.icegreen.greenmail.store.StoredMessage;
 import com.icegreen.greenmail.user.GreenMailUser;
-import com.icegreen.greenmail.util.GreenMail;
 import com.icegreen.greenmail.util.ServerSetup;
 
 import io.uplink.mail.internal.collect.CommandProxy;
+import io.uplink.mail.internal.collect.NoDelayGreenMail;
 
 /**
  * The kill test against the real distribution: the built assembly is unpacked and started as a process
@@ -56,7 +56,7 @@ public class DistributionKillIT {
 
     private static final int PER_ROUND = 40;
 
-    private GreenMail greenMail;
+    private NoDelayGreenMail greenMail;
     private Process karaf;
     private Path home;
 
@@ -89,7 +89,8 @@ public class DistributionKillIT {
                 new Point("QUIT", () -> c("QUIT"), true),
                 new Point("the server's answer to QUIT (deleted there, not yet recorded)", () -> answerTo(c("QUIT")), true));
 
-        greenMail = new GreenMail(new ServerSetup(0, "127.0.0.1", ServerSetup.PROTOCOL_POP3));
+        // TCP_NODELAY on the server's sessions, as a real server has (NoDelayGreenMail)
+        greenMail = new NoDelayGreenMail(new ServerSetup(0, "127.0.0.1", ServerSetup.PROTOCOL_POP3));
         greenMail.start();
         GreenMailUser user = greenMail.setUser("office@example.com", "office", "pw");
         int pop3 = greenMail.getPop3().getPort();

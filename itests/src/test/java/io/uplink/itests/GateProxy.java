@@ -1,5 +1,6 @@
 package io.uplink.itests;
 
+import java.io.BufferedOutputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.Closeable;
 import java.io.IOException;
@@ -88,6 +89,9 @@ final class GateProxy implements Closeable {
             try {
                 Socket client = listener.accept();
                 Socket server = new Socket(target.getAddress(), target.getPort());
+                // without TCP_NODELAY each small line write after the first waits for the peer's delayed ACK
+                client.setTcpNoDelay(true);
+                server.setTcpNoDelay(true);
                 sockets.add(client);
                 sockets.add(server);
                 int session = sessions.incrementAndGet();
@@ -101,8 +105,10 @@ final class GateProxy implements Closeable {
         }
     }
 
-    private void pump(int session, InputStream in, OutputStream out, String side, Socket client, Socket server) {
+    private void pump(int session, InputStream in, OutputStream socketOut, String side, Socket client, Socket server) {
         Thread t = new Thread(() -> {
+            // the lines of one read go out in one write (flushed before a held line waits)
+            OutputStream out = new BufferedOutputStream(socketOut, 64 * 1024);
             ByteArrayOutputStream line = new ByteArrayOutputStream();
             byte[] buf = new byte[64 * 1024];
             try {
@@ -147,6 +153,7 @@ final class GateProxy implements Closeable {
                 hold = held.getCount() == 0;
             }
             if (hold) {
+                out.flush();
                 released.await();
             }
         }

@@ -70,8 +70,10 @@ public class MailSendIT extends UplinkTestSupport {
             writeCfg("io.uplink.sender-it-relay.cfg", "hosts = 127.0.0.1:" + server.getSmtp().getPort()
                     + "\nsecurity = none\n");
             writeCfg("io.uplink.connection-it-send.cfg", "name = Send test\nmethod = network\nsender = it-relay\n");
+            // the sender's service can be seen a moment before the engine has bound it: wait for the engine's view too
             await().atMost(30, TimeUnit.SECONDS).until(() -> connections.status("it-send").isPresent()
-                    && getOsgiService(MailSender.class, "(" + MailSender.ID + "=it-relay)", 1000) != null);
+                    && getOsgiService(MailSender.class, "(" + MailSender.ID + "=it-relay)", 1000) != null
+                    && connections.status("it-send").get().problems().stream().noneMatch(p -> p.startsWith("sender 'it-relay'")));
 
             String boundary = "b0undary-" + System.nanoTime();
             String multipart = "From: Zoë <zoe@example.org>\r\nTo: bob@example.net\r\nSubject: multipart\r\n"

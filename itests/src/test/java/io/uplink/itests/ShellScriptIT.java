@@ -4,6 +4,7 @@ import static org.awaitility.Awaitility.await;
 import static org.junit.Assert.assertEquals;
 import static org.junit.Assert.assertFalse;
 import static org.junit.Assert.assertNotEquals;
+import static org.junit.Assert.assertNotNull;
 import static org.junit.Assert.assertTrue;
 
 import io.uplink.api.ConnectionService;
@@ -22,15 +23,19 @@ import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Pattern;
 
+import org.apache.karaf.jaas.boot.principal.RolePrincipal;
 import org.junit.Test;
 import org.junit.runner.RunWith;
 import org.ops4j.pax.exam.junit.PaxExam;
 import org.ops4j.pax.exam.spi.reactors.ExamReactorStrategy;
 import org.ops4j.pax.exam.spi.reactors.PerClass;
+import org.osgi.framework.Bundle;
 
 /**
  * The scripted path: {@code bin/uplink <command>} run as an external process with stdin closed (as from
  * cron) prints the command's output and exits with its status; and the connection commands in the shell.
+ * Also what the distribution boots with (every Uplink bundle of the base feature active, the internal features
+ * hidden): no test here stops a bundle or changes a feature, so these share this class's container.
  */
 @RunWith(PaxExam.class)
 @ExamReactorStrategy(PerClass.class)
@@ -44,6 +49,25 @@ public class ShellScriptIT extends UplinkTestSupport {
         String all() {
             return "exit " + exit + "\n--- stdout\n" + out + "--- stderr\n" + err;
         }
+    }
+
+    @Test
+    public void uplinkBundlesAreActive() {
+        for (String name : new String[] {"io.uplink.api", "io.uplink.core", "io.uplink.method.network", "io.uplink.shell"}) {
+            Bundle b = findBundleByName(name);
+            assertNotNull(name + " is installed", b);
+            assertEquals(name + " is active", Bundle.ACTIVE, b.getState());
+        }
+    }
+
+    @Test
+    public void internalFeaturesAreHiddenFromFeatureList() {
+        RolePrincipal[] roles = {new RolePrincipal("admin"), new RolePrincipal("manager"), new RolePrincipal("viewer")};
+        String list = executeCommand("feature:list", roles);
+        assertTrue(list, list.contains("uplink-scheduler"));
+        assertFalse("the internal mail library feature is not offered: " + list, list.contains("uplink-jakarta-mail"));
+        String all = executeCommand("feature:list --show-hidden", roles);
+        assertTrue(all, all.contains("uplink-jakarta-mail"));
     }
 
     @Test

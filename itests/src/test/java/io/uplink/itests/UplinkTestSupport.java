@@ -57,6 +57,8 @@ public abstract class UplinkTestSupport extends KarafTestSupport {
                 options.add(o);
             }
         }
+        // FileInstall looks at etc/ every 200 ms instead of every second: the tests wait on items it takes in
+        options.add(KarafDistributionOption.editConfigurationFilePut("etc/config.properties", "felix.fileinstall.poll", "200"));
         options.addAll(List.of(extraOptions()));
         return options.toArray(new Option[0]);
     }

@@ -19,7 +19,6 @@ import org.junit.Test;
 import org.junit.rules.TemporaryFolder;
 
 import com.icegreen.greenmail.user.GreenMailUser;
-import com.icegreen.greenmail.util.GreenMail;
 import com.icegreen.greenmail.util.ServerSetup;
 
 import io.uplink.mail.testing.Dovecot;
@@ -37,7 +36,7 @@ public class DeliveryKillTest {
     @Rule
     public TemporaryFolder tmp = new TemporaryFolder();
 
-    private GreenMail remote;
+    private NoDelayGreenMail remote;
     private Dovecot dovecot;
 
     @After
@@ -55,7 +54,8 @@ public class DeliveryKillTest {
         Path dir = tmp.getRoot().toPath();
         dovecot = Dovecot.start(dir.resolve("dovecot"), dir.resolve("office-mail"));
         dovecot.user("kim");
-        remote = new GreenMail(new ServerSetup(0, "127.0.0.1", ServerSetup.PROTOCOL_POP3));
+        // TCP_NODELAY on the server's sessions: without it each answer waits out delayed ACKs (NoDelayGreenMail)
+        remote = new NoDelayGreenMail(new ServerSetup(0, "127.0.0.1", ServerSetup.PROTOCOL_POP3));
         remote.start();
         GreenMailUser isp = remote.setUser("office@isp.test", "office", "pw");
         for (int i = 0; i < MESSAGES; i++) {

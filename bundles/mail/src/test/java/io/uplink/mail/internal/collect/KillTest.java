@@ -30,7 +30,6 @@ import org.junit.rules.TemporaryFolder;
 
 import com.icegreen.greenmail.user.GreenMailUser;
 import com.icegreen.greenmail.store.StoredMessage;
-import com.icegreen.greenmail.util.GreenMail;
 import com.icegreen.greenmail.util.ServerSetup;
 
 /**
@@ -49,7 +48,7 @@ public class KillTest {
     @Rule
     public TemporaryFolder tmp = new TemporaryFolder();
 
-    private GreenMail greenMail;
+    private NoDelayGreenMail greenMail;
 
     @After
     public void stop() {
@@ -81,8 +80,9 @@ public class KillTest {
     }
 
     private void killAndRerun(String protocol, Predicate<String> killAt, boolean deletePhase) throws Exception {
-        greenMail = new GreenMail(new ServerSetup[] {new ServerSetup(0, "127.0.0.1", ServerSetup.PROTOCOL_POP3),
-            new ServerSetup(0, "127.0.0.1", ServerSetup.PROTOCOL_IMAP)});
+        // TCP_NODELAY on the server's sessions: without it each answer waits out delayed ACKs (NoDelayGreenMail)
+        greenMail = new NoDelayGreenMail(new ServerSetup(0, "127.0.0.1", ServerSetup.PROTOCOL_POP3),
+            new ServerSetup(0, "127.0.0.1", ServerSetup.PROTOCOL_IMAP));
         greenMail.start();
         GreenMailUser user = greenMail.setUser("office@example.com", "office", "pw");
         for (int i = 0; i < MESSAGES; i++) {
@@ -91,7 +91,7 @@ public class KillTest {
         }
         Path dir = tmp.getRoot().toPath();
         List<Path> inboxes = List.of(dir.resolve("mailboxes/alice"), dir.resolve("mailboxes/bob"));
-        int port = protocol.equals("pop3") ? greenMail.getPop3().getPort() : greenMail.getImap().getPort();
+        int port = greenMail.port(protocol);
         String[] cfg = {"connections=office", "protocol=" + protocol, "host=127.0.0.1", "port=" + port, "security=none",
             "username=office", "password=pw", "route=headers", "domains=office.test"};
 
