@@ -5,7 +5,13 @@ import io.uplink.api.mail.LocalMailboxes;
 import io.uplink.api.mail.Outbox;
 
 import java.io.IOException;
+import java.time.Duration;
+import java.util.List;
 import java.util.Map;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.TimeUnit;
 
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
@@ -24,7 +30,8 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The SMTP submission listener, configured by the optional {@code etc/io.uplink.submission.cfg}; a change
- * restarts the listener with the new settings; a bad setting leaves it closed, with one log line naming the key.
+ * restarts the listener with the new settings; a bad setting leaves it closed, with one log line naming the key; an
+ * address in use is tried again until it is free.
  */
 @Component(immediate = true, configurationPid = SubmissionConfig.PID, configurationPolicy = ConfigurationPolicy.OPTIONAL,
         service = {})
@@ -104,7 +111,23 @@ public class SubmissionComponent {
     @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC)
     private volatile LocalMailboxes localMailboxes;
 
+    /** Longest wait between two tries to open an address another process holds. */
+    static final Duration RETRY_MAX = Duration.ofSeconds(30);
+
     private SubmissionServer server;
+    /** Tries again to open the listener while its address is in use; made on the first need. */
+    private ScheduledExecutorService retries;
+    private ScheduledFuture<?> retry;
+    /** The configuration's generation: a retry of an earlier one does nothing. */
+    private int generation;
+
+    public SubmissionComponent() {
+    }
+
+    /** For tests: the outbox DS would inject. */
+    SubmissionComponent(Outbox outbox) {
+        this.outbox = outbox;
+    }
 
     @Activate
     @Modified
@@ -117,21 +140,72 @@ public class SubmissionComponent {
                 LOG.info("Submission listener is off (enabled = false)");
                 return;
             }
-            SubmissionServer s = new SubmissionServer(config, outbox, () -> localMailboxes, new JaasPasswords(config.realm));
-            s.start();
-            server = s;
         } catch (ConfigException e) {
             LOG.error("{}; the submission listener stays closed", e.getMessage());
+            return;
+        }
+        open(config, generation, Duration.ofSeconds(1));
+    }
+
+    /**
+     * Opens the listener. An address in use (another program on the port, or this program's previous process still
+     * shutting down) is tried again, waiting twice as long each time up to {@link #RETRY_MAX}: an office server
+     * started while the port is briefly taken must not stay closed until someone edits the file.
+     */
+    private synchronized void open(SubmissionConfig config, int gen, Duration wait) {
+        if (gen != generation) {
+            return;
+        }
+        retry = null;
+        SubmissionServer s = new SubmissionServer(config, outbox, () -> localMailboxes, new JaasPasswords(config.realm));
+        try {
+            s.start();
+            server = s;
+            if (wait.compareTo(Duration.ofSeconds(1)) > 0) {
+                LOG.info("Submission listener open: its address is free again");
+            }
+        } catch (SubmissionServer.AddressInUse e) {
+            if (wait.equals(Duration.ofSeconds(1))) {
+                LOG.error("Submission listener: {}; trying again until it is free, at most every {} s "
+                        + "(etc/io.uplink.submission.cfg, key 'listen')", e.getMessage(), RETRY_MAX.toSeconds());
+            }
+            if (retries == null) {
+                retries = Executors.newSingleThreadScheduledExecutor(r -> {
+                    Thread t = new Thread(r, "uplink-submission-retry");
+                    t.setDaemon(true);
+                    return t;
+                });
+            }
+            Duration next = wait.multipliedBy(2).compareTo(RETRY_MAX) > 0 ? RETRY_MAX : wait.multipliedBy(2);
+            retry = retries.schedule(() -> open(config, gen, next), wait.toMillis(), TimeUnit.MILLISECONDS);
         } catch (IOException e) {
             LOG.error("Submission listener: {}; it stays closed (etc/io.uplink.submission.cfg, key 'listen')", e.getMessage());
         }
     }
 
-    @Deactivate
+    /** The ports the listener has open (empty while closed or waiting for its address); for tests. */
+    synchronized List<Integer> ports() {
+        return server == null ? List.of() : server.ports();
+    }
+
     synchronized void stop() {
+        generation++;
+        if (retry != null) {
+            retry.cancel(false);
+            retry = null;
+        }
         if (server != null) {
             server.close();
             server = null;
+        }
+    }
+
+    @Deactivate
+    synchronized void deactivate() {
+        stop();
+        if (retries != null) {
+            retries.shutdownNow();
+            retries = null;
         }
     }
 }

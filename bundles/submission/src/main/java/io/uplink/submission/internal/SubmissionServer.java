@@ -75,8 +75,14 @@ final class SubmissionServer implements AutoCloseable {
                 try {
                     server.start();
                 } catch (RuntimeException e) {
-                    throw new IOException("cannot listen on " + a + ": " + (e.getCause() != null ? e.getCause().getMessage()
-                            : e.getMessage()), e);
+                    String why = "cannot listen on " + a + ": " + (e.getCause() != null ? e.getCause().getMessage()
+                            : e.getMessage());
+                    for (Throwable t = e; t != null; t = t.getCause()) {
+                        if (t instanceof java.net.BindException) {
+                            throw new AddressInUse(why, e);
+                        }
+                    }
+                    throw new IOException(why, e);
                 }
                 servers.add(server);
                 LOG.info("Submission listener on {}:{} (tls {}, auth {})", a.getAddress().getHostAddress(), server.getPortAllocated(),
@@ -85,6 +91,15 @@ final class SubmissionServer implements AutoCloseable {
         } catch (IOException | RuntimeException e) {
             close();
             throw e;
+        }
+    }
+
+    /** A listen address another process holds (or held until a moment ago): worth trying again. */
+    static final class AddressInUse extends IOException {
+        private static final long serialVersionUID = 1L;
+
+        AddressInUse(String message, Throwable cause) {
+            super(message, cause);
         }
     }
 
