@@ -25,10 +25,14 @@ import io.uplink.mail.internal.ledger.UidLedger;
  * The big-mailbox benchmark (run by {@code bench/big-mailbox-benchmark.sh}, not a test): a Dovecot mailbox of
  * N messages left on the server ({@code leaveOnServer.days = 30}) that the ledger already knows, then 10 new
  * ones delivered through Dovecot's LDA; one timed firing each for IMAP and POP3, each on 10 messages of its own,
- * and for IMAP a raw client doing the firing's commands on 10 others, in the same state, just before. The ledger is generated from the server's own listing
- * (UIDL, or UIDVALIDITY and UID FETCH 1:*) through {@link UidLedger}, as the first firing would have left it
- * after its compaction, so that 100,000 messages need not be collected first.
- * Arguments: run directory, POP3 port, IMAP port, mail uid, mail gid, sizes (comma-separated), Dovecot's LDA.
+ * and raw clients doing the firing's commands on 10 others. Each IMAP session timed (raw with SELECT, raw with
+ * EXAMINE, Uplink's firing) comes right after an untimed one of its own kind, on 10 messages more: it meets the
+ * state its own previous firing leaves (a Maildir session leaves the next one its sync). The ledger is generated
+ * from the server's own listing (UIDL, or UIDVALIDITY and UID FETCH 1:*) through {@link UidLedger}, as the first
+ * firing would have left it after its compaction, so that 100,000 messages need not be collected first.
+ * Arguments: run directory, POP3 port, IMAP port, mail uid, mail gid, sizes (comma-separated), Dovecot's LDA, and
+ * optionally the mail store Dovecot is configured with (maildir, the default; mdbox or sdbox: the Maildir filled
+ * here is then copied into it with {@code doveadm import}).
  */
 public final class BigMailboxBenchmark {
 
