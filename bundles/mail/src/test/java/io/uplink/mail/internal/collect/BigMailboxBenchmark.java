@@ -25,10 +25,14 @@ import io.uplink.mail.internal.ledger.UidLedger;
  * The big-mailbox benchmark (run by {@code bench/big-mailbox-benchmark.sh}, not a test): a Dovecot mailbox of
  * N messages left on the server ({@code leaveOnServer.days = 30}) that the ledger already knows, then 10 new
  * ones delivered through Dovecot's LDA; one timed firing each for IMAP and POP3, each on 10 messages of its own,
- * and for IMAP a raw client doing the firing's commands on 10 others, in the same state, just before. The ledger is generated from the server's own listing
- * (UIDL, or UIDVALIDITY and UID FETCH 1:*) through {@link UidLedger}, as the first firing would have left it
- * after its compaction, so that 100,000 messages need not be collected first.
- * Arguments: run directory, POP3 port, IMAP port, mail uid, mail gid, sizes (comma-separated), Dovecot's LDA.
+ * and raw clients doing the firing's commands on 10 others. Each IMAP session timed (raw with SELECT, raw with
+ * EXAMINE, Uplink's firing) comes right after an untimed one of its own kind, on 10 messages more: it meets the
+ * state its own previous firing leaves (a Maildir session leaves the next one its sync). The ledger is generated
+ * from the server's own listing (UIDL, or UIDVALIDITY and UID FETCH 1:*) through {@link UidLedger}, as the first
+ * firing would have left it after its compaction, so that 100,000 messages need not be collected first.
+ * Arguments: run directory, POP3 port, IMAP port, mail uid, mail gid, sizes (comma-separated), Dovecot's LDA, and
+ * optionally the mail store Dovecot is configured with (maildir, the default; mdbox or sdbox: the Maildir filled
+ * here is then copied into it with {@code doveadm import}).
  */
 public final class BigMailboxBenchmark {
 
@@ -60,6 +64,7 @@ public final class BigMailboxBenchmark {
         Path dir = Path.of(args[0]);
         BigMailboxBenchmark b = new BigMailboxBenchmark(dir, Integer.parseInt(args[1]), Integer.parseInt(args[2]),
                 args[3] + ":" + args[4], args[6]);
+        String store = args.length > 7 ? args[7] : "maildir";
         List<Integer> sizes = new ArrayList<>();
         for (String s : args[5].split(",")) {
             sizes.add(Integer.parseInt(s.trim()));
@@ -72,6 +77,14 @@ public final class BigMailboxBenchmark {
         }
         b.chown();
         System.out.printf(Locale.ROOT, "filled %d mailboxes in %.1f s%n", sizes.size() + 1, (System.nanoTime() - t0) / 1e9);
+        if (!store.equals("maildir")) {
+            t0 = System.nanoTime();
+            b.importInto("warm");
+            for (int n : sizes) {
+                b.importInto("box" + n);
+            }
+            System.out.printf(Locale.ROOT, "imported them into %s in %.1f s%n", store, (System.nanoTime() - t0) / 1e9);
+        }
         // warm the JIT and Dovecot's index on a small mailbox, twice
         for (int round = 0; round < 2; round++) {
             for (String protocol : new String[] {"imap", "pop3"}) {
@@ -87,37 +100,51 @@ public final class BigMailboxBenchmark {
             b.prefill(user);
             System.out.printf(Locale.ROOT, "%s: Dovecot indexed it and the ledgers were generated in %.1f s%n", user,
                     (System.nanoTime() - p) / 1e9);
-            // IMAP: a previous firing (raw, untimed) moves 10 delivered messages into cur/, as every firing that
-            // finds new mail does; then the raw client does the firing's own commands on 10 more, the ledger learns
-            // them and 10 more are delivered for the firing: both timed sessions meet the same state
+            // IMAP, each timed session after an untimed one of its own kind (the state its previous firing leaves):
+            // a raw "previous firing" with SELECT moves 10 delivered messages into cur/, as every SELECT firing that
+            // finds new mail does; then the raw client does the firing's own commands on 10 more
+            long known = n;
             b.deliver(user, NEW);
-            b.imapFiring(user, n, "SELECT");
+            b.imapFiring(user, known, "SELECT");
+            known += NEW;
             b.deliver(user, NEW);
             long x = System.nanoTime();
-            int rawFetched = b.imapFiring(user, n + NEW, "SELECT");
+            int rawFetched = b.imapFiring(user, known, "SELECT");
             double rawFiring = (System.nanoTime() - x) / 1e6;
+            known += NEW;
             if (rawFetched != NEW) {
                 throw new IllegalStateException("raw IMAP client on " + user + ": fetched " + rawFetched + ", not " + NEW);
             }
-            b.markImap(user, n + 2 * NEW);
+            // the same raw client with EXAMINE instead of SELECT (read-only: the files stay in new/), after an
+            // untimed EXAMINE session (which pays for the SELECT's changes to cur/)
             b.deliver(user, NEW);
-            String imapLine = b.line("imap", n, b.fire("imap", user))
-                    + String.format(Locale.ROOT, " | raw client, the firing's commands on %d new: %5.0f ms", NEW, rawFiring);
-            // the same raw client with EXAMINE instead of SELECT (read-only: the files stay in new/), on 10 more
+            b.imapFiring(user, known, "EXAMINE");
+            known += NEW;
             b.deliver(user, NEW);
             x = System.nanoTime();
-            rawFetched = b.imapFiring(user, n + 3 * NEW, "EXAMINE");
+            rawFetched = b.imapFiring(user, known, "EXAMINE");
             double rawExamine = (System.nanoTime() - x) / 1e6;
+            known += NEW;
             if (rawFetched != NEW) {
                 throw new IllegalStateException("raw IMAP client (EXAMINE) on " + user + ": fetched " + rawFetched);
             }
-            lines.add(imapLine + String.format(Locale.ROOT, " | the same with EXAMINE: %5.0f ms", rawExamine));
+            // Uplink: an untimed firing first (it leaves what its own commands leave), then the timed one
+            b.markImap(user, known);
+            b.deliver(user, NEW);
+            int previous = b.fireOnce("imap", user);
+            if (previous != NEW) {
+                throw new IllegalStateException("previous IMAP firing on " + user + ": collected " + previous);
+            }
+            b.deliver(user, NEW);
+            lines.add(b.line("imap", n, b.fire("imap", user))
+                    + String.format(Locale.ROOT, " | raw client, the firing's commands on %d new: SELECT %5.0f ms,"
+                            + " EXAMINE %5.0f ms", NEW, rawFiring, rawExamine));
             // POP3 likewise: the ledgers learn what IMAP was given; the raw client takes 10 delivered messages, the
             // ledger learns them, and the firing takes 10 more
             b.prefill(user);
             b.deliver(user, NEW);
             x = System.nanoTime();
-            List<String[]> taken = b.pop3Firing(user, n + 4 * NEW);
+            List<String[]> taken = b.pop3Firing(user, n + 6 * NEW);
             rawFiring = (System.nanoTime() - x) / 1e6;
             if (taken.size() != NEW) {
                 throw new IllegalStateException("raw POP3 client on " + user + ": took " + taken.size() + ", not " + NEW);
@@ -130,7 +157,7 @@ public final class BigMailboxBenchmark {
         String loadAfter = loadAverage();
         System.out.println();
         System.out.println("big mailbox benchmark: leaveOnServer.days = 30, N known messages on the server, " + NEW
-                + " new; Dovecot on loopback");
+                + " new; Dovecot on loopback, mail store " + store);
         lines.forEach(System.out::println);
         System.out.println("targets: firing <= 3 s (POP3), <= 1 s (IMAP) at 100k; a few MiB allocated per 100k entries");
         System.out.println("load average (1/5/15 min): before " + loadBefore + "  ->  after " + loadAfter);
@@ -183,13 +210,26 @@ public final class BigMailboxBenchmark {
         return f[0] + " " + f[1] + " " + f[2];
     }
 
+    /** The collector of {@code user} for {@code protocol}: one firing each time it is asked. */
+    private Collection collection(String protocol, String user) {
+        Path out = dir.resolve("out").resolve(protocol).resolve(user);
+        return Fixture.collection(Fixture.settings(user, "connections", "bench", "protocol", protocol, "host", "127.0.0.1",
+                "port", String.valueOf(protocol.equals("pop3") ? pop3 : imap), "security", "none", "username", user,
+                "password", "bench", "deliverTo", "bench", "leaveOnServer.days", "30"), out, Clock.systemUTC());
+    }
+
+    /** One firing, untimed: how many messages it collected. */
+    private int fireOnce(String protocol, String user) throws Exception {
+        CollectReport r = collection(protocol, user).run(new Fixture.Context());
+        if (!r.errors().isEmpty()) {
+            throw new IllegalStateException(protocol + " " + user + ": " + r.errors());
+        }
+        return r.collected();
+    }
+
     /** One firing, timed, with the bytes this thread allocated; then the ledger's size and load time. */
     private Figures fire(String protocol, String user) throws Exception {
-        Path out = dir.resolve("out").resolve(protocol).resolve(user);
-        java.util.function.Supplier<Collection> firing = () -> Fixture.collection(Fixture.settings(user, "connections",
-                "bench", "protocol", protocol, "host", "127.0.0.1", "port", String.valueOf(protocol.equals("pop3") ? pop3 : imap),
-                "security", "none", "username", user, "password", "bench", "deliverTo", "bench", "leaveOnServer.days", "30"),
-                out, Clock.systemUTC());
+        java.util.function.Supplier<Collection> firing = () -> collection(protocol, user);
         Collection c = firing.get();
         long a = THREADS.getCurrentThreadAllocatedBytes();
         long t = System.nanoTime();
@@ -289,6 +329,20 @@ public final class BigMailboxBenchmark {
             // S= and W= (the size with CRLF) spare Dovecot from reading each file to answer LIST
             Files.write(maildir.resolve("cur/" + (1700000000L + i) + ".M" + i + "P1.bench,S=" + bytes.length + ",W="
                     + (bytes.length + newlines) + ":2,"), bytes);
+        }
+    }
+
+    /**
+     * Copies the Maildir just filled into the mail store Dovecot is configured with ({@code mail_location}, a dbox
+     * form), through Dovecot's own {@code doveadm import}: the kept mail, in that store.
+     */
+    private void importInto(String user) throws Exception {
+        Process p = new ProcessBuilder("doveadm", "-c", dir.resolve("dovecot.conf").toString(), "import", "-u", user,
+                "maildir:" + dir.resolve("home").resolve(user).resolve("Maildir"), "", "all").redirectErrorStream(true)
+                .start();
+        String said = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).trim();
+        if (p.waitFor() != 0) {
+            throw new IOException("doveadm import for " + user + " failed: " + said);
         }
     }
 
