@@ -3,6 +3,7 @@ package io.uplink.mail.internal.collect;
 import java.io.BufferedOutputStream;
 import java.io.FilterOutputStream;
 import java.io.IOException;
+import java.io.InterruptedIOException;
 import java.io.OutputStream;
 import java.net.ConnectException;
 import java.net.Socket;
@@ -19,6 +20,8 @@ import java.util.function.Consumer;
 import java.util.Map;
 import java.util.Properties;
 import java.util.Set;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.Future;
 
 import org.eclipse.angus.mail.iap.ByteArray;
 import org.eclipse.angus.mail.iap.Response;
@@ -75,6 +78,12 @@ public final class Collection {
      */
     private static final long IMAP_BATCH_FETCH_MAX = 64 * 1024;
     private static final long IMAP_AHEAD_BYTES = 2 * 1024 * 1024;
+    /**
+     * Runs the FETCH of the next block of small IMAP messages while the collector's thread stores the current
+     * one (see {@link #collect}); threads are kept a few seconds for the next runs.
+     */
+    private static final java.util.concurrent.ThreadPoolExecutor FETCHERS =
+            MaildirDestination.pool("uplink-collector-fetch-", Integer.MAX_VALUE);
 
     /** Sessions refused as "too many" are asked for this many times in all. */
     static final int BUSY_TRIES = 5;
@@ -97,7 +106,7 @@ public final class Collection {
 
     private Destination destination;
     private final List<String> errors = new ArrayList<>();
-    /** IMAP: the raw bytes of messages fetched ahead, by message. */
+    /** IMAP: the raw bytes of the messages fetched in blocks and not stored yet, by message (at most two blocks). */
     private final Map<Message, ByteArray> fetched = new HashMap<>();
     private int collected;
     private int skipped;
@@ -116,6 +125,13 @@ public final class Collection {
 
     /** A message on the server, as listed. */
     private record Listed(Message message, String uid, long size) {
+    }
+
+    /**
+     * IMAP: the bytes of the small messages of the listed messages from a block's start up to {@code end}
+     * (exclusive; the messages left out are fetched one by one when their turn comes).
+     */
+    private record Block(Map<Message, ByteArray> bytes, int end) {
     }
 
     private final SignIn signIn;
@@ -261,39 +277,70 @@ public final class Collection {
             Exception failure = null;
             int done = 0;
             pipeline = pipelined(store, fetch);
-            for (int i = 0; i < fetch.size(); i++) {
-                Listed l = fetch.get(i);
-                if (!context.linkUp()) {
-                    errors.add("the link went down: stopped after " + done + " of " + fetch.size()
-                            + " messages; the rest stays on the server for the next firing");
-                    break;
-                }
-                context.progress("collecting", done, fetch.size());
-                try {
-                    if (folder instanceof IMAPFolder imap && fetched.isEmpty()) {
-                        fetchAhead(imap, fetch.subList(i, Math.min(fetch.size(), i + IMAP_AHEAD)));
-                    }
-                    deadline.transfer("receiving message " + l.uid, l.size);
-                    store(ledger, l);
-                } catch (Destination.Deferred e) {
-                    if (!errors.contains(e.getMessage())) {
-                        errors.add(e.getMessage());
-                    }
-                    if (e.stopRun()) {
+            // IMAP: small messages come in blocks, one FETCH each. While this thread stores one block, a fetcher
+            // thread already fetches the next (when storing needs nothing from the server), so the server and
+            // the disk work at the same time. Angus is used by one thread at a time: this one touches the
+            // session only after it has waited for the fetch under way (`ahead`).
+            IMAPFolder imap = folder instanceof IMAPFolder f ? f : null;
+            boolean overlap = imap != null && !storingAsksServer();
+            int blockEnd = 0;
+            Future<Block> ahead = null;
+            try {
+                for (int i = 0; i < fetch.size(); i++) {
+                    Listed l = fetch.get(i);
+                    if (!context.linkUp()) {
+                        errors.add("the link went down: stopped after " + done + " of " + fetch.size()
+                                + " messages; the rest stays on the server for the next firing");
                         break;
                     }
-                    continue;
-                } catch (MessagingException | IOException e) {
-                    failure = e;
-                    break;
+                    context.progress("collecting", done, fetch.size());
+                    try {
+                        if (imap != null && i == blockEnd) {
+                            Block b = ahead != null ? await(ahead) : fetchBlock(imap, fetch, i);
+                            ahead = null;
+                            fetched.putAll(b.bytes);
+                            blockEnd = b.end;
+                            if (overlap && blockEnd < fetch.size()) {
+                                int from = blockEnd;
+                                ahead = FETCHERS.submit(() -> fetchBlockAside(imap, fetch, from));
+                            }
+                        }
+                        if (!fetched.containsKey(l.message)) {
+                            if (ahead != null) {
+                                // this one streams through Angus: the fetch ahead finishes first (rare: a large
+                                // message among small ones, or one the server left out of its answer)
+                                Block b = await(ahead);
+                                ahead = null;
+                                fetched.putAll(b.bytes);
+                                blockEnd = b.end;
+                            }
+                            deadline.transfer("receiving message " + l.uid, l.size);
+                        }
+                        store(ledger, l);
+                    } catch (Destination.Deferred e) {
+                        if (!errors.contains(e.getMessage())) {
+                            errors.add(e.getMessage());
+                        }
+                        if (e.stopRun()) {
+                            break;
+                        }
+                        continue;
+                    } catch (MessagingException | IOException e) {
+                        failure = e;
+                        break;
+                    }
+                    done++;
+                    if (cfg.leaveOnServerDays == 0) {
+                        delete.add(l);
+                    }
+                    if (destination.full() && !settle(destination.commitEarlier(ledger), delete)) {
+                        break;
+                    }
                 }
-                done++;
-                if (cfg.leaveOnServerDays == 0) {
-                    delete.add(l);
-                }
-                if (destination.full() && !settle(destination.commitEarlier(ledger), delete)) {
-                    break;
-                }
+            } finally {
+                // whatever ended the loop, the session is Angus's alone again before anything else uses it
+                MaildirDestination.awaitEnd(ahead);
+                fetched.clear();
             }
             if (pipeline != null && failure == null) {
                 // what was asked ahead must be read before Angus says anything again (DELE, QUIT)
@@ -625,8 +672,7 @@ public final class Collection {
      * the envelope) and {@code deliverTo} routing (routing by headers asks Angus for them, in lock-step).
      */
     private Pop3Pipeline pipelined(Store store, List<Listed> fetch) throws MessagingException, IOException {
-        if (!(store instanceof POP3Store pop) || fetch.size() < 2 || cfg.delivery != null || cfg.router.needsHeaders()
-                || socket == null) {
+        if (!(store instanceof POP3Store pop) || fetch.size() < 2 || storingAsksServer() || socket == null) {
             return null;
         }
         Map<String, String> caps = pop.capabilities();
@@ -643,14 +689,25 @@ public final class Collection {
     }
 
     /**
-     * Fetches the small ones of {@code next} in one command ({@code BODY.PEEK[]}: the exact bytes, \\Seen left
-     * alone). A message the server leaves out of the answer is simply fetched on its own later.
+     * Whether storing a message asks the server for something (its headers, for routing by headers or for an
+     * office server's envelope): then nothing is fetched ahead, as the session has one user at a time.
      */
-    private void fetchAhead(IMAPFolder imap, List<Listed> next) throws MessagingException {
+    private boolean storingAsksServer() {
+        return cfg.delivery != null || cfg.router.needsHeaders();
+    }
+
+    /**
+     * Fetches the small ones of the listed messages from {@code from} (up to {@link #IMAP_AHEAD} looked at,
+     * {@link #IMAP_AHEAD_BYTES} in all) in one command ({@code BODY.PEEK[]}: the exact bytes, \\Seen left alone).
+     * A message the server leaves out of the answer is simply fetched on its own later.
+     */
+    private Block fetchBlock(IMAPFolder imap, List<Listed> listed, int from) throws MessagingException {
         List<Integer> numbers = new ArrayList<>();
         Map<Integer, Message> byNumber = new HashMap<>();
         long bytes = 0;
-        for (Listed l : next) {
+        int end = from;
+        for (int last = Math.min(listed.size(), from + IMAP_AHEAD); end < last; end++) {
+            Listed l = listed.get(end);
             if (l.size >= 0 && l.size <= IMAP_BATCH_FETCH_MAX) {
                 if (bytes + l.size > IMAP_AHEAD_BYTES) {
                     break;
@@ -660,8 +717,9 @@ public final class Collection {
                 byNumber.put(l.message.getMessageNumber(), l.message);
             }
         }
+        Map<Message, ByteArray> out = new HashMap<>();
         if (numbers.size() < 2) {
-            return;
+            return new Block(out, end);
         }
         deadline.transfer("receiving " + numbers.size() + " messages", bytes);
         MessageSet[] sets = MessageSet.createMessageSets(numbers.stream().mapToInt(Integer::intValue).toArray());
@@ -671,7 +729,7 @@ public final class Collection {
                 if (x instanceof FetchResponse f && byNumber.containsKey(f.getNumber())) {
                     BODY body = f.getItem(BODY.class);
                     if (body != null && body.getByteArray() != null) {
-                        fetched.put(byNumber.get(f.getNumber()), body.getByteArray());
+                        out.put(byNumber.get(f.getNumber()), body.getByteArray());
                     }
                 }
             }
@@ -679,6 +737,41 @@ public final class Collection {
             p.handleResult(r[r.length - 1]);
             return null;
         });
+        return new Block(out, end);
+    }
+
+    /** {@link #fetchBlock} on a fetcher thread, with the class loader Jakarta Mail expects (as {@link #run} sets it). */
+    private Block fetchBlockAside(IMAPFolder imap, List<Listed> listed, int from) throws MessagingException {
+        Thread t = Thread.currentThread();
+        ClassLoader previous = t.getContextClassLoader();
+        t.setContextClassLoader(Session.class.getClassLoader());
+        try {
+            return fetchBlock(imap, listed, from);
+        } finally {
+            t.setContextClassLoader(previous);
+        }
+    }
+
+    /** The block fetched ahead; its failure is this thread's, as if it had fetched the block itself. */
+    private static Block await(Future<Block> ahead) throws MessagingException, IOException {
+        try {
+            return ahead.get();
+        } catch (InterruptedException e) {
+            // the fetch cannot be cut short: it ends within the session's deadline, and must end before Angus
+            // is used again
+            MaildirDestination.awaitEnd(ahead);
+            Thread.currentThread().interrupt();
+            throw new InterruptedIOException("interrupted while fetching messages");
+        } catch (ExecutionException e) {
+            Throwable c = e.getCause();
+            if (c instanceof MessagingException me) {
+                throw me;
+            }
+            if (c instanceof RuntimeException re) {
+                throw re;
+            }
+            throw new MessagingException(String.valueOf(c), c instanceof Exception x ? x : null);
+        }
     }
 
     /** Marks the messages deleted; returns whether the folder must be closed with expunge. */
