@@ -32,6 +32,7 @@ import org.eclipse.angus.mail.imap.protocol.FetchResponse;
 import org.eclipse.angus.mail.imap.protocol.MessageSet;
 import org.eclipse.angus.mail.imap.protocol.RFC822SIZE;
 import org.eclipse.angus.mail.imap.protocol.UID;
+import org.eclipse.angus.mail.imap.protocol.UIDSet;
 import org.eclipse.angus.mail.pop3.POP3Folder;
 import org.eclipse.angus.mail.pop3.POP3Store;
 import org.slf4j.Logger;
@@ -447,10 +448,11 @@ public final class Collection {
     }
 
     private void confirmDeleted(Ledger ledger, List<Listed> deleted) throws IOException {
-        Instant now = clock.instant();
+        List<String> uids = new ArrayList<>(deleted.size());
         for (Listed l : deleted) {
-            ledger.deleted(l.uid, now);
+            uids.add(l.uid);
         }
+        ledger.deleted(uids, clock.instant());
         ledger.sync();
     }
 
@@ -774,6 +776,17 @@ public final class Collection {
         }
     }
 
+    /** IMAP: the UIDs of {@code listed} (each {@code UIDVALIDITY/UID}) as UID sets. */
+    private static UIDSet[] uidSet(List<Listed> listed) {
+        long[] uids = new long[listed.size()];
+        for (int i = 0; i < uids.length; i++) {
+            String u = listed.get(i).uid;
+            uids[i] = Long.parseLong(u.substring(u.indexOf('/') + 1));
+        }
+        java.util.Arrays.sort(uids);
+        return UIDSet.createUIDSets(uids);
+    }
+
     /** Marks the messages deleted; returns whether the folder must be closed with expunge. */
     private boolean delete(Folder folder, List<Listed> delete) throws MessagingException {
         Message[] arr = new Message[delete.size()];
@@ -783,10 +796,19 @@ public final class Collection {
         if (folder instanceof IMAPFolder imap) {
             IMAPStore store = (IMAPStore) imap.getStore();
             if (store.hasCapability("UIDPLUS")) {
-                // one STORE for all: a flag change per message makes servers rescan the mailbox each time
-                imap.setFlags(arr, new Flags(Flags.Flag.DELETED), true);
-                // expunge only ours (UID EXPUNGE), not what another client marked \Deleted
-                imap.expunge(arr);
+                // One UID STORE for all (a flag change per message makes servers rescan the mailbox each time),
+                // then UID EXPUNGE of just those: only ours, not what another client marked \Deleted. By the
+                // UIDs as listed, rather than Angus's setFlags and expunge(Message[]): those make the server
+                // answer each message's new flags (no .SILENT) and first fetch the UIDs Angus was not told
+                // (the listing's own command), an answer per message each to read and parse.
+                UIDSet[] uids = uidSet(delete);
+                imap.doCommand(p -> {
+                    Response[] r = p.command("UID STORE " + UIDSet.toString(uids) + " +FLAGS.SILENT (\\Deleted)", null);
+                    p.notifyResponseHandlers(r);
+                    p.handleResult(r[r.length - 1]);
+                    p.uidexpunge(uids);
+                    return null;
+                });
                 return false;
             }
             // Without UIDPLUS an EXPUNGE removes every \Deleted message, also those another client marked and
