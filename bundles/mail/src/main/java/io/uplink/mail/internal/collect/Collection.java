@@ -236,7 +236,6 @@ public final class Collection {
             throw e;
         }
         Folder folder = null;
-        boolean expunge;
         try {
             folder = signIn(store);
             // about 64 bytes of listing per message
@@ -360,18 +359,19 @@ public final class Collection {
             // only what the ledger holds durably may be deleted; commit() has run for every stored message
             if (!delete.isEmpty() && context.linkUp()) {
                 deadline.transfer("deleting " + delete.size() + " messages", 32L * delete.size());
-                expunge = delete(folder, delete);
-                if (!expunge) {
+                if (pipeline != null) {
+                    // POP3 with PIPELINING: the DELEs go out pipelined, QUIT (Angus's close) makes them take effect
+                    List<Listed> accepted = deletePipelined(delete);
+                    Folder f = folder;
+                    folder = null;
+                    closeConfirming(f, false);
+                    confirmDeleted(ledger, accepted);
+                } else if (!delete(folder, delete)) {
                     confirmDeleted(ledger, delete);
                 } else {
                     Folder f = folder;
                     folder = null;
-                    try {
-                        f.close(true);
-                    } catch (MessagingException e) {
-                        throw new Explained("the server did not confirm the deletions (" + describe(e)
-                                + "); the messages are stored and will be deleted on the next firing", e);
-                    }
+                    closeConfirming(f, true);
                     confirmDeleted(ledger, delete);
                 }
             }
@@ -774,6 +774,49 @@ public final class Collection {
             }
             throw new MessagingException(String.valueOf(c), c instanceof Exception x ? x : null);
         }
+    }
+
+    /** Closes the folder (POP3: QUIT, which makes the deletions take effect); a failure says what it means. */
+    private void closeConfirming(Folder f, boolean expunge) throws MessagingException {
+        try {
+            f.close(expunge);
+        } catch (MessagingException e) {
+            throw new Explained("the server did not confirm the deletions (" + describe(e)
+                    + "); the messages are stored and will be deleted on the next firing", e);
+        }
+    }
+
+    /**
+     * POP3: {@link Pop3Pipeline#delete} of {@code delete}; returns those the server accepted. A refused one stays
+     * on the server, stored and recorded as not deleted, so the next firing asks again; the run says so once.
+     */
+    private List<Listed> deletePipelined(List<Listed> delete) throws MessagingException {
+        int[] numbers = new int[delete.size()];
+        for (int i = 0; i < numbers.length; i++) {
+            numbers[i] = delete.get(i).message.getMessageNumber();
+        }
+        String[] refused;
+        try {
+            refused = pipeline.delete(numbers);
+        } catch (IOException e) {
+            throw new Explained("the server did not confirm the deletions (" + describe(e)
+                    + "); the messages are stored and will be deleted on the next firing", e);
+        }
+        List<Listed> accepted = new ArrayList<>(delete.size());
+        int refusals = 0;
+        for (int i = 0; i < numbers.length; i++) {
+            if (refused[i] == null) {
+                accepted.add(delete.get(i));
+            } else if (refusals++ == 0) {
+                errors.add("the server refused to delete message " + delete.get(i).uid + " (" + refused[i]
+                        + "); it is stored and will be deleted on the next firing");
+            }
+        }
+        if (refusals > 1) {
+            errors.add("the server refused to delete " + refusals + " messages in all; they are stored and will be "
+                    + "deleted on the next firing");
+        }
+        return accepted;
     }
 
     /** IMAP: the UIDs of {@code listed} (each {@code UIDVALIDITY/UID}) as UID sets. */
