@@ -3,6 +3,7 @@ package io.uplink.mail.internal.collect;
 import java.io.BufferedOutputStream;
 import java.io.FilterOutputStream;
 import java.io.IOException;
+import java.io.InterruptedIOException;
 import java.io.OutputStream;
 import java.net.ConnectException;
 import java.net.Socket;
@@ -19,6 +20,8 @@ import java.util.function.Consumer;
 import java.util.Map;
 import java.util.Properties;
 import java.util.Set;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.Future;
 
 import org.eclipse.angus.mail.iap.ByteArray;
 import org.eclipse.angus.mail.iap.Response;
@@ -29,6 +32,7 @@ import org.eclipse.angus.mail.imap.protocol.FetchResponse;
 import org.eclipse.angus.mail.imap.protocol.MessageSet;
 import org.eclipse.angus.mail.imap.protocol.RFC822SIZE;
 import org.eclipse.angus.mail.imap.protocol.UID;
+import org.eclipse.angus.mail.imap.protocol.UIDSet;
 import org.eclipse.angus.mail.pop3.POP3Folder;
 import org.eclipse.angus.mail.pop3.POP3Store;
 import org.slf4j.Logger;
@@ -75,6 +79,12 @@ public final class Collection {
      */
     private static final long IMAP_BATCH_FETCH_MAX = 64 * 1024;
     private static final long IMAP_AHEAD_BYTES = 2 * 1024 * 1024;
+    /**
+     * Runs the FETCH of the next block of small IMAP messages while the collector's thread stores the current
+     * one (see {@link #collect}); threads are kept a few seconds for the next runs.
+     */
+    private static final java.util.concurrent.ThreadPoolExecutor FETCHERS =
+            MaildirDestination.pool("uplink-collector-fetch-", Integer.MAX_VALUE);
 
     /** Sessions refused as "too many" are asked for this many times in all. */
     static final int BUSY_TRIES = 5;
@@ -97,7 +107,7 @@ public final class Collection {
 
     private Destination destination;
     private final List<String> errors = new ArrayList<>();
-    /** IMAP: the raw bytes of messages fetched ahead, by message. */
+    /** IMAP: the raw bytes of the messages fetched in blocks and not stored yet, by message (at most two blocks). */
     private final Map<Message, ByteArray> fetched = new HashMap<>();
     private int collected;
     private int skipped;
@@ -116,6 +126,13 @@ public final class Collection {
 
     /** A message on the server, as listed. */
     private record Listed(Message message, String uid, long size) {
+    }
+
+    /**
+     * IMAP: the bytes of the small messages of the listed messages from a block's start up to {@code end}
+     * (exclusive; the messages left out are fetched one by one when their turn comes).
+     */
+    private record Block(Map<Message, ByteArray> bytes, int end) {
     }
 
     private final SignIn signIn;
@@ -219,7 +236,6 @@ public final class Collection {
             throw e;
         }
         Folder folder = null;
-        boolean expunge;
         try {
             folder = signIn(store);
             // about 64 bytes of listing per message
@@ -261,39 +277,70 @@ public final class Collection {
             Exception failure = null;
             int done = 0;
             pipeline = pipelined(store, fetch);
-            for (int i = 0; i < fetch.size(); i++) {
-                Listed l = fetch.get(i);
-                if (!context.linkUp()) {
-                    errors.add("the link went down: stopped after " + done + " of " + fetch.size()
-                            + " messages; the rest stays on the server for the next firing");
-                    break;
-                }
-                context.progress("collecting", done, fetch.size());
-                try {
-                    if (folder instanceof IMAPFolder imap && fetched.isEmpty()) {
-                        fetchAhead(imap, fetch.subList(i, Math.min(fetch.size(), i + IMAP_AHEAD)));
-                    }
-                    deadline.transfer("receiving message " + l.uid, l.size);
-                    store(ledger, l);
-                } catch (Destination.Deferred e) {
-                    if (!errors.contains(e.getMessage())) {
-                        errors.add(e.getMessage());
-                    }
-                    if (e.stopRun()) {
+            // IMAP: small messages come in blocks, one FETCH each. While this thread stores one block, a fetcher
+            // thread already fetches the next (when storing needs nothing from the server), so the server and
+            // the disk work at the same time. Angus is used by one thread at a time: this one touches the
+            // session only after it has waited for the fetch under way (`ahead`).
+            IMAPFolder imap = folder instanceof IMAPFolder f ? f : null;
+            boolean overlap = imap != null && !storingAsksServer();
+            int blockEnd = 0;
+            Future<Block> ahead = null;
+            try {
+                for (int i = 0; i < fetch.size(); i++) {
+                    Listed l = fetch.get(i);
+                    if (!context.linkUp()) {
+                        errors.add("the link went down: stopped after " + done + " of " + fetch.size()
+                                + " messages; the rest stays on the server for the next firing");
                         break;
                     }
-                    continue;
-                } catch (MessagingException | IOException e) {
-                    failure = e;
-                    break;
+                    context.progress("collecting", done, fetch.size());
+                    try {
+                        if (imap != null && i == blockEnd) {
+                            Block b = ahead != null ? await(ahead) : fetchBlock(imap, fetch, i);
+                            ahead = null;
+                            fetched.putAll(b.bytes);
+                            blockEnd = b.end;
+                            if (overlap && blockEnd < fetch.size()) {
+                                int from = blockEnd;
+                                ahead = FETCHERS.submit(() -> fetchBlockAside(imap, fetch, from));
+                            }
+                        }
+                        if (!fetched.containsKey(l.message)) {
+                            if (ahead != null) {
+                                // this one streams through Angus: the fetch ahead finishes first (rare: a large
+                                // message among small ones, or one the server left out of its answer)
+                                Block b = await(ahead);
+                                ahead = null;
+                                fetched.putAll(b.bytes);
+                                blockEnd = b.end;
+                            }
+                            deadline.transfer("receiving message " + l.uid, l.size);
+                        }
+                        store(ledger, l);
+                    } catch (Destination.Deferred e) {
+                        if (!errors.contains(e.getMessage())) {
+                            errors.add(e.getMessage());
+                        }
+                        if (e.stopRun()) {
+                            break;
+                        }
+                        continue;
+                    } catch (MessagingException | IOException e) {
+                        failure = e;
+                        break;
+                    }
+                    done++;
+                    if (cfg.leaveOnServerDays == 0) {
+                        delete.add(l);
+                    }
+                    if (destination.full() && !settle(destination.commitEarlier(ledger), delete)) {
+                        break;
+                    }
                 }
-                done++;
-                if (cfg.leaveOnServerDays == 0) {
-                    delete.add(l);
-                }
-                if (destination.full() && !settle(destination.commitEarlier(ledger), delete)) {
-                    break;
-                }
+            } finally {
+                // whatever ended the loop, the session is Angus's alone again before anything else uses it
+                MaildirDestination.awaitEnd(ahead);
+                fetched.clear();
             }
             if (pipeline != null && failure == null) {
                 // what was asked ahead must be read before Angus says anything again (DELE, QUIT)
@@ -312,18 +359,19 @@ public final class Collection {
             // only what the ledger holds durably may be deleted; commit() has run for every stored message
             if (!delete.isEmpty() && context.linkUp()) {
                 deadline.transfer("deleting " + delete.size() + " messages", 32L * delete.size());
-                expunge = delete(folder, delete);
-                if (!expunge) {
+                if (pipeline != null) {
+                    // POP3 with PIPELINING: the DELEs go out pipelined, QUIT (Angus's close) makes them take effect
+                    List<Listed> accepted = deletePipelined(delete);
+                    Folder f = folder;
+                    folder = null;
+                    closeConfirming(f, false);
+                    confirmDeleted(ledger, accepted);
+                } else if (!delete(folder, delete)) {
                     confirmDeleted(ledger, delete);
                 } else {
                     Folder f = folder;
                     folder = null;
-                    try {
-                        f.close(true);
-                    } catch (MessagingException e) {
-                        throw new Explained("the server did not confirm the deletions (" + describe(e)
-                                + "); the messages are stored and will be deleted on the next firing", e);
-                    }
+                    closeConfirming(f, true);
                     confirmDeleted(ledger, delete);
                 }
             }
@@ -400,10 +448,11 @@ public final class Collection {
     }
 
     private void confirmDeleted(Ledger ledger, List<Listed> deleted) throws IOException {
-        Instant now = clock.instant();
+        List<String> uids = new ArrayList<>(deleted.size());
         for (Listed l : deleted) {
-            ledger.deleted(l.uid, now);
+            uids.add(l.uid);
         }
+        ledger.deleted(uids, clock.instant());
         ledger.sync();
     }
 
@@ -625,8 +674,7 @@ public final class Collection {
      * the envelope) and {@code deliverTo} routing (routing by headers asks Angus for them, in lock-step).
      */
     private Pop3Pipeline pipelined(Store store, List<Listed> fetch) throws MessagingException, IOException {
-        if (!(store instanceof POP3Store pop) || fetch.size() < 2 || cfg.delivery != null || cfg.router.needsHeaders()
-                || socket == null) {
+        if (!(store instanceof POP3Store pop) || fetch.size() < 2 || storingAsksServer() || socket == null) {
             return null;
         }
         Map<String, String> caps = pop.capabilities();
@@ -643,14 +691,25 @@ public final class Collection {
     }
 
     /**
-     * Fetches the small ones of {@code next} in one command ({@code BODY.PEEK[]}: the exact bytes, \\Seen left
-     * alone). A message the server leaves out of the answer is simply fetched on its own later.
+     * Whether storing a message asks the server for something (its headers, for routing by headers or for an
+     * office server's envelope): then nothing is fetched ahead, as the session has one user at a time.
      */
-    private void fetchAhead(IMAPFolder imap, List<Listed> next) throws MessagingException {
+    private boolean storingAsksServer() {
+        return cfg.delivery != null || cfg.router.needsHeaders();
+    }
+
+    /**
+     * Fetches the small ones of the listed messages from {@code from} (up to {@link #IMAP_AHEAD} looked at,
+     * {@link #IMAP_AHEAD_BYTES} in all) in one command ({@code BODY.PEEK[]}: the exact bytes, \\Seen left alone).
+     * A message the server leaves out of the answer is simply fetched on its own later.
+     */
+    private Block fetchBlock(IMAPFolder imap, List<Listed> listed, int from) throws MessagingException {
         List<Integer> numbers = new ArrayList<>();
         Map<Integer, Message> byNumber = new HashMap<>();
         long bytes = 0;
-        for (Listed l : next) {
+        int end = from;
+        for (int last = Math.min(listed.size(), from + IMAP_AHEAD); end < last; end++) {
+            Listed l = listed.get(end);
             if (l.size >= 0 && l.size <= IMAP_BATCH_FETCH_MAX) {
                 if (bytes + l.size > IMAP_AHEAD_BYTES) {
                     break;
@@ -660,8 +719,9 @@ public final class Collection {
                 byNumber.put(l.message.getMessageNumber(), l.message);
             }
         }
+        Map<Message, ByteArray> out = new HashMap<>();
         if (numbers.size() < 2) {
-            return;
+            return new Block(out, end);
         }
         deadline.transfer("receiving " + numbers.size() + " messages", bytes);
         MessageSet[] sets = MessageSet.createMessageSets(numbers.stream().mapToInt(Integer::intValue).toArray());
@@ -671,7 +731,7 @@ public final class Collection {
                 if (x instanceof FetchResponse f && byNumber.containsKey(f.getNumber())) {
                     BODY body = f.getItem(BODY.class);
                     if (body != null && body.getByteArray() != null) {
-                        fetched.put(byNumber.get(f.getNumber()), body.getByteArray());
+                        out.put(byNumber.get(f.getNumber()), body.getByteArray());
                     }
                 }
             }
@@ -679,6 +739,95 @@ public final class Collection {
             p.handleResult(r[r.length - 1]);
             return null;
         });
+        return new Block(out, end);
+    }
+
+    /** {@link #fetchBlock} on a fetcher thread, with the class loader Jakarta Mail expects (as {@link #run} sets it). */
+    private Block fetchBlockAside(IMAPFolder imap, List<Listed> listed, int from) throws MessagingException {
+        Thread t = Thread.currentThread();
+        ClassLoader previous = t.getContextClassLoader();
+        t.setContextClassLoader(Session.class.getClassLoader());
+        try {
+            return fetchBlock(imap, listed, from);
+        } finally {
+            t.setContextClassLoader(previous);
+        }
+    }
+
+    /** The block fetched ahead; its failure is this thread's, as if it had fetched the block itself. */
+    private static Block await(Future<Block> ahead) throws MessagingException, IOException {
+        try {
+            return ahead.get();
+        } catch (InterruptedException e) {
+            // the fetch cannot be cut short: it ends within the session's deadline, and must end before Angus
+            // is used again
+            MaildirDestination.awaitEnd(ahead);
+            Thread.currentThread().interrupt();
+            throw new InterruptedIOException("interrupted while fetching messages");
+        } catch (ExecutionException e) {
+            Throwable c = e.getCause();
+            if (c instanceof MessagingException me) {
+                throw me;
+            }
+            if (c instanceof RuntimeException re) {
+                throw re;
+            }
+            throw new MessagingException(String.valueOf(c), c instanceof Exception x ? x : null);
+        }
+    }
+
+    /** Closes the folder (POP3: QUIT, which makes the deletions take effect); a failure says what it means. */
+    private void closeConfirming(Folder f, boolean expunge) throws MessagingException {
+        try {
+            f.close(expunge);
+        } catch (MessagingException e) {
+            throw new Explained("the server did not confirm the deletions (" + describe(e)
+                    + "); the messages are stored and will be deleted on the next firing", e);
+        }
+    }
+
+    /**
+     * POP3: {@link Pop3Pipeline#delete} of {@code delete}; returns those the server accepted. A refused one stays
+     * on the server, stored and recorded as not deleted, so the next firing asks again; the run says so once.
+     */
+    private List<Listed> deletePipelined(List<Listed> delete) throws MessagingException {
+        int[] numbers = new int[delete.size()];
+        for (int i = 0; i < numbers.length; i++) {
+            numbers[i] = delete.get(i).message.getMessageNumber();
+        }
+        String[] refused;
+        try {
+            refused = pipeline.delete(numbers);
+        } catch (IOException e) {
+            throw new Explained("the server did not confirm the deletions (" + describe(e)
+                    + "); the messages are stored and will be deleted on the next firing", e);
+        }
+        List<Listed> accepted = new ArrayList<>(delete.size());
+        int refusals = 0;
+        for (int i = 0; i < numbers.length; i++) {
+            if (refused[i] == null) {
+                accepted.add(delete.get(i));
+            } else if (refusals++ == 0) {
+                errors.add("the server refused to delete message " + delete.get(i).uid + " (" + refused[i]
+                        + "); it is stored and will be deleted on the next firing");
+            }
+        }
+        if (refusals > 1) {
+            errors.add("the server refused to delete " + refusals + " messages in all; they are stored and will be "
+                    + "deleted on the next firing");
+        }
+        return accepted;
+    }
+
+    /** IMAP: the UIDs of {@code listed} (each {@code UIDVALIDITY/UID}) as UID sets. */
+    private static UIDSet[] uidSet(List<Listed> listed) {
+        long[] uids = new long[listed.size()];
+        for (int i = 0; i < uids.length; i++) {
+            String u = listed.get(i).uid;
+            uids[i] = Long.parseLong(u.substring(u.indexOf('/') + 1));
+        }
+        java.util.Arrays.sort(uids);
+        return UIDSet.createUIDSets(uids);
     }
 
     /** Marks the messages deleted; returns whether the folder must be closed with expunge. */
@@ -690,10 +839,19 @@ public final class Collection {
         if (folder instanceof IMAPFolder imap) {
             IMAPStore store = (IMAPStore) imap.getStore();
             if (store.hasCapability("UIDPLUS")) {
-                // one STORE for all: a flag change per message makes servers rescan the mailbox each time
-                imap.setFlags(arr, new Flags(Flags.Flag.DELETED), true);
-                // expunge only ours (UID EXPUNGE), not what another client marked \Deleted
-                imap.expunge(arr);
+                // One UID STORE for all (a flag change per message makes servers rescan the mailbox each time),
+                // then UID EXPUNGE of just those: only ours, not what another client marked \Deleted. By the
+                // UIDs as listed, rather than Angus's setFlags and expunge(Message[]): those make the server
+                // answer each message's new flags (no .SILENT) and first fetch the UIDs Angus was not told
+                // (the listing's own command), an answer per message each to read and parse.
+                UIDSet[] uids = uidSet(delete);
+                imap.doCommand(p -> {
+                    Response[] r = p.command("UID STORE " + UIDSet.toString(uids) + " +FLAGS.SILENT (\\Deleted)", null);
+                    p.notifyResponseHandlers(r);
+                    p.handleResult(r[r.length - 1]);
+                    p.uidexpunge(uids);
+                    return null;
+                });
                 return false;
             }
             // Without UIDPLUS an EXPUNGE removes every \Deleted message, also those another client marked and

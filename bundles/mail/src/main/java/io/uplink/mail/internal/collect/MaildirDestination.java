@@ -70,7 +70,7 @@ final class MaildirDestination implements Destination {
      * Daemon threads that end after a few idle seconds (so a stopped bundle leaves none behind for long); with
      * a bounded size, tasks queue.
      */
-    private static ThreadPoolExecutor pool(String name, int size) {
+    static ThreadPoolExecutor pool(String name, int size) {
         AtomicInteger n = new AtomicInteger();
         boolean bounded = size != Integer.MAX_VALUE;
         ThreadPoolExecutor p = new ThreadPoolExecutor(bounded ? size : 0, size, 5, TimeUnit.SECONDS,
@@ -243,17 +243,25 @@ final class MaildirDestination implements Destination {
         if (sealing != null) {
             open.add(sealing);
         }
-        boolean interrupted = false;
         for (Future<?> f : open) {
-            while (true) {
-                try {
-                    f.get();
-                    break;
-                } catch (InterruptedException e) {
-                    interrupted = true;
-                } catch (ExecutionException e) {
-                    break;
-                }
+            awaitEnd(f);
+        }
+    }
+
+    /** Waits until {@code f} is over, whatever its outcome; an interrupt meanwhile is kept for the caller. */
+    static void awaitEnd(Future<?> f) {
+        if (f == null) {
+            return;
+        }
+        boolean interrupted = false;
+        while (true) {
+            try {
+                f.get();
+                break;
+            } catch (InterruptedException e) {
+                interrupted = true;
+            } catch (ExecutionException e) {
+                break;
             }
         }
         if (interrupted) {

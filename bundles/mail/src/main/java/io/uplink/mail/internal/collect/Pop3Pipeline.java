@@ -17,8 +17,9 @@ import java.nio.charset.StandardCharsets;
  * <p>It reads and writes the session's own socket ({@link LineBoundSocket} over {@link
  * io.uplink.mail.internal.net.DeadlineSocket}), so the line bound and the session's deadlines hold as for
  * every other exchange. Angus's buffered reader is empty when this starts: a POP3 server says nothing
- * unasked, and Angus has read the whole answer to its last command. Before Angus sends anything again
- * ({@code DELE}, {@code QUIT}), {@link #drain()} reads the answers still outstanding.
+ * unasked, and Angus has read the whole answer to its last command. Before anything else is sent
+ * ({@code DELE}, {@code QUIT}), {@link #drain()} reads the answers still outstanding. The deletions are
+ * pipelined the same way ({@link #delete}); Angus then sends {@code QUIT}.
  */
 final class Pop3Pipeline {
 
@@ -89,6 +90,34 @@ final class Pop3Pipeline {
                 body(nowhere);
             }
         }
+    }
+
+    /**
+     * Sends {@code DELE} for each of {@code numbers}, up to {@link #MAX_AHEAD} ahead of their answers, and reads
+     * every answer (call after {@link #drain()}). Angus sends its DELEs one at a time, each waiting for its
+     * answer, at {@code close(true)}. The deletions take effect at {@code QUIT}, which Angus sends.
+     *
+     * @return for each of {@code numbers}, the server's refusal ({@code -ERR ...}, made printable), or null
+     *         where it accepted
+     */
+    String[] delete(int[] numbers) throws IOException {
+        String[] refused = new String[numbers.length];
+        int asked = 0;
+        for (int answered = 0; answered < numbers.length; answered++) {
+            commands.setLength(0);
+            while (asked < numbers.length && asked - answered < MAX_AHEAD) {
+                commands.append("DELE ").append(numbers[asked++]).append("\r\n");
+            }
+            if (commands.length() > 0) {
+                out.write(commands.toString().getBytes(StandardCharsets.US_ASCII));
+                out.flush();
+            }
+            String status = line();
+            if (!status.startsWith("+OK")) {
+                refused[answered] = printable(status);
+            }
+        }
+        return refused;
     }
 
     /** Sends RETR for the next messages while the window allows, at least the one to be read next. */

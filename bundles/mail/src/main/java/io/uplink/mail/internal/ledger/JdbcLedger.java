@@ -398,8 +398,10 @@ public final class JdbcLedger extends TableLedger<TableLedger.Memory> {
     }
 
     @Override
-    void recordDeleted(int i, long t) {
-        dirty.add(unescape(s.table.escaped(i)));
+    void recordDeleted(int[] entries, int n, long t) {
+        for (int k = 0; k < n; k++) {
+            dirty.add(unescape(s.table.escaped(entries[k])));
+        }
     }
 
     @Override

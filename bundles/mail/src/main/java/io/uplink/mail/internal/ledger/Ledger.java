@@ -154,6 +154,9 @@ public interface Ledger extends Closeable {
     /** Records that the server confirmed deleting {@code uid}. Not forced. */
     void deleted(String uid, Instant now) throws IOException;
 
+    /** Records that the server confirmed deleting each of {@code uids}, together (one write). Not forced. */
+    void deleted(List<String> uids, Instant now) throws IOException;
+
     /** Makes everything recorded so far durable; nothing is deleted on the server before this returned. */
     void sync() throws IOException;
 

@@ -50,8 +50,8 @@ abstract class TableLedger<S extends TableLedger.Memory> implements Ledger {
     /** Records entries now stored ({@code uid} to size, in order), all at {@code t}. */
     abstract void recordStored(Map<String, Long> batch, long t) throws IOException;
 
-    /** Records that the server confirmed deleting entry {@code i} at {@code t}. */
-    abstract void recordDeleted(int i, long t) throws IOException;
+    /** Records that the server confirmed deleting the first {@code n} {@code entries} at {@code t}. */
+    abstract void recordDeleted(int[] entries, int n, long t) throws IOException;
 
     /**
      * Records what a listing at {@code t} changed: {@code entries[0, n)} were forgotten (dead now) or noted as
@@ -262,11 +262,23 @@ abstract class TableLedger<S extends TableLedger.Memory> implements Ledger {
 
     @Override
     public void deleted(String uid, Instant now) throws IOException {
-        int i = s.table.find(escape(uid));
-        if (i >= 0 && s.table.isLive(i)) {
-            long t = now.toEpochMilli();
-            s.table.deleted(i, t);
-            recordDeleted(i, t);
+        deleted(List.of(uid), now);
+    }
+
+    @Override
+    public void deleted(List<String> uids, Instant now) throws IOException {
+        long t = now.toEpochMilli();
+        int[] entries = new int[uids.size()];
+        int n = 0;
+        for (String uid : uids) {
+            int i = s.table.find(escape(uid));
+            if (i >= 0 && s.table.isLive(i)) {
+                s.table.deleted(i, t);
+                entries[n++] = i;
+            }
+        }
+        if (n > 0) {
+            recordDeleted(entries, n, t);
         }
     }
 

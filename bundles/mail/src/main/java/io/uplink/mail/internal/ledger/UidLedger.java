@@ -371,8 +371,12 @@ public final class UidLedger extends TableLedger<UidLedger.State> {
     }
 
     @Override
-    void recordDeleted(int i, long t) throws IOException {
-        write("D " + s.table.escaped(i) + " " + t + "\n");
+    void recordDeleted(int[] entries, int n, long t) throws IOException {
+        StringBuilder lines = new StringBuilder(n * 40);
+        for (int k = 0; k < n; k++) {
+            lines.append("D ").append(s.table.escaped(entries[k])).append(' ').append(t).append('\n');
+        }
+        write(lines.toString());
     }
 
     /** F and G lines, then L: not forced (a later listing derives them again). */

@@ -89,6 +89,36 @@ public class Pop3PipelineTest {
             assertSame(mails, stored(dir.resolve("mailboxes/alice")));
             assertEquals("every message deleted once stored", 0, pop.mails.size());
             assertEquals(mails.size(), pop.count("DELE"));
+            assertTrue("DELEs were sent ahead of their answers", pop.delesAhead.get() > 0);
+        }
+    }
+
+    @Test
+    public void aRefusedDeleLeavesThatMessageForTheNextFiringWithoutCollectingItAgain() throws Exception {
+        try (ScriptedPop3Server pop = new ScriptedPop3Server()) {
+            pop.pipelining = true;
+            for (int i = 1; i <= 40; i++) {
+                pop.add("u" + i, message("bob@example.net", "alice@example.com", "m" + i, "body " + i));
+            }
+            pop.refuseDeleOf = 7;
+            Path dir = tmp.getRoot().toPath();
+            io.uplink.api.config.Settings s = settings("refused", "connections", "office", "protocol", "pop3", "host",
+                    "127.0.0.1", "port", String.valueOf(pop.port()), "security", "none", "username", "u", "password",
+                    "pw", "deliverTo", "alice");
+            CollectReport r = Fixture.collect(s, dir, Clock.systemUTC());
+            assertEquals(40, r.collected());
+            assertEquals(r.errors().toString(), 1, r.errors().size());
+            assertTrue(r.errors().get(0), r.errors().get(0).contains("refused to delete message u7")
+                    && r.errors().get(0).contains("is locked"));
+            assertTrue("DELEs were sent ahead of their answers", pop.delesAhead.get() > 0);
+            assertEquals("only the refused one is left", List.of("u7"), pop.mails.stream().map(m -> m.uid()).toList());
+
+            pop.refuseDeleOf = -1;
+            CollectReport again = Fixture.collect(s, dir, Clock.systemUTC());
+            assertEquals(List.of(), again.errors());
+            assertEquals("not collected again", 0, again.collected());
+            assertEquals("deleted now", 0, pop.mails.size());
+            assertEquals(40, stored(dir.resolve("mailboxes/alice")).size());
         }
     }
 

@@ -54,6 +54,10 @@ final class ScriptedPop3Server implements AutoCloseable {
     volatile boolean pipelining;
     /** RETR commands read while the client's next command had already arrived (sent without waiting). */
     final AtomicInteger retrsAhead = new AtomicInteger();
+    /** DELE commands read while the client's next command had already arrived. */
+    final AtomicInteger delesAhead = new AtomicInteger();
+    /** 1-based number of the message whose DELE is refused ({@code -ERR}); -1 none. */
+    volatile int refuseDeleOf = -1;
 
     private final ServerSocket server;
     private final PacedWriter paced = new PacedWriter();
@@ -162,8 +166,16 @@ final class ScriptedPop3Server implements AutoCloseable {
                         LoopbackServer.writeLine(out, ".");
                     }
                     case "DELE" -> {
-                        marked.add(Integer.parseInt(w[1]));
-                        LoopbackServer.writeLine(out, "+OK");
+                        int n = Integer.parseInt(w[1]);
+                        if (in.available() > 0) {
+                            delesAhead.incrementAndGet();
+                        }
+                        if (n == refuseDeleOf) {
+                            LoopbackServer.writeLine(out, "-ERR message " + n + " is locked");
+                        } else {
+                            marked.add(n);
+                            LoopbackServer.writeLine(out, "+OK");
+                        }
                     }
                     case "RSET" -> {
                         marked.clear();
