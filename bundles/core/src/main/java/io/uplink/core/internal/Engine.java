@@ -63,6 +63,8 @@ public final class Engine implements ConnectionService {
     private final Clock clock;
     private final ExecutorService runner;
     private final ExecutorService defaultsSequencer;
+    /** The collectors' runs of every firing, each holding a slot of {@link #collectorSlots}; idle threads end. */
+    private final ExecutorService collectRunner;
     private final ResourceLocks resources = new ResourceLocks();
     private final AtomicInteger seq = new AtomicInteger();
 
@@ -125,6 +127,7 @@ public final class Engine implements ConnectionService {
         this.clock = clock;
         this.runner = Executors.newCachedThreadPool(named("uplink-firing"));
         this.defaultsSequencer = Executors.newSingleThreadExecutor(named("uplink-defaults"));
+        this.collectRunner = Executors.newCachedThreadPool(named("uplink-collect"));
     }
 
     private static java.util.concurrent.ThreadFactory named(String prefix) {
@@ -180,6 +183,10 @@ public final class Engine implements ConnectionService {
 
     ExecutorService runner() {
         return runner;
+    }
+
+    ExecutorService collectRunner() {
+        return collectRunner;
     }
 
     /** Where history is kept; loads what is there for the connections already known. */
@@ -953,5 +960,7 @@ public final class Engine implements ConnectionService {
         } catch (InterruptedException ex) {
             Thread.currentThread().interrupt();
         }
+        // the firings interrupted what they still ran; threads left idle go now
+        collectRunner.shutdown();
     }
 }

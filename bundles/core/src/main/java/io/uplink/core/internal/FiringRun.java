@@ -31,7 +31,6 @@ import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 
 import org.slf4j.Logger;
@@ -45,7 +44,7 @@ import org.slf4j.LoggerFactory;
 final class FiringRun implements Runnable {
 
     private static final Logger LOG = LoggerFactory.getLogger(FiringRun.class);
-    private static final long PROGRESS_EVENT_MILLIS = 100;
+    private static final long PROGRESS_EVENT_MILLIS = 250;
     private static final int CONNECT_TRAIL = 12;
 
     private final Engine engine;
@@ -421,35 +420,30 @@ final class FiringRun implements Runnable {
             end(true, "no Mail Collectors linked");
             return;
         }
-        // the slots are shared by every firing: this firing's threads only wait for their turn
+        // The slots are shared by every firing. The firing's own thread waits for each slot in turn and only then
+        // hands the collector to the engine's shared threads: no thread per collector waits for its turn, and no
+        // threads are started and ended per firing (a thousand per hundred firings of ten collectors each).
         CollectorSlots slots = engine.collectorSlots();
-        int parallel = Math.max(1, Math.min(slots.limit(), collectors.size()));
-        ExecutorService pool = Executors.newFixedThreadPool(parallel, r -> {
-            Thread t = new Thread(r, "uplink-collect-" + id);
-            t.setDaemon(true);
-            return t;
-        });
+        ExecutorService pool = engine.collectRunner();
+        boolean alone = collectors.size() == 1;
         int collected = 0;
         int skipped = 0;
         List<String> lines = new ArrayList<>();
         boolean allOk = true;
+        List<CollectTask> started = new ArrayList<>();
+        List<Future<CollectReport>> futures = new ArrayList<>();
         try {
-            List<Future<CollectReport>> futures = new ArrayList<>();
             for (MailCollector mc : collectors) {
-                futures.add(pool.submit(() -> {
-                    slots.acquire();
-                    try {
-                        if (stopped() || !linkUp()) {
-                            return new CollectReport(mc.id(), 0, 0, List.of("not run: the firing stopped or the link went down"));
-                        }
-                        return mc.collect(new Tasks(Phase.COLLECT, mc.id()));
-                    } catch (RuntimeException e) {
-                        LOG.warn("connection '{}': collector '{}' failed", id, mc.id(), e);
-                        return new CollectReport(mc.id(), 0, 0, List.of("collector '" + mc.id() + "' failed: " + e));
-                    } finally {
-                        slots.release();
-                    }
-                }));
+                slots.acquire();
+                CollectTask task = new CollectTask(mc, slots, alone);
+                try {
+                    futures.add(pool.submit(task));
+                } catch (RuntimeException e) {
+                    // not taken (the engine is stopping): the slot was never used
+                    slots.release();
+                    throw e;
+                }
+                started.add(task);
             }
             for (int i = 0; i < futures.size(); i++) {
                 MailCollector mc = collectors.get(i);
@@ -472,7 +466,10 @@ final class FiringRun implements Runnable {
                 }
             }
         } finally {
-            pool.shutdownNow();
+            // interrupted or stopping: what still runs is interrupted (as shutting down the firing's own pool did)
+            for (CollectTask t : started) {
+                t.abandon();
+            }
         }
         counts = counts.plus(new MailCounts(0, 0, 0, collected, skipped));
         end(allOk, "collected " + collected + (skipped > 0 ? ", skipped " + skipped : "") + " (" + String.join(", ", lines) + ")");
@@ -590,13 +587,23 @@ final class FiringRun implements Runnable {
     }
 
     private void progress(String msg, int done, int total) {
+        progress(msg, done, total, true);
+    }
+
+    /**
+     * The firing's progress, for its status at once and as a {@code PROGRESS} event at most every
+     * {@link #PROGRESS_EVENT_MILLIS}; a step's end ({@code done == total}) is posted at once when {@code endPosted}
+     * (not for each of many collectors running side by side: with a hundred connections of ten collectors fired
+     * together, those and the 100 ms events were one event per ten messages, each handed between EventAdmin's threads).
+     */
+    private void progress(String msg, int done, int total, boolean endPosted) {
         if (phase == Phase.CONNECT && connectTrail.size() < CONNECT_TRAIL && !connectTrail.contains(msg)) {
             connectTrail.add(msg);
         }
         message = msg;
         progress = new Progress(handle.id(), phase, msg, done, total);
         long now = System.nanoTime() / 1_000_000L;
-        if (now - lastProgressEvent >= PROGRESS_EVENT_MILLIS || (total >= 0 && done >= total)) {
+        if (now - lastProgressEvent >= PROGRESS_EVENT_MILLIS || (endPosted && total >= 0 && done >= total)) {
             lastProgressEvent = now;
             post(Events.PROGRESS, null, Map.of(Events.PHASE, phase.name(), Events.MESSAGE, msg, Events.DONE, done,
                     Events.TOTAL, total));
@@ -649,13 +656,78 @@ final class FiringRun implements Runnable {
         }
     }
 
+    /**
+     * One collector's run on the engine's shared threads; it holds a slot of {@link CollectorSlots}, which it
+     * gives back when it ends. {@link #abandon} interrupts it while it runs (only this run, never a later task of
+     * the same thread) and makes it return at once if it has not started.
+     */
+    private final class CollectTask implements java.util.concurrent.Callable<CollectReport> {
+        private final MailCollector mc;
+        private final CollectorSlots slots;
+        private final boolean alone;
+        private Thread thread;
+        private boolean abandoned;
+
+        CollectTask(MailCollector mc, CollectorSlots slots, boolean alone) {
+            this.mc = mc;
+            this.slots = slots;
+            this.alone = alone;
+        }
+
+        @Override
+        public CollectReport call() {
+            Thread t = Thread.currentThread();
+            String was = t.getName();
+            try {
+                synchronized (this) {
+                    if (abandoned) {
+                        return new CollectReport(mc.id(), 0, 0, List.of("not run: the firing stopped"));
+                    }
+                    thread = t;
+                }
+                t.setName("uplink-collect-" + id);
+                if (stopped() || !linkUp()) {
+                    return new CollectReport(mc.id(), 0, 0, List.of("not run: the firing stopped or the link went down"));
+                }
+                return mc.collect(new Tasks(Phase.COLLECT, mc.id(), alone));
+            } catch (InterruptedException e) {
+                return new CollectReport(mc.id(), 0, 0, List.of("collector '" + mc.id() + "' failed: " + e));
+            } catch (RuntimeException e) {
+                LOG.warn("connection '{}': collector '{}' failed", id, mc.id(), e);
+                return new CollectReport(mc.id(), 0, 0, List.of("collector '" + mc.id() + "' failed: " + e));
+            } finally {
+                synchronized (this) {
+                    thread = null;
+                }
+                // an interrupt meant for this run must not reach the thread's next task
+                Thread.interrupted();
+                t.setName(was);
+                slots.release();
+            }
+        }
+
+        synchronized void abandon() {
+            abandoned = true;
+            if (thread != null) {
+                thread.interrupt();
+            }
+        }
+    }
+
     private final class Tasks implements TaskContext {
         private final Phase taskPhase;
         private final String prefix;
+        /** Whether this task is its phase's only one: then its end is the phase's, and is always posted. */
+        private final boolean alone;
 
         Tasks(Phase taskPhase, String collectorId) {
+            this(taskPhase, collectorId, true);
+        }
+
+        Tasks(Phase taskPhase, String collectorId, boolean alone) {
             this.taskPhase = taskPhase;
             this.prefix = collectorId == null ? "" : collectorId + ": ";
+            this.alone = alone;
         }
 
         @Override
@@ -686,7 +758,7 @@ final class FiringRun implements Runnable {
         @Override
         public void progress(String msg, int done, int total) {
             if (phase == taskPhase) {
-                FiringRun.this.progress(prefix + msg, done, total);
+                FiringRun.this.progress(prefix + msg, done, total, alone);
             }
         }
     }

@@ -15,6 +15,7 @@ import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Future;
+import java.util.concurrent.FutureTask;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.SynchronousQueue;
 import java.util.concurrent.ThreadPoolExecutor;
@@ -47,6 +48,12 @@ final class MaildirDestination implements Destination {
      * sealing needs a thread of its own for a while; the threads are kept for the next runs.
      */
     private static final ThreadPoolExecutor SEALERS = pool("uplink-collector-seal-", Integer.MAX_VALUE);
+    /**
+     * Runs delivering into Maildirs now. With at least {@link #FSYNC_THREADS} of them side by side, their own
+     * threads force their files: the runs give the disk as many fsyncs at once as the shared threads would, and
+     * handing each file to another thread (a wake-up per message) only cost CPU.
+     */
+    private static final AtomicInteger RUNS = new AtomicInteger();
 
     private final Path mailboxes;
     private final Clock clock;
@@ -64,6 +71,7 @@ final class MaildirDestination implements Destination {
     MaildirDestination(String collectorId, Path mailboxes, Clock clock) {
         this.mailboxes = mailboxes;
         this.clock = clock;
+        RUNS.incrementAndGet();
     }
 
     /**
@@ -108,8 +116,15 @@ final class MaildirDestination implements Destination {
             throw e;
         }
         List<Future<Path>> completing = new ArrayList<>(written.size());
+        boolean inline = RUNS.get() >= FSYNC_THREADS;
         for (Maildir.Delivery d : written) {
-            completing.add(FSYNCS.submit(d::complete));
+            if (inline) {
+                FutureTask<Path> here = new FutureTask<>(d::complete);
+                here.run();
+                completing.add(here);
+            } else {
+                completing.add(FSYNCS.submit(d::complete));
+            }
         }
         for (String b : boxes) {
             unsynced.add(maildir(b));
@@ -153,10 +168,20 @@ final class MaildirDestination implements Destination {
     /** Waits until every file delivered so far is forced and in {@code new/}, makes the renames durable, then records. */
     @Override
     public List<Deferred> commit(Ledger ledger) throws IOException {
-        commitEarlier(ledger);
-        Future<Sealed> last = sealing;
+        Future<Sealed> previous = sealing;
         sealing = null;
-        record(ledger, last);
+        record(ledger, previous);
+        if (!batch.isEmpty()) {
+            // the last batch is sealed on this thread: handing it to a sealing thread only to wait for it cost a
+            // thread wake-up per collector run
+            List<Stored> b = new ArrayList<>(batch);
+            List<Maildir> dirs = new ArrayList<>(unsynced);
+            FutureTask<Sealed> last = new FutureTask<>(() -> seal(b, dirs));
+            batch.clear();
+            unsynced.clear();
+            last.run();
+            record(ledger, last);
+        }
         return List.of();
     }
 
@@ -236,6 +261,7 @@ final class MaildirDestination implements Destination {
      */
     @Override
     public void close() {
+        RUNS.decrementAndGet();
         List<Future<?>> open = new ArrayList<>();
         for (Stored s : batch) {
             open.addAll(s.deliveries);

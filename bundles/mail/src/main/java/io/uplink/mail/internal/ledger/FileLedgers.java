@@ -31,7 +31,9 @@ public final class FileLedgers implements LedgerStore {
     @Override
     public Ledger open(String collectorId, TaskContext context, Instant now, Ledger.Settle settle) throws IOException {
         Path file = fileOf.apply(collectorId);
-        Files.createDirectories(file.getParent());
+        if (!Files.isDirectory(file.getParent())) {
+            Files.createDirectories(file.getParent());
+        }
         return UidLedger.open(file, now, settle);
     }
 

@@ -109,7 +109,11 @@ public final class UidLedger extends TableLedger<UidLedger.State> {
 
     static UidLedger open(Path file, Instant now, Settle settle, Steps steps) throws IOException {
         State s = read(file, true);
-        Files.deleteIfExists(temp(file));
+        // File.exists is a plain stat; deleteIfExists of a file that is not there (every open but after a kill
+        // mid-compaction) costs a failed unlink and an exception
+        if (temp(file).toFile().exists()) {
+            Files.deleteIfExists(temp(file));
+        }
         UidLedger ledger = new UidLedger(file, s, steps);
         if (s.whole < s.length) {
             try (FileChannel ch = FileChannel.open(file, StandardOpenOption.WRITE)) {
@@ -454,7 +458,9 @@ public final class UidLedger extends TableLedger<UidLedger.State> {
     private void write(String lines, boolean force) throws IOException {
         unforced |= force;
         if (append == null) {
-            Files.createDirectories(file.getParent());
+            if (!Files.isDirectory(file.getParent())) {
+                Files.createDirectories(file.getParent());
+            }
             boolean fresh = !Files.exists(file) || Files.size(file) == 0;
             append = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.WRITE, StandardOpenOption.APPEND);
             if (fresh) {

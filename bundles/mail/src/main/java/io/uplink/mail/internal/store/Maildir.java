@@ -36,10 +36,15 @@ public final class Maildir {
     /** Opens the Maildir at {@code root}, creating its three folders when missing. */
     public static Maildir open(Path root) throws IOException {
         Maildir m = new Maildir(root);
+        Path cur = root.resolve("cur");
+        // a stat each when the three are there (every run after the first); createDirectories on an existing
+        // folder is a failed mkdir and two exceptions, three times per collector run
         boolean created = !Files.isDirectory(m.fresh);
-        Files.createDirectories(m.tmp);
-        Files.createDirectories(m.fresh);
-        Files.createDirectories(root.resolve("cur"));
+        if (created || !Files.isDirectory(m.tmp) || !Files.isDirectory(cur)) {
+            Files.createDirectories(m.tmp);
+            Files.createDirectories(m.fresh);
+            Files.createDirectories(cur);
+        }
         if (created) {
             force(root);
             Path parent = root.getParent();
