@@ -59,6 +59,10 @@ public abstract class UplinkTestSupport extends KarafTestSupport {
         }
         // FileInstall looks at etc/ every 200 ms instead of every second: the tests wait on items it takes in
         options.add(KarafDistributionOption.editConfigurationFilePut("etc/config.properties", "felix.fileinstall.poll", "200"));
+        // The features deployer re-checks the installed features about a second after the first test started and
+        // refreshed awaitility (to wire its optional junit import), which refreshed the test probe under a running
+        // test: "bundle wiring for PAXEXAM-PROBE-... is no longer valid" at its next class load. No refresh in tests.
+        options.add(KarafDistributionOption.editConfigurationFilePut("etc/org.apache.karaf.features.cfg", "autoRefresh", "false"));
         options.addAll(List.of(extraOptions()));
         return options.toArray(new Option[0]);
     }
