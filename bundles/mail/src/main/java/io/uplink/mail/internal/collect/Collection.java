@@ -26,7 +26,6 @@ import java.util.concurrent.Future;
 import org.eclipse.angus.mail.iap.ByteArray;
 import org.eclipse.angus.mail.iap.Response;
 import org.eclipse.angus.mail.imap.IMAPFolder;
-import org.eclipse.angus.mail.imap.IMAPStore;
 import org.eclipse.angus.mail.imap.protocol.BODY;
 import org.eclipse.angus.mail.imap.protocol.FetchResponse;
 import org.eclipse.angus.mail.imap.protocol.MessageSet;
@@ -830,6 +829,15 @@ public final class Collection {
         return UIDSet.createUIDSets(uids);
     }
 
+    /**
+     * Whether the server offers {@code capability}, asked on the open folder's own session. The store's
+     * {@code hasCapability} asks on the store's connection, which Angus opens and signs in anew while a folder
+     * holds the first: a second session and login on every firing that asked.
+     */
+    static boolean hasCapability(IMAPFolder folder, String capability) throws MessagingException {
+        return Boolean.TRUE.equals(folder.doCommand(p -> p.hasCapability(capability)));
+    }
+
     /** Marks the messages deleted; returns whether the folder must be closed with expunge. */
     private boolean delete(Folder folder, List<Listed> delete) throws MessagingException {
         Message[] arr = new Message[delete.size()];
@@ -837,19 +845,18 @@ public final class Collection {
             arr[i] = delete.get(i).message;
         }
         if (folder instanceof IMAPFolder imap) {
-            IMAPStore store = (IMAPStore) imap.getStore();
-            if (store.hasCapability("UIDPLUS")) {
+            if (hasCapability(imap, "UIDPLUS")) {
                 // One UID STORE for all (a flag change per message makes servers rescan the mailbox each time),
                 // then UID EXPUNGE of just those: only ours, not what another client marked \Deleted. By the
                 // UIDs as listed, rather than Angus's setFlags and expunge(Message[]): those make the server
                 // answer each message's new flags (no .SILENT) and first fetch the UIDs Angus was not told
                 // (the listing's own command), an answer per message each to read and parse.
-                UIDSet[] uids = uidSet(delete);
+                String set = UIDSet.toString(uidSet(delete));
                 imap.doCommand(p -> {
-                    Response[] r = p.command("UID STORE " + UIDSet.toString(uids) + " +FLAGS.SILENT (\\Deleted)", null);
+                    Response[] r = p.command("UID STORE " + set + " +FLAGS.SILENT (\\Deleted)", null);
                     p.notifyResponseHandlers(r);
                     p.handleResult(r[r.length - 1]);
-                    p.uidexpunge(uids);
+                    p.uidexpunge(uidSet(delete));
                     return null;
                 });
                 return false;

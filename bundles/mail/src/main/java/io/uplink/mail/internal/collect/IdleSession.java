@@ -15,7 +15,6 @@ import java.util.concurrent.atomic.AtomicInteger;
 
 import org.eclipse.angus.mail.iap.ResponseHandler;
 import org.eclipse.angus.mail.imap.IMAPFolder;
-import org.eclipse.angus.mail.imap.IMAPStore;
 import org.eclipse.angus.mail.imap.protocol.IMAPResponse;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -370,7 +369,7 @@ final class IdleSession {
         Store store = Session.getInstance(p).getStore("imap");
         try {
             IMAPFolder folder = (IMAPFolder) c.signIn(store);
-            if (!((IMAPStore) store).hasCapability("IDLE")) {
+            if (!Collection.hasCapability(folder, "IDLE")) {
                 throw new MessagingException("the server does not offer IDLE (RFC 2177); set idle = false and let "
                         + "the schedule collect");
             }

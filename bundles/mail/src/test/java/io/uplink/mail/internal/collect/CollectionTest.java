@@ -350,6 +350,31 @@ public class CollectionTest {
     }
 
     /**
+     * A firing that collects and deletes over IMAP signs in once: the capability it asks before deleting
+     * (UIDPLUS) is asked on the folder's own session, not on a second connection Angus would open for the store.
+     */
+    @Test
+    public void imapFiringThatDeletesSignsInOnce() throws Exception {
+        for (int i = 1; i <= 3; i++) {
+            deliver("once " + i);
+        }
+        List<String> signIns = java.util.Collections.synchronizedList(new java.util.ArrayList<>());
+        try (CommandProxy proxy = new CommandProxy(new java.net.InetSocketAddress("127.0.0.1", greenMail.getImap().getPort()),
+                l -> {
+                    String[] w = l.split(" ");
+                    if (l.startsWith("C: ") && w.length > 2 && (w[2].equalsIgnoreCase("LOGIN") || w[2].equalsIgnoreCase("AUTHENTICATE"))) {
+                        signIns.add(w[2]);
+                    }
+                    return false;
+                })) {
+            CollectReport r = collect(imap("port", String.valueOf(proxy.port())), dir, clock);
+            assertEquals(r.errors().toString(), 3, r.collected());
+            assertEquals("deleted on the server", 0, onServer());
+            assertEquals("one sign-in for the whole firing: " + signIns, 1, signIns.size());
+        }
+    }
+
+    /**
      * A big mailbox left on the server: a firing asks the server only for the UIDs above the ledger's mark
      * ({@code UID FETCH n:*}, UIDs and sizes in one command), never for the folder's whole list, and still deletes
      * what is due; a firing with nothing due changes nothing on the server.

@@ -186,6 +186,9 @@ public class IdleTest {
         IdleSession s = c.idleSession();
         awaitIdling(s);
         assertEquals(1, proxy.idling.get());
+        // the IDLE session (which asks for the IDLE capability on its own connection) and the collection of what
+        // arrived before it: no other connection, such as one Angus would open for a store-level question
+        assertEquals("connections opened", 2, proxy.connections.get());
 
         append("live 1");
         await().atMost(20, TimeUnit.SECONDS).until(() -> inMailbox() == 1 && onServer() == 0);
