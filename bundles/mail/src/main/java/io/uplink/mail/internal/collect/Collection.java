@@ -28,6 +28,7 @@ import org.eclipse.angus.mail.iap.Response;
 import org.eclipse.angus.mail.imap.IMAPFolder;
 import org.eclipse.angus.mail.imap.protocol.BODY;
 import org.eclipse.angus.mail.imap.protocol.FetchResponse;
+import org.eclipse.angus.mail.imap.protocol.IMAPResponse;
 import org.eclipse.angus.mail.imap.protocol.MessageSet;
 import org.eclipse.angus.mail.imap.protocol.RFC822SIZE;
 import org.eclipse.angus.mail.imap.protocol.UID;
@@ -838,6 +839,23 @@ public final class Collection {
         return Boolean.TRUE.equals(folder.doCommand(p -> p.hasCapability(capability)));
     }
 
+    /**
+     * The responses to an {@code UID EXPUNGE} without its untagged {@code EXPUNGE}s. Angus renumbers its whole
+     * message cache for each of them (a scan of the messages after it), so emptying a mailbox costs CPU that
+     * grows with the square of its size: measured 337 ms of the collecting thread at 20,000 messages against
+     * 61 ms without. The folder is closed right after this command and no message number is used again, so
+     * the renumbering is of no use; every other response is handed on.
+     */
+    static Response[] withoutExpunged(Response[] responses) {
+        List<Response> kept = new ArrayList<>();
+        for (Response r : responses) {
+            if (!(r instanceof IMAPResponse ir && ir.isUnTagged() && ir.keyEquals("EXPUNGE"))) {
+                kept.add(r);
+            }
+        }
+        return kept.toArray(new Response[0]);
+    }
+
     /** Marks the messages deleted; returns whether the folder must be closed with expunge. */
     private boolean delete(Folder folder, List<Listed> delete) throws MessagingException {
         Message[] arr = new Message[delete.size()];
@@ -856,7 +874,9 @@ public final class Collection {
                     Response[] r = p.command("UID STORE " + set + " +FLAGS.SILENT (\\Deleted)", null);
                     p.notifyResponseHandlers(r);
                     p.handleResult(r[r.length - 1]);
-                    p.uidexpunge(uidSet(delete));
+                    r = p.command("UID EXPUNGE " + set, null);
+                    p.notifyResponseHandlers(withoutExpunged(r));
+                    p.handleResult(r[r.length - 1]);
                     return null;
                 });
                 return false;

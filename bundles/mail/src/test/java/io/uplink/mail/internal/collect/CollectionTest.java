@@ -350,6 +350,22 @@ public class CollectionTest {
     }
 
     /**
+     * The answer to the firing's UID EXPUNGE reaches Angus without its untagged EXPUNGEs (Angus would renumber
+     * its message cache once for each), and with everything else: a new message's EXISTS, flags, the result.
+     */
+    @Test
+    public void uidExpungeAnswerIsHandedOnWithoutItsExpunges() throws Exception {
+        org.eclipse.angus.mail.iap.Response[] answer = {
+            new org.eclipse.angus.mail.imap.protocol.IMAPResponse("* 3 EXPUNGE"),
+            new org.eclipse.angus.mail.imap.protocol.IMAPResponse("* 3 EXPUNGE"),
+            new org.eclipse.angus.mail.imap.protocol.IMAPResponse("* 4 EXISTS"),
+            new org.eclipse.angus.mail.imap.protocol.IMAPResponse("* 1 FETCH (FLAGS (\\Seen))"),
+            new org.eclipse.angus.mail.imap.protocol.IMAPResponse("A7 OK Expunge completed.")};
+        List<String> kept = java.util.Arrays.stream(Collection.withoutExpunged(answer)).map(Object::toString).toList();
+        assertEquals(List.of("* 4 EXISTS", "* 1 FETCH (FLAGS (\\Seen))", "A7 OK Expunge completed."), kept);
+    }
+
+    /**
      * A firing that collects and deletes over IMAP signs in once: the capability it asks before deleting
      * (UIDPLUS) is asked on the folder's own session, not on a second connection Angus would open for the store.
      */
