@@ -11,8 +11,8 @@
 # cur/ directory to rescan; the Maildir is filled as for maildir and copied in with `doveadm import` (mdbox
 # about 1-2 s per 10,000 messages here, sdbox several times that), and the new mail is delivered through the LDA
 # into that store.
-# DOVECOT_SETTINGS (optional) adds lines to Dovecot's configuration, for server-side experiments reported apart
-# from the default figures, e.g. DOVECOT_SETTINGS='maildir_very_dirty_syncs = yes'.
+# DOVECOT_SETTINGS (optional, see bench/dovecot.sh) adds lines to Dovecot's configuration, for server-side
+# experiments reported apart from the default figures, e.g. DOVECOT_SETTINGS='maildir_very_dirty_syncs = yes'.
 # The kept messages are written straight into Dovecot's Maildir (sizes in the file names); the ledgers are
 # generated from the server's own listing through UidLedger, as a first firing would leave them (see
 # BENCHMARKS.md). Prints per size and protocol: the firing's time and the bytes it allocated, the ledger's
@@ -34,7 +34,6 @@ mkdir -p "$D/out"
 # shellcheck disable=SC2086
 dovecot_prepare "$D" $USERS
 [ "$STORE" = maildir ] || sed -i "s|^mail_location = .*|mail_location = $STORE:~/$STORE|" "$D/dovecot.conf"
-[ -z "${DOVECOT_SETTINGS:-}" ] || { printf '%s\n' "$DOVECOT_SETTINGS" >> "$D/dovecot.conf"; echo "Dovecot settings added: $DOVECOT_SETTINGS"; }
 
 cd "$ROOT"
 mvn -B -o -q -pl bundles/mail -am test-compile dependency:build-classpath -Dmdep.outputFile="$D/classpath" -Dmdep.includeScope=test

@@ -4,6 +4,8 @@
 #   dovecot_start DIR             (after the Maildirs are filled and owned by MAILUID:MAILGID)
 #   DOVECOT_SESSIONS=N            (optional, before dovecot_prepare) room for N sessions at once instead of
 #                                 Dovecot's default of about 100 login processes
+#   DOVECOT_SETTINGS='...'        (optional) lines added to Dovecot's configuration, for server-side
+#                                 experiments reported apart from the default figures
 #   dovecot_stop DIR
 #   sample_sessions FILE          the largest number of established sessions to the POP3 port, written to FILE.peak,
 #                                 sampled every 50 ms until FILE is removed (run it in the background)
@@ -70,6 +72,10 @@ service pop3-login {
   }
 }
 CONF
+  if [ -n "${DOVECOT_SETTINGS:-}" ]; then
+    printf '%s\n' "$DOVECOT_SETTINGS" >> "$D/dovecot.conf"
+    echo "Dovecot settings added: $DOVECOT_SETTINGS"
+  fi
 }
 
 # Process and client limits for DOVECOT_SESSIONS sessions at once (nothing when unset).

@@ -178,15 +178,19 @@ public final class CollectBenchmark {
             for (int k = 0; k < ns.size(); k++) {
                 int n = ns.get((k + r - 1) % ns.size());
                 for (String p : new String[] {"pop3", "imap"}) {
+                    Phases phases = new Phases();
                     long t0 = System.nanoTime();
-                    CollectReport report = b.uplink(p, scaleUser(p, n, r));
-                    double rate = n / ((System.nanoTime() - t0) / 1e9);
+                    CollectReport report = b.uplink(p, scaleUser(p, n, r), null, phases);
+                    long t1 = System.nanoTime();
+                    double rate = n / ((t1 - t0) / 1e9);
                     if (report.collected() != n || !report.errors().isEmpty()) {
                         throw new IllegalStateException("incomplete run: " + report);
                     }
                     rates.computeIfAbsent(p + " " + n, x -> new ArrayList<>()).add(rate);
-                    System.out.printf(Locale.ROOT, "%-4s  %6d messages  round %d  uplink %7.0f msg/s   load average %s%n",
-                            p.toUpperCase(Locale.ROOT), n, r, rate, loadAverage());
+                    System.out.printf(Locale.ROOT, "%-4s  %6d messages  round %d  uplink %7.0f msg/s   (sign-in + listing %5d ms,"
+                            + " fetch + store %6d ms, deletion + logout %5d ms)   load average %s%n",
+                            p.toUpperCase(Locale.ROOT), n, r, rate, (phases.first - t0) / 1_000_000, (phases.last - phases.first) / 1_000_000,
+                            (t1 - phases.last) / 1_000_000, loadAverage());
                 }
             }
         }
@@ -208,6 +212,24 @@ public final class CollectBenchmark {
                     p.toUpperCase(Locale.ROOT), 100 * min / max);
         }
         System.out.println("load average (1/5/15 min): before " + loadBefore + "  ->  after " + loadAverage());
+    }
+
+    /**
+     * When a run's phases ended, from its progress reports: the first comes when the listing is done, the last
+     * once every message is stored and the ledger forced; what follows is the deletion and the logout.
+     */
+    private static final class Phases extends Fixture.Context {
+        volatile long first;
+        volatile long last;
+
+        @Override
+        public void progress(String message, int done, int total) {
+            long now = System.nanoTime();
+            if (first == 0) {
+                first = now;
+            }
+            last = now;
+        }
     }
 
     private static String scaleUser(String protocol, int n, int round) {
@@ -345,19 +367,24 @@ public final class CollectBenchmark {
         return uplink(protocol, user, null);
     }
 
-    /** One firing's collection; {@code ledgers}: null for the file store in the run's {@code state/}. */
     private CollectReport uplink(String protocol, String user, io.uplink.mail.internal.ledger.LedgerStore ledgers)
             throws InterruptedException {
+        return uplink(protocol, user, ledgers, new Fixture.Context());
+    }
+
+    /** One firing's collection; {@code ledgers}: null for the file store in the run's {@code state/}. */
+    private CollectReport uplink(String protocol, String user, io.uplink.mail.internal.ledger.LedgerStore ledgers,
+            Fixture.Context context) throws InterruptedException {
         Path out = dir.resolve("out").resolve(user);
         io.uplink.api.config.Settings s = Fixture.settings(user, "connections", "bench", "protocol", protocol, "host",
                 "127.0.0.1", "port", String.valueOf(protocol.equals("pop3") ? pop3 : imap), "security", "none", "username",
                 user, "password", "bench", "deliverTo", "bench");
         if (ledgers == null) {
-            return Fixture.collection(s, out, Clock.systemUTC()).run(new Fixture.Context());
+            return Fixture.collection(s, out, Clock.systemUTC()).run(context);
         }
         CollectorSettings c = CollectorSettings.of(s);
         return Collection.of(c, out.resolve("mailboxes"), ledgers, Clock.systemUTC(),
-                io.uplink.mail.internal.auth.SignIn.password(c.password)).run(new Fixture.Context());
+                io.uplink.mail.internal.auth.SignIn.password(c.password)).run(context);
     }
 
     /** RETR and DELE each message in lock-step; returns how many were retrieved. */
