@@ -171,8 +171,9 @@ public class DurabilityOrderTest {
 
         // the fetch ahead ran: blocks of several messages in one FETCH, the next one on a thread of its own
         List<Call> fetches = t.calls(c -> c.isSocketWrite() && c.text().contains(" FETCH ") && c.text().contains("BODY.PEEK[]"));
-        assertTrue("several messages in one FETCH: " + fetches, fetches.stream().anyMatch(c -> BLOCK.matcher(c.text()).find()));
-        assertTrue("a block fetched ahead on another thread than the one that deletes: " + fetches,
+        String shown = fetches.stream().map(Call::line).collect(java.util.stream.Collectors.joining("\n"));
+        assertTrue("several messages in one FETCH:\n" + shown, fetches.stream().anyMatch(c -> BLOCK.matcher(c.text()).find()));
+        assertTrue("a block fetched ahead on another thread than the one that deletes (" + store.pid() + "):\n" + shown,
                 fetches.stream().anyMatch(c -> c.pid() != store.pid()));
 
         String ledger = dir.resolve("state/collector-child.uidl").toString();
@@ -425,7 +426,10 @@ public class DurabilityOrderTest {
 
     // ------------------------------------------------------------------ strace
 
-    /** One system call: the lines where it started and ended (a call another thread interrupted spans two). */
+    /**
+     * One system call: the lines where it started and ended, and their text (a call another thread interrupted
+     * spans two lines).
+     */
     record Call(int pid, String name, String args, long result, int start, int end, String line) {
         private static final Pattern FD = Pattern.compile("^\\d+<(.*?)>(?:, |$)");
 
@@ -569,7 +573,7 @@ public class DurabilityOrderTest {
      */
     static List<Call> parse(List<String> lines) throws IOException {
         List<Call> calls = new ArrayList<>();
-        Map<Integer, Object[]> open = new HashMap<>(); // pid -> {name, args so far, start}
+        Map<Integer, Object[]> open = new HashMap<>(); // pid -> {name, args so far, start, first line}
         for (int i = 0; i < lines.size(); i++) {
             String line = lines.get(i);
             Matcher r = RESUMED.matcher(line);
@@ -577,7 +581,7 @@ public class DurabilityOrderTest {
                 int pid = Integer.parseInt(r.group(1));
                 Object[] o = open.remove(pid);
                 if (o != null && o[0].equals(r.group(2))) {
-                    add(calls, pid, (String) o[0], o[1] + r.group(3), (Integer) o[2], i, line);
+                    add(calls, pid, (String) o[0], o[1] + r.group(3), (Integer) o[2], i, o[3] + "\n" + line);
                 }
                 continue;
             }
@@ -588,7 +592,7 @@ public class DurabilityOrderTest {
             int pid = Integer.parseInt(e.group(1));
             String rest = e.group(3);
             if (rest.endsWith(UNFINISHED)) {
-                open.put(pid, new Object[] {e.group(2), rest.substring(0, rest.length() - UNFINISHED.length()), i});
+                open.put(pid, new Object[] {e.group(2), rest.substring(0, rest.length() - UNFINISHED.length()), i, line});
             } else {
                 add(calls, pid, e.group(2), rest, i, i, line);
             }
