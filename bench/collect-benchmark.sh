@@ -7,10 +7,11 @@
 #   bench/collect-benchmark.sh --stores [messages, default 2000] [rounds, default 3]
 # Prints messages/s and the ratio Uplink / raw per round (raw and Uplink alternate, each on its own fresh
 # mailbox) and the median ratio with the spread of the rounds' ratios and the load average before and after:
-# on a shared machine single runs swing widely. With --scale: Uplink alone, one fresh mailbox per size,
-# protocol and round after a warm-up of 2,000 (each round takes the sizes in another order), msgs/s per size
-# and round with the load average, the median per size and the slowest median against the fastest (whether
-# the rate stays flat as a mailbox grows). Every run uses a fresh
+# on a shared machine single runs swing widely. With --scale: per size, protocol and round the raw client
+# then Uplink, each on a fresh mailbox of its own, after a warm-up of 2,000 (each round takes the sizes in
+# another order); per firing msgs/s, Uplink's phases and the raw client's deletion time; per size the medians
+# of Uplink's rate, of Uplink's own part (all but the server's deletion), of the raw rate and of the ratio, and
+# each one's slowest median against the fastest (whether the rate stays flat as a mailbox grows). Every run uses a fresh
 # directory (the previous one is never deleted right before a timed run: on ext4 without a journal that
 # slows file creation down). JAVA_OPTS reaches the benchmark JVM (e.g. -XX:StartFlightRecording=...).
 # With --stores: Uplink alone, the ledger in a file against the ledger in a private PostgreSQL (Debian's
@@ -30,7 +31,9 @@ elif [ "${1:-}" = "--scale" ]; then
   ROUNDS=${3:-3}
   USERS="warm-uplink-pop3 warm-uplink-imap"
   for r in $(seq "$ROUNDS"); do
-    for n in $(echo "$SIZES" | tr ',' ' '); do USERS="$USERS scale-pop3-$n-$r scale-imap-$n-$r"; done
+    for n in $(echo "$SIZES" | tr ',' ' '); do
+      for c in raw uplink; do USERS="$USERS scale-$c-pop3-$n-$r scale-$c-imap-$n-$r"; done
+    done
   done
 else
   N=${1:-2000}

@@ -132,13 +132,16 @@ public final class CollectBenchmark {
     }
 
     /**
-     * Whether the rate stays flat as the mailbox grows: Uplink alone (same settings as above) on one fresh
-     * mailbox per size, protocol and round ({@code sizes} comma-separated, users {@code scale-<protocol>-<size>-<round>}),
-     * after the fill is flushed to disk and a warm-up of 2,000 messages. Each round takes the sizes in another
-     * order (round 2 starts with the second size, and so on) and each size POP3 then IMAP, so that no size
-     * always follows the server's deletion of the biggest mailbox (which slows file creation on this file system
-     * for a while); prints msgs/s per size and round, the median per size, and the slowest median against the
-     * fastest.
+     * Whether the rate stays flat as the mailbox grows: one fresh mailbox per size, protocol, round and client
+     * ({@code sizes} comma-separated, users {@code scale-<client>-<protocol>-<size>-<round>}), filled and flushed
+     * to disk before anything is timed, after a warm-up of 2,000 messages. For each size the raw lock-step client
+     * runs right before Uplink (same settings as above), each on a mailbox of its own. Each round takes the sizes
+     * in another order (round 2 starts with the second size, and so on), so that no size always follows the
+     * server's deletion of the biggest mailbox (which slows file creation on this file system for a while).
+     * Prints per firing Uplink's phases and the raw client's deletion (QUIT, or STORE + EXPUNGE: the server
+     * removing the files), then per size the medians of: Uplink's rate, Uplink's own part (sign-in, listing,
+     * fetch and store: everything but the server's deletion), the raw client's rate, and Uplink against raw;
+     * and for each the slowest size's median against the fastest's.
      */
     private static void scale(Path dir, String sizes, int rounds, int pop3, int imap, String owner) throws Exception {
         CollectBenchmark b = new CollectBenchmark(dir, pop3, imap, owner);
@@ -146,12 +149,16 @@ public final class CollectBenchmark {
         for (String x : sizes.split(",")) {
             ns.add(Integer.parseInt(x.trim()));
         }
+        String[] protocols = {"pop3", "imap"};
+        String[] clients = {"raw", "uplink"};
         b.fill("warm-uplink-pop3", 2000);
         b.fill("warm-uplink-imap", 2000);
         for (int r = 1; r <= rounds; r++) {
-            for (String p : new String[] {"pop3", "imap"}) {
+            for (String p : protocols) {
                 for (int n : ns) {
-                    b.fill(scaleUser(p, n, r), n);
+                    for (String c : clients) {
+                        b.fill(scaleUser(c, p, n, r), n);
+                    }
                 }
             }
         }
@@ -160,11 +167,13 @@ public final class CollectBenchmark {
         if (new ProcessBuilder("sync").inheritIO().start().waitFor() != 0) {
             throw new IOException("sync failed");
         }
-        for (String p : new String[] {"pop3", "imap"}) {
+        for (String p : protocols) {
             b.rawPop3("warm-uplink-" + p, 0);
             for (int r = 1; r <= rounds; r++) {
                 for (int n : ns) {
-                    b.rawPop3(scaleUser(p, n, r), 0);
+                    for (String c : clients) {
+                        b.rawPop3(scaleUser(c, p, n, r), 0);
+                    }
                 }
             }
         }
@@ -177,41 +186,60 @@ public final class CollectBenchmark {
         for (int r = 1; r <= rounds; r++) {
             for (int k = 0; k < ns.size(); k++) {
                 int n = ns.get((k + r - 1) % ns.size());
-                for (String p : new String[] {"pop3", "imap"}) {
-                    Phases phases = new Phases();
+                for (String p : protocols) {
                     long t0 = System.nanoTime();
-                    CollectReport report = b.uplink(p, scaleUser(p, n, r), null, phases);
+                    int raw = p.equals("pop3") ? b.rawPop3(scaleUser("raw", p, n, r), n) : b.rawImap(scaleUser("raw", p, n, r), n);
+                    double rawRate = n / ((System.nanoTime() - t0) / 1e9);
+                    long rawDeletion = b.rawDeletionNanos;
+                    Phases phases = new Phases();
+                    t0 = System.nanoTime();
+                    CollectReport report = b.uplink(p, scaleUser("uplink", p, n, r), null, phases);
                     long t1 = System.nanoTime();
                     double rate = n / ((t1 - t0) / 1e9);
-                    if (report.collected() != n || !report.errors().isEmpty()) {
-                        throw new IllegalStateException("incomplete run: " + report);
+                    if (raw != n || report.collected() != n || !report.errors().isEmpty()) {
+                        throw new IllegalStateException("incomplete run: raw " + raw + ", uplink " + report);
                     }
-                    rates.computeIfAbsent(p + " " + n, x -> new ArrayList<>()).add(rate);
-                    System.out.printf(Locale.ROOT, "%-4s  %6d messages  round %d  uplink %7.0f msg/s   (sign-in + listing %5d ms,"
-                            + " fetch + store %6d ms, deletion + logout %5d ms)   load average %s%n",
-                            p.toUpperCase(Locale.ROOT), n, r, rate, (phases.first - t0) / 1_000_000, (phases.last - phases.first) / 1_000_000,
-                            (t1 - phases.last) / 1_000_000, loadAverage());
+                    double own = n / ((phases.last - t0) / 1e9);
+                    add(rates, p, n, "uplink", rate);
+                    add(rates, p, n, "own", own);
+                    add(rates, p, n, "raw", rawRate);
+                    add(rates, p, n, "ratio", rate / rawRate);
+                    System.out.printf(Locale.ROOT, "%-4s %6d messages round %d  raw %5.0f msg/s (deletion %5d ms)  uplink %5.0f msg/s"
+                            + " (%3.0f%%; sign-in + listing %5d ms, fetch + store %5d ms, deletion + logout %5d ms)  load %s%n",
+                            p.toUpperCase(Locale.ROOT), n, r, rawRate, rawDeletion / 1_000_000, rate, 100 * rate / rawRate,
+                            (phases.first - t0) / 1_000_000, (phases.last - phases.first) / 1_000_000, (t1 - phases.last) / 1_000_000,
+                            loadAverage());
                 }
             }
         }
         System.out.println();
-        for (String p : new String[] {"pop3", "imap"}) {
-            double min = Double.MAX_VALUE;
-            double max = 0;
-            StringBuilder line = new StringBuilder(String.format(Locale.ROOT, "%-4s  median msg/s by size:", p.toUpperCase(Locale.ROOT)));
-            for (int n : ns) {
-                List<Double> v = rates.get(p + " " + n);
-                double m = median(v);
-                min = Math.min(min, m);
-                max = Math.max(max, m);
-                line.append(String.format(Locale.ROOT, "  %d: %.0f (%.0f to %.0f)", n, m, java.util.Collections.min(v),
-                        java.util.Collections.max(v)));
+        String[][] figures = {{"uplink", "Uplink msg/s", "the issue's figure"}, {"own", "Uplink without the server's deletion",
+            ""}, {"raw", "raw lock-step msg/s", ""}, {"ratio", "Uplink / raw", ""}};
+        for (String p : protocols) {
+            for (String[] f : figures) {
+                double min = Double.MAX_VALUE;
+                double max = 0;
+                boolean ratio = f[0].equals("ratio");
+                StringBuilder line = new StringBuilder(String.format(Locale.ROOT, "%-4s  %-37s", p.toUpperCase(Locale.ROOT), f[1] + ":"));
+                for (int n : ns) {
+                    List<Double> v = rates.get(p + " " + n + " " + f[0]);
+                    double m = median(v);
+                    min = Math.min(min, m);
+                    max = Math.max(max, m);
+                    double scale = ratio ? 100 : 1;
+                    line.append(String.format(Locale.ROOT, ratio ? "  %6d: %4.0f%% (%3.0f to %3.0f)" : "  %6d: %5.0f (%5.0f to %5.0f)", n,
+                            scale * m, scale * java.util.Collections.min(v), scale * java.util.Collections.max(v)));
+                }
+                line.append(String.format(Locale.ROOT, "   slowest %3.0f%% of fastest%s", 100 * min / max,
+                        f[2].isEmpty() ? "" : " (" + f[2] + "; flat means >= 80%)"));
+                System.out.println(line);
             }
-            System.out.println(line);
-            System.out.printf(Locale.ROOT, "%-4s  slowest size's median at %3.0f%% of the fastest's (flat means >= 80%%)%n",
-                    p.toUpperCase(Locale.ROOT), 100 * min / max);
         }
         System.out.println("load average (1/5/15 min): before " + loadBefore + "  ->  after " + loadAverage());
+    }
+
+    private static void add(java.util.Map<String, List<Double>> rates, String protocol, int n, String figure, double value) {
+        rates.computeIfAbsent(protocol + " " + n + " " + figure, x -> new ArrayList<>()).add(value);
     }
 
     /**
@@ -232,8 +260,8 @@ public final class CollectBenchmark {
         }
     }
 
-    private static String scaleUser(String protocol, int n, int round) {
-        return "scale-" + protocol + "-" + n + "-" + round;
+    private static String scaleUser(String client, String protocol, int n, int round) {
+        return "scale-" + client + "-" + protocol + "-" + n + "-" + round;
     }
 
     /**
@@ -343,6 +371,9 @@ public final class CollectBenchmark {
         }
     }
 
+    /** How long the last raw client's deletion took (POP3: QUIT; IMAP: STORE, EXPUNGE and LOGOUT). */
+    private long rawDeletionNanos;
+
     private void fill(String user, int n) throws IOException {
         Path newDir = dir.resolve("home").resolve(user).resolve("Maildir/new");
         StringBuilder body = new StringBuilder();
@@ -408,8 +439,10 @@ public final class CollectBenchmark {
                 command(out, "DELE " + i);
                 expect(line(in), "+OK");
             }
+            long d = System.nanoTime();
             command(out, "QUIT");
             expect(line(in), "+OK");
+            rawDeletionNanos = System.nanoTime() - d;
             return got;
         }
     }
@@ -432,11 +465,13 @@ public final class CollectBenchmark {
                 tagged(in, out, "a" + ++tag, "FETCH " + i + " BODY.PEEK[]");
                 got++;
             }
+            long d = System.nanoTime();
             if (n > 0) {
                 tagged(in, out, "a" + ++tag, "STORE 1:" + n + " +FLAGS.SILENT (\\Deleted)");
             }
             tagged(in, out, "a" + ++tag, "EXPUNGE");
             tagged(in, out, "a" + ++tag, "LOGOUT");
+            rawDeletionNanos = System.nanoTime() - d;
             return got;
         }
     }
