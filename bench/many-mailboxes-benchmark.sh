@@ -11,8 +11,10 @@
 # PER_HOST sets maxSessionsPerHost (etc/io.uplink.mail.cfg), RAW_PARALLEL the raw client's sessions at
 # once (default 16). Unset, the distribution's defaults apply. PERF=FILE records the Karaf JVM with
 # `perf record -g` (kernel and JVM stacks) during the firing into FILE; EXTRA_JAVA_OPTS passes JVM options
-# (for example a JFR recording) to Karaf. AGAIN=1 refills the accounts and fires a second time in the same
-# JVM (warm: compiled code, mailboxes and ledgers there), and reports that firing's rate and CPU too.
+# (for example a JFR recording) to Karaf. AGAIN=N refills the accounts and fires N more times in the same
+# JVM (warm: compiled code, mailboxes and ledgers there), and reports each firing's rate and CPU too (the
+# fresh JVM's compiler is still busy in the second firing: AGAIN=3 comes closer to a gateway that has run
+# for a while).
 # DOVECOT_SETTINGS (bench/dovecot.sh) replaces the Dovecot settings this benchmark adds (below); empty: none.
 set -euo pipefail
 A=${1:-${A:-1000}}
@@ -139,11 +141,12 @@ fire_all() {
 STATUS=0
 fire_all "" 1
 LOAD=$(cut -d' ' -f1-3 /proc/loadavg)
-if [ -n "${AGAIN:-}" ]; then
-  python3 "$PY" fill "$D/home" "$A" "$M" uplink2 "$MAILUID" "$MAILGID"
-  fire_all "second (warm):" 2
-  LOAD="$LOAD; after the second: $(cut -d' ' -f1-3 /proc/loadavg)"
-fi
+# AGAIN=N: N more firings on refilled accounts (AGAIN=1: the second); labelled "firing k (warm)"
+for k in $(seq 2 $((1 + ${AGAIN:-0}))); do
+  python3 "$PY" fill "$D/home" "$A" "$M" "uplink$k" "$MAILUID" "$MAILGID"
+  fire_all "firing $k (warm):" "$k"
+  LOAD="$LOAD; after firing $k: $(cut -d' ' -f1-3 /proc/loadavg)"
+done
 echo "load average after the firing: $LOAD (2 cores: $(nproc))"
 echo "(run directory: $D)"
 exit "$STATUS"
