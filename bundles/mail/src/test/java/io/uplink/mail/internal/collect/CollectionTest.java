@@ -371,19 +371,31 @@ public class CollectionTest {
      */
     @Test
     public void imapFiringThatDeletesSignsInOnce() throws Exception {
+        assertFiringThatDeletesSignsInOnce("imap", greenMail.getImap().getPort(), "LOGIN", "AUTHENTICATE");
+    }
+
+    /** The same for POP3: one session, one sign-in, for listing, fetching and deleting. */
+    @Test
+    public void pop3FiringThatDeletesSignsInOnce() throws Exception {
+        assertFiringThatDeletesSignsInOnce("pop3", greenMail.getPop3().getPort(), "USER", "AUTH", "APOP");
+    }
+
+    private void assertFiringThatDeletesSignsInOnce(String protocol, int port, String... signInCommands) throws Exception {
         for (int i = 1; i <= 3; i++) {
             deliver("once " + i);
         }
+        List<String> names = List.of(signInCommands);
         List<String> signIns = java.util.Collections.synchronizedList(new java.util.ArrayList<>());
-        try (CommandProxy proxy = new CommandProxy(new java.net.InetSocketAddress("127.0.0.1", greenMail.getImap().getPort()),
-                l -> {
-                    String[] w = l.split(" ");
-                    if (l.startsWith("C: ") && w.length > 2 && (w[2].equalsIgnoreCase("LOGIN") || w[2].equalsIgnoreCase("AUTHENTICATE"))) {
-                        signIns.add(w[2]);
-                    }
-                    return false;
-                })) {
-            CollectReport r = collect(imap("port", String.valueOf(proxy.port())), dir, clock);
+        try (CommandProxy proxy = new CommandProxy(new java.net.InetSocketAddress("127.0.0.1", port), l -> {
+            String[] w = l.split(" ");
+            // IMAP: "C: <tag> LOGIN ..."; POP3: "C: USER ..."
+            if (l.startsWith("C: ") && java.util.Arrays.stream(w).limit(3).anyMatch(x -> names.contains(x.toUpperCase(java.util.Locale.ROOT)))) {
+                signIns.add(l.substring(3, Math.min(l.length(), 12)));
+            }
+            return false;
+        })) {
+            Settings s = protocol.equals("imap") ? imap("port", String.valueOf(proxy.port())) : pop3("port", String.valueOf(proxy.port()));
+            CollectReport r = collect(s, dir, clock);
             assertEquals(r.errors().toString(), 3, r.collected());
             assertEquals("deleted on the server", 0, onServer());
             assertEquals("one sign-in for the whole firing: " + signIns, 1, signIns.size());
