@@ -7,8 +7,9 @@
 #   DOVECOT_SETTINGS='...'        (optional) lines added to Dovecot's configuration, for server-side
 #                                 experiments reported apart from the default figures
 #   dovecot_stop DIR
-#   sample_sessions FILE          the largest number of established sessions to the POP3 port, written to FILE.peak,
-#                                 sampled every 50 ms until FILE is removed (run it in the background)
+#   sample_sessions FILE          the largest number of established sessions to the POP3 port, written to FILE.peak
+#                                 (the server's ends) and FILE.clientpeak (the clients' ends), sampled every 50 ms
+#                                 until FILE is removed (run it in the background)
 
 dovecot_prepare() {
   if ! command -v dovecot >/dev/null 2>&1; then
@@ -100,9 +101,14 @@ dovecot_stop() {
 
 sample_sessions() {
   peak=0
+  cpeak=0
   while [ -e "$1" ]; do
     n=$(ss -Htn state established "( sport = :$POP3 )" | wc -l)
     if [ "$n" -gt "$peak" ]; then peak=$n; echo "$peak" > "$1.peak"; fi
+    # the clients' ends of the same sessions: a session the client has closed can still show as established on
+    # the server's side for a moment
+    n=$(ss -Htn state established "( dport = :$POP3 )" | wc -l)
+    if [ "$n" -gt "$cpeak" ]; then cpeak=$n; echo "$cpeak" > "$1.clientpeak"; fi
     sleep 0.05
   done
 }

@@ -87,7 +87,7 @@ SAMPLER=$!
 python3 "$PY" raw "$POP3" "$A" "$RAW_PARALLEL"
 rm -f "$D/sampling"
 wait "$SAMPLER"
-echo "raw client: at most $(cat "$D/sampling.peak" 2>/dev/null || echo 0) POP3 sessions open at once"
+echo "raw client: at most $(cat "$D/sampling.peak" 2>/dev/null || echo 0) POP3 sessions open at once (the client's ends: $(cat "$D/sampling.clientpeak" 2>/dev/null || echo 0))"
 LEFT=$(find "$D"/home/*/Maildir/new "$D"/home/*/Maildir/cur -type f | wc -l)
 [ "$LEFT" -eq 0 ] || { echo "the raw client left $LEFT messages on the server" >&2; exit 1; }
 
@@ -110,7 +110,7 @@ echo "distribution live with $C connections and $A collectors after $(echo "$(no
 # fillings the local mailboxes must hold after it
 fire_all() {
   touch "$D/sampling"
-  rm -f "$D/sampling.peak"
+  rm -f "$D/sampling.peak" "$D/sampling.clientpeak"
   sample_sessions "$D/sampling" &
   SAMPLER=$!
   if [ -n "${PERF:-}" ]; then
@@ -135,7 +135,8 @@ fire_all() {
   LONGEST=$(grep -Eo '^c[0-9]+ (OK|PARTIAL|FAILED) [0-9.]+s' "$D/fire.out" | awk '{ sub(/s$/, "", $3); print $3 }' | sort -n | tail -n 1)
   [ -z "$LONGEST" ] || echo "$1 Uplink: the longest firing took $LONGEST s by its own report (no ssh client start-up): $(echo "$N / $LONGEST" | bc) msgs/s"
   python3 "$PY" check "$D/home" "$K/data/uplink/mailboxes" "$A" "$((M * $2))" || STATUS=1
-  echo "$1 Uplink: at most $(cat "$D/sampling.peak" 2>/dev/null || echo 0) POP3 sessions open at once against Dovecot"
+  echo "$1 Uplink: at most $(cat "$D/sampling.peak" 2>/dev/null || echo 0) POP3 sessions open at once against Dovecot" \
+    "(its ends of them; Uplink's ends: at most $(cat "$D/sampling.clientpeak" 2>/dev/null || echo 0))"
   echo "$1 JVM CPU: $(printf '%.1f' "$(echo "$CPU1 - $CPU0" | bc)") s for $N messages: $(echo "scale=3; ($CPU1 - $CPU0) * 1000 / $N" | bc) ms per message"
 }
 STATUS=0
