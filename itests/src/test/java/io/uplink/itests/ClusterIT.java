@@ -183,7 +183,7 @@ public class ClusterIT {
         Path file = shared.resolve("io.uplink.connection-" + id + ".cfg");
 
         // a file dropped into the shared folder
-        Files.writeString(file, "name = First\nmethod = network\n");
+        writeItem("connection", id, "name = First\nmethod = network\n");
         long t0 = System.nanoTime();
         awaitNameOnAll(id, "First", t0);
 

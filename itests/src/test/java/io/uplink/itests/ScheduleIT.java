@@ -126,7 +126,9 @@ public class ScheduleIT extends UplinkTestSupport {
         String jobs = executeCommand("scheduler:list", new RolePrincipal("admin"));
         assertThat(jobs, containsString("uplink.schedule.it-five"));
 
-        Files.writeString(f, "connections = it-five\nevery = 1h\n");
+        // atomically, as cfg() writes: an edit in place was once read by FileInstall between the truncation and the
+        // write (the item got an empty configuration, "connections is required") and never taken in again
+        cfg(f.getFileName().toString(), "connections = it-five\nevery = 1h\n");
         await().atMost(SETTLE_SECONDS, TimeUnit.SECONDS).until(() -> "every 1h".equals(status("it-five").when()));
         // a firing armed before the edit may be in flight; after that, none for a whole 5 s period and more
         await().atMost(SETTLE_SECONDS, TimeUnit.SECONDS).until(() -> !connections.status("it-five").get().state().isFiring());
