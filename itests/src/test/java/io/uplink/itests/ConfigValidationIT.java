@@ -132,8 +132,11 @@ public class ConfigValidationIT extends UplinkTestSupport {
             });
             // a copy that keeps times: same size, same modification time, so FileInstall's scanner sees no change
             java.nio.file.attribute.FileTime kept = Files.getLastModifiedTime(f);
-            Files.writeString(f, "name = Unseen B\nmethod = network\n", StandardCharsets.UTF_8);
-            Files.setLastModifiedTime(f, kept);
+            // a new file renamed over the old, so that FileInstall cannot read it half written
+            Path copy = f.resolveSibling("." + name + ".tmp");
+            Files.writeString(copy, "name = Unseen B\nmethod = network\n", StandardCharsets.UTF_8);
+            Files.setLastModifiedTime(copy, kept);
+            Files.move(copy, f, java.nio.file.StandardCopyOption.ATOMIC_MOVE, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
             await().atMost(WAIT.toSeconds(), TimeUnit.SECONDS).until(() -> connections.status("it-unseen")
                     .map(s -> s.name().equals("Unseen B")).orElse(false));
             Path log = Path.of(System.getProperty("karaf.log"), "karaf.log");
