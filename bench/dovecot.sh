@@ -105,8 +105,8 @@ sample_sessions() {
   while [ -e "$1" ]; do
     n=$(ss -Htn state established "( sport = :$POP3 )" | wc -l)
     if [ "$n" -gt "$peak" ]; then peak=$n; echo "$peak" > "$1.peak"; fi
-    # the clients' ends of the same sessions: a session the client has closed can still show as established on
-    # the server's side for a moment
+    # the clients' ends of the same sessions, in a look of their own: the two counts can differ by one or two
+    # (socket states, not sessions; see BENCHMARKS.md, Method)
     n=$(ss -Htn state established "( dport = :$POP3 )" | wc -l)
     if [ "$n" -gt "$cpeak" ]; then cpeak=$n; echo "$cpeak" > "$1.clientpeak"; fi
     sleep 0.05
