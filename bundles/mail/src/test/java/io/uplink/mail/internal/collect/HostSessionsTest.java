@@ -14,6 +14,9 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 
@@ -77,8 +80,8 @@ public class HostSessionsTest {
                         Duration.ofMinutes(1), p));
             }
             CountDownLatch go = new CountDownLatch(1);
-            List<java.util.concurrent.Future<CollectReport>> runs = new ArrayList<>();
-            java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(collectors);
+            List<Future<CollectReport>> runs = new ArrayList<>();
+            ExecutorService pool = Executors.newFixedThreadPool(collectors);
             try {
                 for (MailCollectorComponent c : components) {
                     runs.add(pool.submit(() -> {
@@ -87,7 +90,7 @@ public class HostSessionsTest {
                     }));
                 }
                 go.countDown();
-                for (java.util.concurrent.Future<CollectReport> r : runs) {
+                for (Future<CollectReport> r : runs) {
                     CollectReport report = r.get(60, TimeUnit.SECONDS);
                     assertEquals(report.errors().toString(), 3, report.collected());
                 }
