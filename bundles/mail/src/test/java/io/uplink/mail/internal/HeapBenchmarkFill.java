@@ -41,8 +41,9 @@ public final class HeapBenchmarkFill {
         Path fresh = Files.createDirectories(maildir.resolve("new"));
         Files.createDirectories(maildir.resolve("cur"));
         Files.createDirectories(maildir.resolve("tmp"));
+        DeliveredNames names = new DeliveredNames(n);
         for (int i = 0; i < n; i++) {
-            Files.write(fresh.resolve((1700000000 + i) + ".M" + i + "P1.bench"), message(i, "bench@example.net"));
+            Files.write(fresh.resolve(names.next(i)), message(i, "bench@example.net"));
         }
         System.out.printf("queued %d messages in %s, %d messages in %s%n", outbox.size(), outbox.root(), n, maildir);
     }

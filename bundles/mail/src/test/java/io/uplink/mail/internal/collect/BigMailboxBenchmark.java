@@ -19,6 +19,7 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 import io.uplink.api.mail.CollectReport;
+import io.uplink.mail.internal.DeliveredNames;
 import io.uplink.mail.internal.ledger.UidLedger;
 
 /**
@@ -321,14 +322,14 @@ public final class BigMailboxBenchmark {
             body.append("The quick brown fox jumps over the lazy dog, again and again and again.\n");
             lines++;
         }
+        DeliveredNames names = new DeliveredNames(user.hashCode());
         for (int i = from; i < from + n; i++) {
             String m = "From: sender@example.net\nTo: " + user + "@example.net\nSubject: big mailbox " + i
                     + "\nMessage-ID: <" + i + "." + user + "@bench>\n\n" + body;
             byte[] bytes = m.getBytes(StandardCharsets.US_ASCII);
             long newlines = lines + 5;
             // S= and W= (the size with CRLF) spare Dovecot from reading each file to answer LIST
-            Files.write(maildir.resolve("cur/" + (1700000000L + i) + ".M" + i + "P1.bench,S=" + bytes.length + ",W="
-                    + (bytes.length + newlines) + ":2,"), bytes);
+            Files.write(maildir.resolve("cur/" + names.next(i, bytes.length, bytes.length + newlines) + ":2,"), bytes);
         }
     }
 

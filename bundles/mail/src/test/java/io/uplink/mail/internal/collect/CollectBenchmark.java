@@ -16,6 +16,7 @@ import java.util.List;
 import java.util.Locale;
 
 import io.uplink.api.mail.CollectReport;
+import io.uplink.mail.internal.DeliveredNames;
 
 /**
  * The collect side of the benchmark (run by {@code bench/collect-benchmark.sh}, not a test): against a
@@ -380,6 +381,7 @@ public final class CollectBenchmark {
         while (body.length() < 4096 - 300) {
             body.append("The quick brown fox jumps over the lazy dog, again and again and again.\r\n");
         }
+        DeliveredNames names = new DeliveredNames(user.hashCode());
         for (int i = 0; i < n; i++) {
             String m = "From: sender@example.net\r\nTo: " + user + "@example.net\r\nSubject: benchmark " + i
                     + "\r\nMessage-ID: <" + i + "." + user + "@bench>\r\n\r\n" + body;
@@ -387,7 +389,7 @@ public final class CollectBenchmark {
             // named as Dovecot's own delivery names a file: S= its size, W= its size with CRLF line ends (the
             // same, the lines end in CRLF already), so that Dovecot answers LIST and RFC822.SIZE from the name
             // as it does for mail it delivered, instead of reading every file once for its size
-            Files.write(newDir.resolve((1700000000 + i) + ".M" + i + "P1.bench,S=" + bytes.length + ",W=" + bytes.length), bytes);
+            Files.write(newDir.resolve(names.next(i, bytes.length, bytes.length)), bytes);
         }
     }
 

@@ -11,6 +11,7 @@ import java.util.List;
 import java.util.Locale;
 
 import io.uplink.api.mail.CollectReport;
+import io.uplink.mail.internal.DeliveredNames;
 import io.uplink.mail.testing.Dovecot;
 
 /**
@@ -148,10 +149,11 @@ public final class DeliveryBenchmark {
         while (body.length() < 4096 - 300) {
             body.append("The quick brown fox jumps over the lazy dog, again and again and again.\r\n");
         }
+        DeliveredNames names = new DeliveredNames(user.hashCode());
         for (int i = 0; i < n; i++) {
             String m = "From: sender@example.net\r\nTo: office@office.test\r\nSubject: benchmark " + i
                     + "\r\nMessage-ID: <" + i + "." + user + "@bench>\r\n\r\n" + body;
-            Files.writeString(newDir.resolve((1700000000 + i) + ".M" + i + "P1.bench"), m, StandardCharsets.US_ASCII);
+            Files.writeString(newDir.resolve(names.next(i)), m, StandardCharsets.US_ASCII);
         }
     }
 }
