@@ -2,6 +2,9 @@
 # the demo off and every port Karaf listens on chosen free, so that runs never collide with each other.
 #   free_port                     prints a free loopback port
 #   distribution_unpack DIR       builds the distribution (offline, no tests), unpacks it into DIR; sets K
+#   distribution_booted           succeeds once Karaf has installed its boot features (its BootFinished
+#                                 service is there): until then the features service resolves and starts
+#                                 bundles beside whatever a benchmark measures
 
 free_port() {
   python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
@@ -18,4 +21,8 @@ distribution_unpack() {
   sed -i "s/^org.osgi.service.http.port *=.*/org.osgi.service.http.port = $(free_port)/" "$K"/etc/org.ops4j.pax.web.cfg
   sed -i -e "s/^rmiRegistryPort *=.*/rmiRegistryPort = $(free_port)/" -e "s/^rmiServerPort *=.*/rmiServerPort = $(free_port)/" \
     "$K"/etc/org.apache.karaf.management.cfg
+}
+
+distribution_booted() {
+  "$K"/bin/uplink "service:list org.apache.karaf.features.BootFinished" </dev/null 2>/dev/null | grep -q BootFinished
 }
