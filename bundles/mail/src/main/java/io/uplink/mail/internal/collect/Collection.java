@@ -471,7 +471,9 @@ public final class Collection {
                 out.add(new Listed(pop.getMessage(number), uid.toString(), size));
             }
         };
-        if (!Pop3Listing.read(pop, pop.getMessageCount(), each)) {
+        Map<String, String> caps = pop.getStore() instanceof POP3Store store ? store.capabilities() : null;
+        boolean pipelined = caps != null && caps.containsKey("PIPELINING");
+        if (!Pop3Listing.read(pop, pop.getMessageCount(), pipelined, each)) {
             for (Listed l : list(pop)) {
                 each.message(l.message.getMessageNumber(), l.uid, l.size);
             }

@@ -12,7 +12,9 @@ import jakarta.mail.MessagingException;
 
 /**
  * Reads a POP3 server's whole list (LIST, then UIDL) off the connection Angus opened, one line at a time
- * into one reused buffer, and hands each message's number, UID and size to the caller.
+ * into one reused buffer, and hands each message's number, UID and size to the caller. When the server offers
+ * PIPELINING (RFC 2449) both commands go out in one write and the two answers are read in order: one wait for
+ * the server less per session.
  *
  * <p>Why not Angus's API: for the list it buffers the whole response, makes a String and a tokenizer per
  * line and a message object per message: about 50 MiB of garbage for a mailbox of 100,000 messages left on
@@ -73,8 +75,12 @@ final class Pop3Listing {
     private Pop3Listing() {
     }
 
-    /** Lists the open folder's {@code count} messages; false when this Angus cannot be read this way. */
-    static boolean read(POP3Folder folder, int count, Line each) throws MessagingException, IOException {
+    /**
+     * Lists the open folder's {@code count} messages; false when this Angus cannot be read this way.
+     * {@code pipelined}: the server offers PIPELINING, so UIDL is sent right behind LIST.
+     */
+    static boolean read(POP3Folder folder, int count, boolean pipelined, Line each)
+            throws MessagingException, IOException {
         if (PORT == null) {
             return false;
         }
@@ -103,7 +109,19 @@ final class Pop3Listing {
             // POP3 answers only what was asked: with nothing left in the reader, the bytes below it are ours
             // until the end of our answers, read in large blocks without a decoder (which allocates per read)
             Lines in = stream != null && !reader.ready() ? new Bytes(stream) : reader::read;
-            command(in, out, line, "LIST");
+            if (pipelined) {
+                out.print("LIST\r\nUIDL\r\n");
+                out.flush();
+                read(in, line);
+                if (!line.toString().startsWith("+OK")) {
+                    // the UIDL answer is on its way behind the refusal: read it, so the session stays in step
+                    String refusal = line.toString();
+                    skipAnswer(in, line);
+                    throw new MessagingException("the server refused LIST: " + refusal);
+                }
+            } else {
+                command(in, out, line, "LIST");
+            }
             while (next(in, line)) {
                 int space = line.indexOf(" ");
                 int n = space > 0 ? message(number(line, 0, space), count) : -1;
@@ -113,7 +131,12 @@ final class Pop3Listing {
                     sizes[n] = size > Integer.MAX_VALUE ? -1 : (int) size;
                 }
             }
-            command(in, out, line, "UIDL");
+            if (pipelined) {
+                read(in, line);
+                checkUidl(line);
+            } else {
+                command(in, out, line, "UIDL");
+            }
             while (next(in, line)) {
                 int space = line.indexOf(" ");
                 int n = space > 0 ? message(number(line, 0, space), count) : -1;
@@ -162,12 +185,27 @@ final class Pop3Listing {
         out.print(command + "\r\n");
         out.flush();
         read(in, line);
-        if (!line.toString().startsWith("+OK")) {
-            if (command.equals("UIDL")) {
-                throw new MessagingException("the server does not support UIDL, so collected messages cannot be "
-                        + "told apart from new ones; collecting from it is not safe");
-            }
+        if (command.equals("UIDL")) {
+            checkUidl(line);
+        } else if (!line.toString().startsWith("+OK")) {
             throw new MessagingException("the server refused " + command + ": " + line);
+        }
+    }
+
+    private static void checkUidl(StringBuilder status) throws MessagingException {
+        if (!status.toString().startsWith("+OK")) {
+            throw new MessagingException("the server does not support UIDL, so collected messages cannot be "
+                    + "told apart from new ones; collecting from it is not safe");
+        }
+    }
+
+    /** Reads one answer whose status line has not been read yet: the status, and its lines when it is +OK. */
+    private static void skipAnswer(Lines in, StringBuilder line) throws IOException {
+        read(in, line);
+        if (line.toString().startsWith("+OK")) {
+            while (next(in, line)) {
+                // not ours to keep
+            }
         }
     }
 

@@ -165,16 +165,32 @@ public class HostileServerTest {
         assertEquals(3, pop.mails.size());
     }
 
+    /** Both modes: with PIPELINING the UIDL refusal comes behind a LIST answer sent for the same write. */
     @Test
     public void aServerWithoutUidlIsNotCollectedFrom() throws Exception {
-        assumeFalse("no RETR in this case: once is enough", pipelining);
         three();
         pop.uidl = false;
         CollectReport r = collect("timeout", "10s");
         assertEquals(1, r.errors().size());
         assertTrue(r.errors().get(0), r.errors().get(0).contains("does not support UIDL"));
+        assertEquals("UIDL sent right behind LIST exactly when the server offers PIPELINING", pipelining,
+                pop.listsAhead.get() > 0);
         assertEquals(0, pop.count("RETR"));
         assertEquals(0, pop.count("DELE"));
+        assertEquals(List.of(), subjects(dir.resolve("mailboxes/alice")));
+    }
+
+    @Test
+    public void aRefusedListIsQuotedAndNothingIsTakenOrDeleted() throws Exception {
+        three();
+        pop.refuseList = true;
+        CollectReport r = collect("timeout", "10s");
+        assertEquals(1, r.errors().size());
+        assertTrue(r.errors().get(0), r.errors().get(0).contains("the server refused LIST: -ERR [SYS/TEMP] listing failed"));
+        assertEquals(pipelining, pop.listsAhead.get() > 0);
+        assertEquals(0, pop.count("RETR"));
+        assertEquals(0, pop.count("DELE"));
+        assertEquals(3, pop.mails.size());
         assertEquals(List.of(), subjects(dir.resolve("mailboxes/alice")));
     }
 

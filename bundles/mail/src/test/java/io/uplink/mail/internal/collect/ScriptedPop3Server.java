@@ -56,6 +56,10 @@ final class ScriptedPop3Server implements AutoCloseable {
     final AtomicInteger retrsAhead = new AtomicInteger();
     /** DELE commands read while the client's next command had already arrived. */
     final AtomicInteger delesAhead = new AtomicInteger();
+    /** LIST commands read while the client's next command had already arrived (UIDL right behind it). */
+    final AtomicInteger listsAhead = new AtomicInteger();
+    /** Whether LIST is refused ({@code -ERR}). */
+    volatile boolean refuseList;
     /** 1-based number of the message whose DELE is refused ({@code -ERR}); -1 none. */
     volatile int refuseDeleOf = -1;
 
@@ -140,6 +144,13 @@ final class ScriptedPop3Server implements AutoCloseable {
                         }
                     }
                     case "LIST" -> {
+                        if (in.available() > 0) {
+                            listsAhead.incrementAndGet();
+                        }
+                        if (refuseList) {
+                            LoopbackServer.writeLine(out, "-ERR [SYS/TEMP] listing failed");
+                            continue;
+                        }
                         LoopbackServer.writeLine(out, "+OK");
                         for (int i = 0; i < box.size(); i++) {
                             LoopbackServer.writeLine(out, (i + 1) + " " + (i + 1 == understateOf ? 100 : box.get(i).bytes().length));
