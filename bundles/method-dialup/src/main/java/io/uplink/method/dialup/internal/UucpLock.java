@@ -89,14 +89,30 @@ final class UucpLock implements AutoCloseable {
         } catch (NoSuchFileException e) {
             return 0;
         }
-        String text = new String(b, StandardCharsets.US_ASCII).trim();
-        if (text.matches("\\d+")) {
-            return Long.parseLong(text);
+        // ASCII only when every byte is a digit, a space or a newline: trim() would also drop the tabs and NULs
+        // of a binary pid (14089 is the bytes TAB '7' NUL NUL) and read it as another process's pid
+        if (asciiPid(b)) {
+            String text = new String(b, StandardCharsets.US_ASCII).strip();
+            if (text.matches("\\d{1,18}")) {
+                return Long.parseLong(text);
+            }
         }
         if (b.length == 4) {
             return (b[0] & 0xff) | (b[1] & 0xff) << 8 | (b[2] & 0xff) << 16 | (long) (b[3] & 0xff) << 24;
         }
         return 0;
+    }
+
+    private static boolean asciiPid(byte[] b) {
+        boolean digit = false;
+        for (byte x : b) {
+            if (x >= '0' && x <= '9') {
+                digit = true;
+            } else if (x != ' ' && x != '\n') {
+                return false;
+            }
+        }
+        return digit;
     }
 
     Path file() {

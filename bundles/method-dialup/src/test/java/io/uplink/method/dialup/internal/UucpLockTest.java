@@ -68,6 +68,21 @@ public class UucpLockTest {
         }
     }
 
+    /** A binary pid whose bytes look like white space and a digit is still read as binary (found by a clean run). */
+    @Test
+    public void binaryPidWhoseBytesLookLikeTextIsReadAsBinary() throws Exception {
+        Path dir = tmp.getRoot().toPath();
+        Path tabSeven = dir.resolve("LCK..ttyS3");
+        Files.write(tabSeven, ByteBuffer.allocate(4).order(ByteOrder.LITTLE_ENDIAN).putInt(14089).array());
+        assertEquals(14089, UucpLock.owner(tabSeven));
+        Path ascii = dir.resolve("LCK..ttyS4");
+        Files.writeString(ascii, String.format("%10d%n", 4242));
+        assertEquals(4242, UucpLock.owner(ascii));
+        Path shortAscii = dir.resolve("LCK..ttyS5");
+        Files.writeString(shortAscii, "123\n");
+        assertEquals("four bytes of digits and a newline are text, not binary", 123, UucpLock.owner(shortAscii));
+    }
+
     @Test
     public void lockOfSomeoneElseIsNotRemovedOnClose() throws Exception {
         Path dir = tmp.getRoot().toPath();
