@@ -471,9 +471,7 @@ public final class Collection {
                 out.add(new Listed(pop.getMessage(number), uid.toString(), size));
             }
         };
-        Map<String, String> caps = pop.getStore() instanceof POP3Store store ? store.capabilities() : null;
-        boolean pipelined = caps != null && caps.containsKey("PIPELINING");
-        if (!Pop3Listing.read(pop, pop.getMessageCount(), pipelined, each)) {
+        if (!Pop3Listing.read(pop, pop.getMessageCount(), offersPipelining(pop.getStore()), each)) {
             for (Listed l : list(pop)) {
                 each.message(l.message.getMessageNumber(), l.uid, l.size);
             }
@@ -676,11 +674,7 @@ public final class Collection {
      * the envelope) and {@code deliverTo} routing (routing by headers asks Angus for them, in lock-step).
      */
     private Pop3Pipeline pipelined(Store store, List<Listed> fetch) throws MessagingException, IOException {
-        if (!(store instanceof POP3Store pop) || fetch.size() < 2 || storingAsksServer() || socket == null) {
-            return null;
-        }
-        Map<String, String> caps = pop.capabilities();
-        if (caps == null || !caps.containsKey("PIPELINING")) {
+        if (fetch.size() < 2 || storingAsksServer() || socket == null || !offersPipelining(store)) {
             return null;
         }
         int[] numbers = new int[fetch.size()];
@@ -690,6 +684,15 @@ public final class Collection {
             sizes[i] = fetch.get(i).size;
         }
         return new Pop3Pipeline(socket, numbers, sizes);
+    }
+
+    /** Whether a POP3 server offers PIPELINING (RFC 2449), from the capabilities Angus read at sign-in. */
+    private static boolean offersPipelining(Store store) throws MessagingException {
+        if (!(store instanceof POP3Store pop)) {
+            return false;
+        }
+        Map<String, String> caps = pop.capabilities();
+        return caps != null && caps.containsKey("PIPELINING");
     }
 
     /**

@@ -109,18 +109,15 @@ final class Pop3Listing {
             // POP3 answers only what was asked: with nothing left in the reader, the bytes below it are ours
             // until the end of our answers, read in large blocks without a decoder (which allocates per read)
             Lines in = stream != null && !reader.ready() ? new Bytes(stream) : reader::read;
-            if (pipelined) {
-                out.print("LIST\r\nUIDL\r\n");
-                out.flush();
-                read(in, line);
-                if (!line.toString().startsWith("+OK")) {
+            send(out, pipelined ? "LIST\r\nUIDL\r\n" : "LIST\r\n");
+            read(in, line);
+            if (!line.toString().startsWith("+OK")) {
+                String refusal = line.toString();
+                if (pipelined) {
                     // the UIDL answer is on its way behind the refusal: read it, so the session stays in step
-                    String refusal = line.toString();
                     skipAnswer(in, line);
-                    throw new MessagingException("the server refused LIST: " + refusal);
                 }
-            } else {
-                command(in, out, line, "LIST");
+                throw new MessagingException("the server refused LIST: " + refusal);
             }
             while (next(in, line)) {
                 int space = line.indexOf(" ");
@@ -131,11 +128,13 @@ final class Pop3Listing {
                     sizes[n] = size > Integer.MAX_VALUE ? -1 : (int) size;
                 }
             }
-            if (pipelined) {
-                read(in, line);
-                checkUidl(line);
-            } else {
-                command(in, out, line, "UIDL");
+            if (!pipelined) {
+                send(out, "UIDL\r\n");
+            }
+            read(in, line);
+            if (!line.toString().startsWith("+OK")) {
+                throw new MessagingException("the server does not support UIDL, so collected messages cannot be "
+                        + "told apart from new ones; collecting from it is not safe");
             }
             while (next(in, line)) {
                 int space = line.indexOf(" ");
@@ -180,23 +179,9 @@ final class Pop3Listing {
         }
     }
 
-    private static void command(Lines in, PrintWriter out, StringBuilder line, String command)
-            throws IOException, MessagingException {
-        out.print(command + "\r\n");
+    private static void send(PrintWriter out, String commands) {
+        out.print(commands);
         out.flush();
-        read(in, line);
-        if (command.equals("UIDL")) {
-            checkUidl(line);
-        } else if (!line.toString().startsWith("+OK")) {
-            throw new MessagingException("the server refused " + command + ": " + line);
-        }
-    }
-
-    private static void checkUidl(StringBuilder status) throws MessagingException {
-        if (!status.toString().startsWith("+OK")) {
-            throw new MessagingException("the server does not support UIDL, so collected messages cannot be "
-                    + "told apart from new ones; collecting from it is not safe");
-        }
     }
 
     /** Reads one answer whose status line has not been read yet: the status, and its lines when it is +OK. */
