@@ -6,11 +6,15 @@ import java.nio.file.Path;
 import java.time.Instant;
 import java.util.List;
 import java.util.function.Function;
+import java.util.regex.Pattern;
 
 import io.uplink.api.mail.TaskContext;
 
 /** The single-node store: one {@link UidLedger} journal file per collector. */
 public final class FileLedgers implements LedgerStore {
+
+    /** What a collector id may not carry into a file name. */
+    private static final Pattern UNSAFE = Pattern.compile("[^A-Za-z0-9._-]");
 
     private final Function<String, Path> fileOf;
 
@@ -20,7 +24,7 @@ public final class FileLedgers implements LedgerStore {
 
     /** The ledgers in {@code state/}, as {@code collector-<id>.uidl}. */
     public static FileLedgers in(Path state) {
-        return new FileLedgers(id -> state.resolve("collector-" + id.replaceAll("[^A-Za-z0-9._-]", "_") + ".uidl"));
+        return new FileLedgers(id -> state.resolve("collector-" + UNSAFE.matcher(id).replaceAll("_") + ".uidl"));
     }
 
     /** One ledger file, whatever the collector (for a collection run on its own). */

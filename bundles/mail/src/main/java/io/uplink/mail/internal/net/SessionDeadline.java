@@ -3,6 +3,7 @@ package io.uplink.mail.internal.net;
 import java.net.SocketTimeoutException;
 import java.time.Duration;
 import java.util.function.Supplier;
+import java.util.regex.Pattern;
 
 import io.uplink.api.mail.TaskContext;
 
@@ -27,6 +28,8 @@ public final class SessionDeadline {
 
     /** The default {@code minRate}: 1 KiB/s. */
     public static final long DEFAULT_MIN_RATE = 1024;
+    /** An IMAP refusal while logging in ({@code a1 NO ...}, {@code a1 BAD ...}). */
+    private static final Pattern TAGGED_REFUSAL = Pattern.compile("\\S+ (NO|BAD)( .*)?\\s*");
 
     private final Duration timeout;
     private final long minRate;
@@ -203,7 +206,7 @@ public final class SessionDeadline {
         if (loggingIn && refusal == null) {
             if (line.startsWith("-ERR")) {
                 refusal = line.trim();
-            } else if (line.matches("\\S+ (NO|BAD)( .*)?\\s*")) {
+            } else if (TAGGED_REFUSAL.matcher(line).matches()) {
                 refusal = line.substring(line.indexOf(' ') + 1).trim();
             }
         }
