@@ -14,7 +14,7 @@
 # (for example a JFR recording) to Karaf. AGAIN=N refills the accounts and fires N more times in the same
 # JVM (warm: compiled code, mailboxes and ledgers there), and reports each firing's rate and CPU too (the
 # fresh JVM's compiler is still busy in the second firing: AGAIN=3 comes closer to a gateway that has run
-# for a while).
+# for a while). THREADS=1 also reports each firing's JVM CPU by thread (the collectors, the JIT compilers, ...).
 # DOVECOT_SETTINGS (bench/dovecot.sh) replaces the Dovecot settings this benchmark adds (below); empty: none.
 set -euo pipefail
 A=${1:-${A:-1000}}
@@ -29,6 +29,31 @@ PY="$ROOT/bench/many-mailboxes.py"
 [ "$C" -ge 1 ] && [ "$C" -le "$A" ] || { echo "C (connections) must be between 1 and A (accounts): A=$A C=$C" >&2; exit 2; }
 
 now() { date +%s.%N; }
+# THREADS=1: each thread's name (as the kernel keeps it: 15 characters; spaces and a trailing number dropped,
+# so a pool's threads add up), utime and stime in clock ticks
+thread_cpu() {
+  for t in /proc/"$1"/task/*; do
+    printf '%s %s\n' "$(tr -d ' ' < "$t/comm" | sed 's/[0-9]*$//')" "$(cut -d')' -f2 "$t/stat" | awk '{ print $12, $13 }')" 2>/dev/null || true
+  done
+}
+# the CPU the JVM's threads spent between two thread_cpu listings, by name, largest first (a thread that ended
+# in between is missed)
+thread_cpu_report() {
+  python3 - "$1" "$2" "$3" "$(getconf CLK_TCK)" <<'PYEOF'
+import sys, collections
+def load(p):
+    t = collections.Counter(); s = collections.Counter()
+    for line in open(p):
+        parts = line.split()
+        if len(parts) == 3:
+            t[parts[0]] += int(parts[1]); s[parts[0]] += int(parts[2])
+    return t, s
+u0, s0 = load(sys.argv[1]); u1, s1 = load(sys.argv[2]); hz = int(sys.argv[4])
+rows = sorted(((u1[k] - u0[k] + s1[k] - s0[k], u1[k] - u0[k], s1[k] - s0[k], k) for k in u1), reverse=True)
+print(sys.argv[3] + " JVM threads by CPU (user + system s): " + "; ".join(
+    "%s %.2f (%.2f + %.2f)" % (k, t / hz, u / hz, s / hz) for t, u, s, k in rows[:10] if t > 0))
+PYEOF
+}
 # utime + stime of a process, in seconds
 cpu() { awk -v t="$(getconf CLK_TCK)" '{ print ($14 + $15) / t }' "/proc/$1/stat"; }
 
@@ -120,11 +145,13 @@ fire_all() {
     PERFPID=$!
   fi
   CPU0=$(cpu "$PID")
+  [ -z "${THREADS:-}" ] || thread_cpu "$PID" > "$D/threads0"
   T1=$(now)
   local st=0
   "$K"/bin/uplink connection:fire --wait "${IDS[@]}" </dev/null > "$D/fire.out" 2>&1 || st=$?
   T2=$(now)
   CPU1=$(cpu "$PID")
+  [ -z "${THREADS:-}" ] || { thread_cpu "$PID" > "$D/threads1"; thread_cpu_report "$D/threads0" "$D/threads1" "$1"; }
   if [ -n "${PERF:-}" ]; then kill -INT "$PERFPID"; wait "$PERFPID" || true; fi
   rm -f "$D/sampling"
   wait "$SAMPLER"
