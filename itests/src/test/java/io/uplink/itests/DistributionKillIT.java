@@ -59,6 +59,8 @@ public class DistributionKillIT {
     private NoDelayGreenMail greenMail;
     private Process karaf;
     private Path home;
+    /** Whether the started JVM's compiler mode was checked (once per test). */
+    private boolean jitChecked;
 
     /** Where a round's firing is stopped and killed, and whether that is in the delete phase. */
     private record Point(String name, Supplier<Predicate<String>> at, boolean deletePhase) {
@@ -224,6 +226,12 @@ public class DistributionKillIT {
             String[] r = uplink("connection:status", "office");
             return r[0].equals("0") && ready.matcher(r[1]).find() && r[1].contains("IDLE");
         });
+        if (!jitChecked) {
+            // bin/setenv: the distribution's JVM compiles with C1 only (docs/architecture.md, "The JVM's JIT")
+            String vm = uplinkOk("system:property", "java.vm.info");
+            assertTrue("the JVM must run with -XX:TieredStopAtLevel=1 from bin/setenv: " + vm, vm.contains("emulated-client"));
+            jitChecked = true;
+        }
     }
 
     private void kill() throws InterruptedException {
