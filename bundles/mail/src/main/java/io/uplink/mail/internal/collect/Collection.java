@@ -136,6 +136,13 @@ public final class Collection {
     }
 
     private final SignIn signIn;
+    /**
+     * The server host's session places ({@code maxSessionsPerHost}), or null: one is taken right before
+     * connecting and given back as soon as the session is over, so the work before and after a session (loading
+     * and syncing the ledger, the pauses before asking a busy server again) holds no place.
+     */
+    private HostSessions hostSessions;
+    private boolean inSession;
 
     public Collection(CollectorSettings cfg, Path mailboxes, Path ledgerFile, Clock clock) {
         this(cfg, mailboxes, ledgerFile, clock, SignIn.password(cfg.password));
@@ -156,6 +163,12 @@ public final class Collection {
     /** A run whose ledger {@code ledgers} keeps (a file, or in a cluster the shared database). */
     public static Collection of(CollectorSettings cfg, Path mailboxes, LedgerStore ledgers, Clock clock, SignIn signIn) {
         return new Collection(cfg, mailboxes, clock, signIn, ledgers);
+    }
+
+    /** Sessions to the server's host take a place in {@code sessions} while they are open. */
+    Collection withHostSessions(HostSessions sessions) {
+        this.hostSessions = sessions;
+        return this;
     }
 
     /** Replaces the wait between asks of a busy server. */
@@ -237,6 +250,7 @@ public final class Collection {
         }
         Folder folder = null;
         try {
+            enterSession();
             folder = signIn(store);
             // about 64 bytes of listing per message
             deadline.transfer("listing the messages", 64L * folder.getMessageCount());
@@ -365,6 +379,7 @@ public final class Collection {
                     Folder f = folder;
                     folder = null;
                     closeConfirming(f, false);
+                    leaveSession();
                     confirmDeleted(ledger, accepted);
                 } else if (!delete(folder, delete)) {
                     confirmDeleted(ledger, delete);
@@ -372,6 +387,10 @@ public final class Collection {
                     Folder f = folder;
                     folder = null;
                     closeConfirming(f, true);
+                    if (f instanceof POP3Folder) {
+                        // QUIT ended the POP3 session; an IMAP session ends when the store closes
+                        leaveSession();
+                    }
                     confirmDeleted(ledger, delete);
                 }
             }
@@ -389,6 +408,7 @@ public final class Collection {
             } catch (MessagingException e) {
                 LOG.debug("collector '{}': closing: {}", cfg.id(), describe(e));
             }
+            leaveSession();
             MailSessions.give(session, store);
         }
     }
@@ -409,6 +429,28 @@ public final class Collection {
             down |= d.stopRun();
         }
         return !down;
+    }
+
+    /** Waits for a place among the host's sessions (once per session). */
+    private void enterSession() throws InterruptedIOException {
+        if (hostSessions == null || inSession) {
+            return;
+        }
+        try {
+            hostSessions.acquire(cfg.host);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new InterruptedIOException("interrupted while waiting for a session to " + cfg.host);
+        }
+        inSession = true;
+    }
+
+    /** Gives the session's place back (once). */
+    private void leaveSession() {
+        if (inSession) {
+            inSession = false;
+            hostSessions.release(cfg.host);
+        }
     }
 
     /** Connects and opens the folder; a refused OAuth2 token gets one fresh token and one more try. */

@@ -470,16 +470,12 @@ public final class MailCollectorComponent implements MailCollector, StatusSource
             ReentrantLock lock = RUNNING.computeIfAbsent(c.id(), k -> new ReentrantLock());
             lock.lockInterruptibly();
             try {
-                HostSessions.shared().acquire(c.host);
-                try {
-                    OutboxComponent m = mail;
-                    Path mailboxes = m != null ? m.mailboxes() : defaultMailboxes;
-                    report = Collection.of(c, mailboxes, ledgers(), Clock.systemUTC(),
-                            SignIn.of(c.settings, c.password, c.oauth2, tokens)).run(context);
-                    return report;
-                } finally {
-                    HostSessions.shared().release(c.host);
-                }
+                OutboxComponent m = mail;
+                Path mailboxes = m != null ? m.mailboxes() : defaultMailboxes;
+                report = Collection.of(c, mailboxes, ledgers(), Clock.systemUTC(),
+                        SignIn.of(c.settings, c.password, c.oauth2, tokens))
+                        .withHostSessions(HostSessions.shared()).run(context);
+                return report;
             } finally {
                 lock.unlock();
             }
