@@ -53,7 +53,8 @@ import io.uplink.mail.testing.Dovecot;
  * The durability order itself, which a SIGKILL test cannot see (the page cache survives a killed process):
  * the collecting process runs in a child JVM under strace, and the recorded system calls must show, for
  * every message and each of its mailboxes, message file fsync → rename into {@code new/} → fsync of
- * {@code new/} → the ledger's S line → ledger fsync, all ended before the server is told to delete it. Three
+ * {@code new/} (and of the new Maildir's folder and of {@code mailboxes/}) → the ledger's S line → ledger fsync,
+ * all ended before the server is told to delete it. Three
  * deletion paths: POP3 in lock-step (GreenMail, routing by headers: DELE after DELE through Angus), POP3 with
  * PIPELINING (Dovecot: several DELEs per write, each message's checked against its own DELE) and IMAP with
  * UIDPLUS (Dovecot: one {@code UID STORE \Deleted} and one {@code UID EXPUNGE} of exactly the collected UIDs,
@@ -114,6 +115,11 @@ public class DurabilityOrderTest {
             assertTrue("the ledger fsync after the S line of " + p.uid() + " ends before the first DELE:\n" + forced.line
                     + "\n" + firstDele.line, forced.end < firstDele.start);
         }
+        // the run created the ledger file: its name in state/ is durable before the first DELE too
+        String state = dir.resolve("state").toString();
+        Call named = t.first(c -> c.isSync() && c.path().equals(state), 0, "fsync of " + state + " (the new ledger's name)");
+        assertTrue("the new ledger's folder is forced before the first DELE:\n" + named.line + "\n" + firstDele.line,
+                named.end < firstDele.start);
     }
 
     @Test
@@ -300,6 +306,16 @@ public class DurabilityOrderTest {
         Call stored = t.first(c -> c.isWrite() && c.path().equals(ledger) && (c.text().startsWith("S " + uid + " ")
                 || c.text().contains("\\nS " + uid + " ")), 0, "the S line of " + uid);
         assertTrue("S line of " + uid + " only after its file is durable in every mailbox", stored.start > durable);
+        // the run created the Maildirs: their folders' entries, and each Maildir's own in mailboxes/, are forced
+        // (on another thread, while messages come in) before any S line
+        for (String box : p.boxes()) {
+            for (Path folder : List.of(dir.resolve("mailboxes/" + box), dir.resolve("mailboxes"))) {
+                String d = folder.toString();
+                Call made = t.first(c -> c.isSync() && c.path().equals(d), 0, "fsync of the new folder " + d);
+                assertTrue("the new Maildir " + d + " is durable before the S line of " + uid + ":\n" + made.line
+                        + "\n" + stored.line, made.end < stored.start);
+            }
+        }
         return t.first(c -> c.isSync() && c.path().equals(ledger), stored.end, "ledger fsync after the S line of " + uid);
     }
 

@@ -46,6 +46,7 @@ import io.uplink.mail.internal.ledger.Ledger;
 import io.uplink.mail.internal.ledger.LedgerStore;
 import io.uplink.mail.internal.net.SessionDeadline;
 import io.uplink.mail.internal.route.Router;
+import io.uplink.mail.internal.store.Fsyncs;
 import io.uplink.mail.internal.tls.Tls;
 import jakarta.mail.AuthenticationFailedException;
 import jakarta.mail.FetchProfile;
@@ -84,7 +85,7 @@ public final class Collection {
      * one (see {@link #collect}); threads are kept a few seconds for the next runs.
      */
     private static final java.util.concurrent.ThreadPoolExecutor FETCHERS =
-            MaildirDestination.pool("uplink-collector-fetch-", Integer.MAX_VALUE);
+            Fsyncs.pool("uplink-collector-fetch-", Integer.MAX_VALUE);
 
     /** Sessions refused as "too many" are asked for this many times in all. */
     static final int BUSY_TRIES = 5;

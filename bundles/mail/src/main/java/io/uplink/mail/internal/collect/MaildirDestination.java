@@ -16,14 +16,12 @@ import java.util.Set;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Future;
 import java.util.concurrent.FutureTask;
-import java.util.concurrent.LinkedBlockingQueue;
-import java.util.concurrent.SynchronousQueue;
 import java.util.concurrent.ThreadPoolExecutor;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 
 import io.uplink.mail.internal.ledger.Ledger;
 import io.uplink.mail.internal.route.Router;
+import io.uplink.mail.internal.store.Fsyncs;
 import io.uplink.mail.internal.store.Maildir;
 
 /**
@@ -42,12 +40,12 @@ final class MaildirDestination implements Destination {
      * starting and ending five threads per run (and waking them per file) cost more CPU than the fsyncs.
      */
     static final int FSYNC_THREADS = 8;
-    private static final ThreadPoolExecutor FSYNCS = pool("uplink-collector-fsync-", FSYNC_THREADS);
+    private static final ThreadPoolExecutor FSYNCS = Fsyncs.pool("uplink-collector-fsync-", FSYNC_THREADS);
     /**
      * Seals the batches handed over by {@link #commitEarlier}: a sealing waits for its files, so each run's
      * sealing needs a thread of its own for a while; the threads are kept for the next runs.
      */
-    private static final ThreadPoolExecutor SEALERS = pool("uplink-collector-seal-", Integer.MAX_VALUE);
+    private static final ThreadPoolExecutor SEALERS = Fsyncs.pool("uplink-collector-seal-", Integer.MAX_VALUE);
     /**
      * Runs delivering into Maildirs now. With at least {@link #FSYNC_THREADS} of them side by side, their own
      * threads force their files: the runs give the disk as many fsyncs at once as the shared threads would, and
@@ -72,23 +70,6 @@ final class MaildirDestination implements Destination {
         this.mailboxes = mailboxes;
         this.clock = clock;
         RUNS.incrementAndGet();
-    }
-
-    /**
-     * Daemon threads that end after a few idle seconds (so a stopped bundle leaves none behind for long); with
-     * a bounded size, tasks queue.
-     */
-    static ThreadPoolExecutor pool(String name, int size) {
-        AtomicInteger n = new AtomicInteger();
-        boolean bounded = size != Integer.MAX_VALUE;
-        ThreadPoolExecutor p = new ThreadPoolExecutor(bounded ? size : 0, size, 5, TimeUnit.SECONDS,
-                bounded ? new LinkedBlockingQueue<>() : new SynchronousQueue<>(), r -> {
-                    Thread t = new Thread(r, name + n.incrementAndGet());
-                    t.setDaemon(true);
-                    return t;
-                });
-        p.allowCoreThreadTimeOut(true);
-        return p;
     }
 
     @Override
@@ -249,7 +230,9 @@ final class MaildirDestination implements Destination {
     private Maildir maildir(String mailbox) throws IOException {
         Maildir m = maildirs.get(mailbox);
         if (m == null) {
-            m = Maildir.open(mailboxes.resolve(mailbox));
+            // a new Maildir's folders are forced on the shared threads while its first messages are fetched; the
+            // batch's sealing (Maildir.sync) waits for that
+            m = Maildir.open(mailboxes.resolve(mailbox), true);
             maildirs.put(mailbox, m);
         }
         return m;

@@ -16,7 +16,9 @@ import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.Future;
 
+import io.uplink.mail.internal.store.Fsyncs;
 import io.uplink.mail.internal.store.Maildir;
 
 /**
@@ -79,6 +81,11 @@ public final class UidLedger extends TableLedger<UidLedger.State> {
      * written since the last force. G, F, L and H alone are not forced: a later firing derives them again.
      */
     private boolean unforced;
+    /**
+     * The force of the folder of the file this ledger created (its entry there), under way on another thread;
+     * the next {@link #sync()} waits for it.
+     */
+    private Future<?> created;
 
     private UidLedger(Path file, State s, Steps steps) {
         super(s);
@@ -448,6 +455,10 @@ public final class UidLedger extends TableLedger<UidLedger.State> {
             append.force(false);
             unforced = false;
         }
+        if (created != null) {
+            Fsyncs.await(created, "the folder of the new ledger " + file);
+            created = null;
+        }
     }
 
     private void write(String lines) throws IOException {
@@ -465,6 +476,8 @@ public final class UidLedger extends TableLedger<UidLedger.State> {
             append = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.WRITE, StandardOpenOption.APPEND);
             if (fresh) {
                 lines = HEADER + "\n" + lines;
+                // a new file's name is durable once its folder is forced; that runs while the run goes on
+                created = Fsyncs.folderLater(file.getParent());
             }
         }
         for (int k = 0; k < lines.length(); k++) {

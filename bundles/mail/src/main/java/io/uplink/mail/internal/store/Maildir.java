@@ -11,6 +11,8 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
+import java.util.List;
+import java.util.concurrent.Future;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
@@ -26,6 +28,8 @@ public final class Maildir {
     private final Path root;
     private final Path tmp;
     private final Path fresh;
+    /** The forces of the folders this open created, under way on other threads; {@link #sync()} waits for them. */
+    private volatile List<Future<?>> creation = List.of();
 
     private Maildir(Path root) {
         this.root = root;
@@ -33,8 +37,18 @@ public final class Maildir {
         this.fresh = root.resolve("new");
     }
 
-    /** Opens the Maildir at {@code root}, creating its three folders when missing. */
+    /** Opens the Maildir at {@code root}, creating its three folders when missing (durably, before it returns). */
     public static Maildir open(Path root) throws IOException {
+        return open(root, false);
+    }
+
+    /**
+     * Opens the Maildir at {@code root}, creating its three folders when missing. With {@code forceLater}, new
+     * folders are made durable on shared threads ({@link Fsyncs}) while the caller goes on writing messages: its
+     * {@link #sync()} waits for that before it forces {@code new/}, so a message is durable only once its
+     * folders are too.
+     */
+    public static Maildir open(Path root, boolean forceLater) throws IOException {
         Maildir m = new Maildir(root);
         Path cur = root.resolve("cur");
         // a stat each when the three are there (every run after the first); createDirectories on an existing
@@ -46,10 +60,16 @@ public final class Maildir {
             Files.createDirectories(cur);
         }
         if (created) {
-            force(root);
             Path parent = root.getParent();
-            if (parent != null) {
-                force(parent);
+            if (!forceLater) {
+                force(root);
+                if (parent != null) {
+                    force(parent);
+                }
+            } else {
+                // both at once: they share a journal commit
+                m.creation = parent == null ? List.of(Fsyncs.folderLater(root))
+                        : List.of(Fsyncs.folderLater(root), Fsyncs.folderLater(parent));
             }
         }
         return m;
@@ -173,8 +193,18 @@ public final class Maildir {
         }
     }
 
-    /** Forces {@code new/}, making every earlier {@link #deliver(String, Writer, boolean)} durable. */
+    /**
+     * Forces {@code new/}, making every earlier {@link #deliver(String, Writer, boolean)} durable, once the
+     * folders this Maildir's open created are durable.
+     */
     public void sync() throws IOException {
+        List<Future<?>> made = creation;
+        if (!made.isEmpty()) {
+            for (Future<?> f : made) {
+                Fsyncs.await(f, "the new Maildir " + root);
+            }
+            creation = List.of();
+        }
         force(fresh);
     }
 
